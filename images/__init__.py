@@ -1,0 +1,1 @@
+"""Image definitions: the Dockerfile template, build contexts and builds."""

@@ -1,0 +1,1 @@
+"""The container side: the benchmark runner (standard library + torch + diffusers)."""

@@ -1,0 +1,213 @@
+"""The results schema: the one contract between the host and the runner.
+
+The runner (inside the container) writes these records and the host reads them;
+both go through this module, so it must stay standard-library only and Python 3.8
+compatible. Bump SCHEMA_VERSION on any incompatible change; readers accept every
+version listed in READABLE_VERSIONS.
+
+A *spec* file (host -> runner) names the variant and the cases to run.
+A *result* record (runner -> host, one JSON line per finished case) says what happened.
+"""
+import json
+import math
+
+SCHEMA_VERSION = 1
+READABLE_VERSIONS = (1,)
+RESULT_KIND = "vercompare.result"
+SPEC_KIND = "vercompare.spec"
+
+# Statuses a case can end in. Everything but "ok" is a failure state the report
+# shows in words (the reference page's "OOM after warmup", its compile-failure mark).
+STATUSES = ("ok", "oom", "compile_error", "error", "timeout")
+
+# Phases, for failures: where the case was when it failed. "call N" (1-based)
+# is written as the string "call 1", "call 2", ...
+PHASES = ("load", "compile", "warmup", "call")
+
+# Every knob of a case, with its default. A case is a plain dict of these keys
+# on the wire; unknown keys are refused so that typos never silently measure
+# something else.
+CASE_DEFAULTS = {
+    "pipeline": None,          # registry name: sd-txt2img, sd-img2img, sd-inpaint, sd-controlnet, if, sdxl-txt2img
+    "batch_size": 1,
+    "steps": None,             # None: the workload's default
+    "height": None,            # None: the workload's default for the weights kind
+    "width": None,
+    "dtype": "fp32",           # fp16 | bf16 | fp32
+    "attention": "sdpa",       # sdpa | vanilla
+    "channels_last": False,
+    "compile": "off",          # off | default | reduce-overhead | max-autotune
+    "fullgraph": False,
+    "compile_modules": ["unet"],  # of: unet, controlnet, vae
+    "seed": 0,
+    "device": "cpu",           # cpu | cuda | cuda:N
+    "weights": "tiny",         # tiny | random | hub
+    "model": None,             # hub id or local path (weights=hub); None: the workload's default
+    "warmup": 1,               # calls before measuring
+    "repeats": 5,              # measured calls
+    "init_image": None,        # optional path to the input image (img2img, inpaint, controlnet)
+    "mask_image": None,        # optional path to the inpainting mask
+    "fault": None,             # test-only: "load" | "compile" | "warmup" | "call" | "oom:<phase>" | "crash" | "hang"
+}
+
+
+def make_case(**knobs):
+    """A complete case dict: defaults filled in, unknown keys refused."""
+    unknown = sorted(set(knobs) - set(CASE_DEFAULTS))
+    if unknown:
+        raise ValueError("unknown case field(s): %s" % ", ".join(unknown))
+    case = dict(CASE_DEFAULTS)
+    case.update(knobs)
+    if not case["pipeline"]:
+        raise ValueError("a case needs a pipeline")
+    case["compile_modules"] = list(case["compile_modules"])
+    case["id"] = case_id(case)
+    return case
+
+
+def case_id(case):
+    """A stable, readable identity of a case: equal knobs give an equal id.
+
+    Only knobs that change what is measured take part (not "fault"), in a fixed order.
+    """
+    parts = [
+        case["pipeline"],
+        "b%d" % case["batch_size"],
+        case["dtype"],
+        case["attention"],
+        "compile=%s" % case["compile"],
+    ]
+    if case["compile"] != "off":
+        parts.append("modules=%s" % "+".join(case["compile_modules"]))
+        if case["fullgraph"]:
+            parts.append("fullgraph")
+    if case["channels_last"]:
+        parts.append("channels_last")
+    for key in ("steps", "height", "width"):
+        if case[key] is not None:
+            parts.append("%s=%s" % (key, case[key]))
+    parts.append("seed=%d" % case["seed"])
+    parts.append(case["device"])
+    parts.append(case["weights"])
+    if case["model"]:
+        parts.append("model=%s" % case["model"])
+    return "/".join(parts)
+
+
+def make_spec(run_id, variant, cases, results_path, weights_dir):
+    """What the host hands the runner: one variant, the cases still to run.
+
+    variant: {"name": str, "spec": {package: requested spec}}; the runner adds
+    what is really installed ("resolved") to every record it writes.
+    """
+    return {
+        "kind": SPEC_KIND,
+        "schema": SCHEMA_VERSION,
+        "run_id": run_id,
+        "variant": variant,
+        "cases": list(cases),
+        "results": results_path,
+        "weights_dir": weights_dir,
+    }
+
+
+def make_result(run_id, variant, case, status, phase=None, error=None,
+                metrics=None, samples=None, stages=None, fingerprint=None,
+                env=None, started_at=None, finished_at=None):
+    """One result record. Failure statuses carry phase and error; ok carries metrics.
+
+    variant: {"name", "spec", "resolved": {package: exact version}, "image": id or None}
+    metrics: {"it_per_s": median over measured calls, "latency_s": median, ...}
+    samples: {"it_per_s": [per measured call], "latency_s": [...],
+              "step_s": [[per step] per measured call], "warmup_latency_s": [...]}
+    stages:  for multi-stage pipelines (IF): [{"name", "metrics", "samples"}] in order;
+             the top-level metrics then describe the whole call.
+    error:   {"type": exception class, "message": first line, "tail": last lines}
+    """
+    if status not in STATUSES:
+        raise ValueError("unknown status %r" % (status,))
+    return {
+        "kind": RESULT_KIND,
+        "schema": SCHEMA_VERSION,
+        "run_id": run_id,
+        "variant": variant,
+        "case": case,
+        "status": status,
+        "phase": phase,
+        "error": error,
+        "metrics": metrics or {},
+        "samples": samples or {},
+        "stages": stages or [],
+        "fingerprint": fingerprint,
+        "env": env or {},
+        "started_at": started_at,
+        "finished_at": finished_at,
+    }
+
+
+def _clean(value):
+    # JSON has no NaN/Infinity; a non-finite float becomes null rather than
+    # producing a line other parsers reject.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def dump_line(record):
+    """One record as one line of JSON, newline included."""
+    return json.dumps(_clean(record), sort_keys=True, separators=(",", ":")) + "\n"
+
+
+class SchemaError(ValueError):
+    """A line that is not a readable result record."""
+
+
+def parse_line(line):
+    """A record from one line; SchemaError for a truncated, corrupt or foreign line."""
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        raise SchemaError("not JSON: %s" % exc)
+    if not isinstance(record, dict) or record.get("kind") != RESULT_KIND:
+        raise SchemaError("not a %s record" % RESULT_KIND)
+    if record.get("schema") not in READABLE_VERSIONS:
+        raise SchemaError("schema version %r is not readable (know %s)"
+                          % (record.get("schema"), READABLE_VERSIONS))
+    for key in ("variant", "case", "status"):
+        if key not in record:
+            raise SchemaError("record lacks %r" % key)
+    if record["status"] not in STATUSES:
+        raise SchemaError("unknown status %r" % record["status"])
+    return record
+
+
+def append_record(path, record):
+    """Append one record with a single write, flushed and synced, so a crash
+    leaves either the whole line or a truncated last line (which readers skip)."""
+    import os
+    data = dump_line(record).encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_records(path):
+    """(records, problems): every readable record of a results file, and a
+    (line number, reason) per line that could not be read. Never raises for bad lines."""
+    records, problems = [], []
+    with open(path, "r", encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(parse_line(line))
+            except SchemaError as exc:
+                problems.append((number, str(exc)))
+    return records, problems
