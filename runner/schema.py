@@ -16,13 +16,16 @@ READABLE_VERSIONS = (1,)
 RESULT_KIND = "vercompare.result"
 SPEC_KIND = "vercompare.spec"
 
+# Workloads the runner knows (user-facing names: short and stable).
+PIPELINES = ("sd-txt2img", "sd-img2img", "sd-inpaint", "sd-controlnet", "if", "sdxl-txt2img")
+
 # Statuses a case can end in. Everything but "ok" is a failure state the report
 # shows in words (the reference page's "OOM after warmup", its compile-failure mark).
 STATUSES = ("ok", "oom", "compile_error", "error", "timeout")
 
 # Phases, for failures: where the case was when it failed. "call N" (1-based)
 # is written as the string "call 1", "call 2", ...
-PHASES = ("load", "compile", "warmup", "call")
+PHASES = ("build", "load", "compile", "warmup", "call")
 
 # Every knob of a case, with its default. A case is a plain dict of these keys
 # on the wire; unknown keys are refused so that typos never silently measure

@@ -1,0 +1,146 @@
+"""Does the runner's it/s agree with what the reference page read off its progress bar?
+
+Same process, same pipeline, interleaved calls:
+  page:   pipe(...) with diffusers' progress bar on; the figure is tqdm's, as its bar shows
+          it at the end (its smoothed rate, `rate`) and as its average (n / elapsed);
+  runner: the runner's measurement (scheduler.step wrapper + denoiser pre-hook, a
+          synchronize at each stamp on GPU), progress bar off.
+Prints each method's median it/s with its spread and the per-round ratio runner/page.
+
+    python benchmarks/fidelity.py                          # CPU, tiny weights
+    python benchmarks/fidelity.py --device cuda --weights random --dtype fp16 --rounds 10
+
+Needs torch + diffusers (+ transformers); the runner package is found from this checkout.
+"""
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+
+def _import_runner():
+    try:
+        import vercompare_runner  # noqa: F401
+    except ImportError:
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        shim = os.path.join(tempfile.gettempdir(), "vercompare-runner-shim")
+        os.makedirs(shim, exist_ok=True)
+        link = os.path.join(shim, "vercompare_runner")
+        if not os.path.exists(link):
+            os.symlink(os.path.join(repo, "runner"), link)
+        sys.path.insert(0, shim)
+
+
+def _spread(values):
+    values = sorted(values)
+    if not values:
+        return "n/a"
+    med = statistics.median(values)
+    rsd = (statistics.stdev(values) / statistics.mean(values)) if len(values) > 1 else 0.0
+    return "median %.3f  min %.3f  max %.3f  rsd %.1f%%  (n=%d)" % (med, values[0], values[-1], 100 * rsd, len(values))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pipeline", default="sd-txt2img")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--weights", default="tiny", choices=("tiny", "random", "hub"))
+    parser.add_argument("--dtype", default=None, help="fp32 | fp16 | bf16 (default: fp32 on cpu, fp16 on cuda)")
+    parser.add_argument("--steps", type=int, default=None, help="default: 20 on cpu, the workload's on cuda")
+    parser.add_argument("--height", type=int, default=None)
+    parser.add_argument("--width", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=8, help="interleaved (page, runner) pairs")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--weights-dir", default=None, help="where tiny/random weights are made (default: a temp dir)")
+    parser.add_argument("--json", action="store_true", help="also print the raw figures as JSON")
+    args = parser.parse_args(argv)
+
+    _import_runner()
+    import torch
+    from vercompare_runner import knobs, schema, workloads
+    from vercompare_runner.timing import LoopTimer
+    from vercompare_runner.workloads.base import Components
+
+    cuda = args.device.startswith("cuda")
+    dtype_name = args.dtype or ("fp16" if cuda else "fp32")
+    steps = args.steps if args.steps is not None else (None if cuda else 20)
+    case = dict(schema.CASE_DEFAULTS, pipeline=args.pipeline, device=args.device, weights=args.weights,
+                dtype=dtype_name, steps=steps, height=args.height, width=args.width, batch_size=args.batch_size)
+    weights_dir = args.weights_dir or os.path.join(tempfile.gettempdir(), "vercompare-fidelity-weights")
+    workload = workloads.get(args.pipeline)
+    dtype = knobs.torch_dtype(dtype_name)
+    t0 = time.perf_counter()
+    stages = workload.build(case, Components(case, weights_dir, args.device, dtype))
+    print("built %s (%s weights, %s, %s) in %.1fs" % (args.pipeline, args.weights, dtype_name, args.device,
+                                                      time.perf_counter() - t0))
+    inp = workload.inputs(case)
+    sync = (lambda: torch.cuda.synchronize(args.device)) if cuda else None
+
+    # The page's bar: diffusers' own tqdm, kept so its figures can be read after the call.
+    bars = []
+    for stage in stages:
+        pipe = stage.pipe
+        original = pipe.progress_bar
+
+        def progress_bar(*a, _original=original, **k):
+            bar = _original(*a, **k)
+            bars.append(bar)
+            return bar
+        pipe.progress_bar = progress_bar
+
+    def page_call():
+        for stage in stages:
+            stage.pipe.set_progress_bar_config(disable=False, file=io.StringIO(), mininterval=0)
+        del bars[:]
+        workload.call(stages, case, inp, torch.Generator("cpu").manual_seed(0))
+        bar = bars[0]  # stage 1 for multi-stage pipelines
+        shown = bar.format_dict.get("rate")  # what the bar prints at the end (smoothed)
+        average = bar.n / bar.format_dict["elapsed"] if bar.format_dict.get("elapsed") else None
+        return shown or average, average
+
+    def runner_call():
+        for stage in stages:
+            stage.pipe.set_progress_bar_config(disable=True)
+        timer = LoopTimer(sync)
+        timer.attach(stages[0].pipe, stages[0].denoisers())
+        timer.begin()
+        workload.call(stages, case, inp, torch.Generator("cpu").manual_seed(0))
+        loop = timer.end()
+        timer.detach()
+        return loop["it_per_s"]
+
+    for _ in range(args.warmup):
+        page_call()
+        runner_call()
+    page_shown, page_avg, runner, ratios = [], [], [], []
+    for index in range(args.rounds):
+        # Alternate the order so neither method always runs on a warmer machine.
+        if index % 2 == 0:
+            shown, avg = page_call()
+            ips = runner_call()
+        else:
+            ips = runner_call()
+            shown, avg = page_call()
+        page_shown.append(shown)
+        page_avg.append(avg)
+        runner.append(ips)
+        ratios.append(ips / shown)
+    print("page (tqdm shown)   it/s: %s" % _spread(page_shown))
+    print("page (tqdm average) it/s: %s" % _spread(page_avg))
+    print("runner              it/s: %s" % _spread(runner))
+    print("ratio runner / page (per round): %s" % _spread(ratios))
+    if args.json:
+        print(json.dumps({"page_shown": page_shown, "page_average": page_avg, "runner": runner, "ratios": ratios,
+                          "case": {k: case[k] for k in ("pipeline", "device", "weights", "dtype", "steps",
+                                                        "height", "width", "batch_size")},
+                          "torch": torch.__version__}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

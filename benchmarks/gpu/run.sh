@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The GPU check, in one command on a GPU machine without network (docs/gpu.md):
+#
+#   benchmarks/gpu/run.sh WHEELS_DIR OUT_DIR               # cuda, random full-size weights
+#   benchmarks/gpu/run.sh --cpu-smoke WHEELS_DIR OUT_DIR   # the same steps on cpu, tiny weights
+#
+# WHEELS_DIR comes from benchmarks/gpu/fetch_wheels.sh. The machine's interpreter
+# ($PYTHON, else python3) must have torch, transformers, huggingface_hub, typer, rich;
+# diffusers comes from the wheels. Steps, each with its own time budget (and all within
+# $TOTAL_BUDGET seconds), each going on when an earlier one failed:
+#   a. vercompare run --backend local: SD 1.5 txt2img, eager vs compiled, SDPA vs vanilla
+#   b. benchmarks/fidelity.py: the runner's it/s vs the progress bar's
+#   c. vercompare run --backend venv: diffusers A vs B on the machine's torch, offline
+#   d. vercompare report of each run: Markdown (in summary.md) and JSON
+# OUT_DIR gets at most 7 files: summary.md, run.log, env.json, nvidia-smi.txt,
+# report-local.json, report-venv.json, runs.tar.gz (run dirs without weights, each
+# step's output, the Markdown reports).
+set -uo pipefail
+
+smoke=0
+if [ "${1:-}" = "--cpu-smoke" ]; then smoke=1; shift; fi
+if [ $# -ne 2 ]; then
+    echo "usage: $0 [--cpu-smoke] WHEELS_DIR OUT_DIR" >&2
+    exit 2
+fi
+wheels=$(cd "$1" && pwd) || exit 2
+mkdir -p "$2" && out=$(cd "$2" && pwd) || exit 2
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+PY=${PYTHON:-python3}
+work=$(mktemp -d "${TMPDIR:-/tmp}/vercompare-gpu.XXXXXX")
+started=$SECONDS
+total=${TOTAL_BUDGET:-460}  # seconds for everything: the device run is given 8 minutes
+
+exec > >(tee -a "$out/run.log") 2>&1
+tee_pid=$!
+mkdir -p "$work/steps" "$work/runs"
+
+if [ $smoke = 1 ]; then
+    device=cpu; weights=tiny; dtype=fp32
+    matrix=(--batch-size 1 --compile off --attention both --steps 2 --warmup 1 --repeats 2)
+    venv_cases=(--batch-size 1 --steps 2 --warmup 1 --repeats 2)
+    fidelity=(--rounds 2 --warmup 1 --steps 2)
+    budgets=(${BUDGET_LOCAL:-300} ${BUDGET_FIDELITY:-120} ${BUDGET_VENV:-400} ${BUDGET_REPORT:-60})
+    total=${TOTAL_BUDGET:-1000}
+else
+    device=cuda; weights=random; dtype=fp16
+    # Fewer steps and repeats than the page's 50 x 5: it/s is per step, and the whole
+    # script has 8 minutes, most of it torch.compile's (4 compiled cases).
+    matrix=(--batch-size 1 --batch-size 4 --compile both --attention both
+            --steps "${STEPS:-30}" --warmup 1 --repeats "${REPEATS:-3}")
+    venv_cases=(--batch-size 1 --steps "${STEPS:-30}" --warmup 1 --repeats "${REPEATS:-3}")
+    fidelity=(--rounds 4 --warmup 1 --steps "${STEPS:-30}")
+    budgets=(${BUDGET_LOCAL:-250} ${BUDGET_FIDELITY:-50} ${BUDGET_VENV:-120} ${BUDGET_REPORT:-25})
+fi
+diffusers_local=${DIFFUSERS_LOCAL:-0.42.1}
+diffusers_venv=(${DIFFUSERS_VENV:-0.36.0 0.42.1})
+
+echo "# vercompare GPU check $(date -u +%FT%TZ) on $(hostname); smoke=$smoke; work dir $work"
+printf '| step | exit | took | budget |\n| --- | --- | --- | --- |\n' > "$work/steps.md"
+
+# step NAME BUDGET CMD...: runs CMD within min(BUDGET, what is left of the total). SIGINT
+# first: vercompare then stops its runner's process group and finishes run.json (a plain
+# SIGTERM would leave the runner, in its own session, holding the GPU for the next step).
+step() {
+    local name=$1 budget=$2; shift 2
+    local left=$((total - (SECONDS - started)))
+    [ "$budget" -gt "$left" ] && budget=$left
+    if [ "$budget" -le 5 ]; then
+        echo "=== $name: skipped, no time left"
+        printf '| %s | skipped | 0 s | 0 s |\n' "$name" >> "$work/steps.md"
+        return 0
+    fi
+    local t0=$SECONDS
+    echo "=== $name (budget ${budget} s): $*"
+    timeout --signal=INT --kill-after=20 "$budget" "$@" 2>&1 | tee "$work/steps/$name.txt"
+    local rc=${PIPESTATUS[0]}
+    echo "=== $name: exit $rc after $((SECONDS - t0)) s"
+    printf '| %s | %s | %s s | %s s |\n' "$name" "$rc" "$((SECONDS - t0))" "$budget" >> "$work/steps.md"
+    return 0
+}
+
+# Staging: the host tool as copies on PYTHONPATH (no setuptools, nothing written in the
+# repo), diffusers and the missing dependencies unzipped into a target directory.
+"$PY" "$repo/benchmarks/gpu/stage.py" shim "$repo" "$work/shim" || { echo "staging the host tool failed"; exit 1; }
+"$PY" "$repo/benchmarks/gpu/stage.py" wheels "$wheels" "$work/site" --diffusers "$diffusers_local" \
+    || { echo "staging the wheels failed"; exit 1; }
+export PYTHONPATH="$work/shim:$work/site${PYTHONPATH:+:$PYTHONPATH}"
+export VERCOMPARE_VENV_ROOT="$work/venvs" VERCOMPARE_DB="$work/history.db"
+export HF_HUB_OFFLINE=1 PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# The machine, as the records will describe it.
+"$PY" -m vercompare_runner env > "$out/env.json" 2> "$work/env.err" || cat "$work/env.err"
+if command -v nvidia-smi >/dev/null; then nvidia-smi -q > "$out/nvidia-smi.txt" 2>&1; else
+    echo "nvidia-smi not found (smoke=$smoke)" > "$out/nvidia-smi.txt"; fi
+torch_version=$("$PY" -c "import torch; print(torch.__version__)")
+echo "torch $torch_version; diffusers staged: $("$PY" -c "import diffusers; print(diffusers.__version__, diffusers.__file__)")"
+"$PY" -c "from vercompare.specs import parse_torch; parse_torch('$torch_version')" \
+    || echo "warning: vercompare does not know torch $torch_version: step c will refuse it"
+
+step a-local "${budgets[0]}" "$PY" -m vercompare run --backend local --device $device --weights $weights \
+    --dtype $dtype --pipeline sd-txt2img "${matrix[@]}" --out "$work/runs/local"
+
+step b-fidelity "${budgets[1]}" "$PY" "$repo/benchmarks/fidelity.py" --device $device --weights $weights \
+    --dtype $dtype "${fidelity[@]}"
+
+versions=()
+for v in "${diffusers_venv[@]}"; do versions+=(--diffusers "$v"); done
+step c-venv "${budgets[2]}" "$PY" -m vercompare run --backend venv --torch "$torch_version" "${versions[@]}" \
+    --wheelhouse "$wheels" --device $device --weights $weights --dtype $dtype --pipeline sd-txt2img \
+    --compile off --attention sdpa "${venv_cases[@]}" --out "$work/runs/venv"
+
+for name in local venv; do
+    if [ -f "$work/runs/$name/run.json" ]; then
+        step "d-report-$name-md" "${budgets[3]}" "$PY" -m vercompare report "$work/runs/$name" --format md \
+            --show all --out "$work/report-$name.md"
+        [ -s "$work/report-$name.md" ] || step "d-report-$name-md-plain" "${budgets[3]}" "$PY" -m vercompare \
+            report "$work/runs/$name" --format md --out "$work/report-$name.md"
+        step "d-report-$name-json" "${budgets[3]}" "$PY" -m vercompare report "$work/runs/$name" --format json \
+            --out "$out/report-$name.json"
+    fi
+done
+
+# summary.md: what a person reads first.
+{
+    echo "# vercompare GPU check"
+    echo
+    echo "$(date -u +%FT%TZ), $(hostname), smoke=$smoke, torch $torch_version, total $((SECONDS - started)) s"
+    echo
+    cat "$work/steps.md"
+    for name in local venv; do
+        echo; echo "## vercompare report ($name backend)"; echo
+        cat "$work/report-$name.md" 2>/dev/null || echo "(no report)"
+        grep -h -E "reused|built|build failed|error" "$work/runs/$name/logs/"build-*.log 2>/dev/null | head -20
+    done
+    echo; echo "## fidelity (runner it/s vs the progress bar)"; echo; echo '```'
+    tail -n 40 "$work/steps/b-fidelity.txt" 2>/dev/null || echo "(no output)"
+    echo '```'
+} > "$out/summary.md"
+
+tar -czf "$out/runs.tar.gz" -C "$work" --exclude='weights' --exclude='*.safetensors' \
+    runs steps steps.md $(cd "$work" && ls report-*.md 2>/dev/null)
+echo "# done in $((SECONDS - started)) s; files in $out:"
+ls -la "$out"
+[ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$work"
+exec >&- 2>&-
+wait "$tee_pid"  # run.log complete before the machine hands $out back
+exit 0

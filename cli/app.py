@@ -1,0 +1,68 @@
+"""The entry point, kept thin: builds the Typer app from the command modules and
+turns user errors into one line and exit code 2.
+
+Command modules import heavy things (docker, matplotlib) inside their functions,
+so `vercompare --help` starts fast.
+"""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .errors import VercompareError
+
+app = typer.Typer(
+    name="vercompare",
+    help=(
+        "Compare torch + diffusers versions: one image per version variant, the same benchmark "
+        "runner in each, one comparison table.\n\n"
+        "Example: vercompare run --diffusers 0.30.3 --diffusers 0.42.1 --weights tiny --device cpu"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+# Each module adds its commands; one module per concern.
+from . import cmd_images, cmd_report, cmd_run  # noqa: E402
+
+for _module in (cmd_run, cmd_images, cmd_report):
+    _module.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if debug:
+        args.remove("--debug")
+    try:
+        # Outside standalone mode click returns typer.Exit's code instead of exiting.
+        code = app(args=args, prog_name="vercompare", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except VercompareError as exc:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+        if debug:
+            raise
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click's own usage errors come as click exceptions
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        if debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        sys.exit(1)

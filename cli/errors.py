@@ -1,0 +1,30 @@
+"""User errors: one exception family the CLI turns into one line and exit code 2.
+
+Anything else escaping a command is a bug; `--debug` shows its traceback.
+"""
+
+
+class VercompareError(Exception):
+    """A problem the user can fix. `hint` says how, in one short sentence."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+
+class BadInput(VercompareError):
+    """A value given on the command line or in a config file is wrong."""
+
+
+class EngineUnavailable(VercompareError):
+    """No container engine could be reached, or it lacks a needed feature (NVIDIA)."""
+
+
+class RunDirError(VercompareError):
+    """A run directory is missing, not ours, or does not match what was asked."""

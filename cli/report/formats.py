@@ -1,0 +1,173 @@
+"""File renderers: plain table text, Markdown (fit for a PR comment), JSON, CSV.
+HTML lives in html.py, the PNG chart in png.py. All read the same table model."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+
+from . import text as T
+from .model import Report
+
+FORMATS = ("table", "md", "html", "json", "csv", "png")
+
+
+def render(report: Report, fmt: str, width: int = 200) -> str:
+    if fmt == "table":
+        return table_text(report, width)
+    if fmt == "md":
+        return markdown(report)
+    if fmt == "json":
+        return to_json(report)
+    if fmt == "csv":
+        return to_csv(report)
+    if fmt == "html":
+        from .html import render_html
+
+        return render_html(report)
+    raise ValueError(f"no text renderer for {fmt!r}")
+
+
+def table_text(report: Report, width: int = 200, color: bool = False) -> str:
+    from rich.console import Console
+
+    from .terminal import render as render_terminal
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, color_system="truecolor" if color else None,
+                      force_terminal=color, legacy_windows=False)
+    render_terminal(report, console)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- markdown
+
+def _md_escape(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", "<br>")
+
+
+def _md_line(line) -> str:
+    out = []
+    for seg, style in line:
+        seg = _md_escape(seg)
+        if style in ("faster", "slower", "flag") and seg.strip():
+            seg = f"**{seg}**"  # bold only where significant
+        out.append(seg)
+    return "".join(out)
+
+
+def markdown(report: Report) -> str:
+    out = ["### vercompare report", ""]
+    out.extend(f"- {_md_escape(line)}" for line in report.provenance.lines())
+    out.append("")
+    for table in report.tables:
+        out.append(f"#### {_md_escape(table.title)}")
+        out.append("")
+        headers = ["pipeline"] + [
+            _md_escape(c.label if c.extra is None else f"{c.label} ({table.main_columns[c.main].label})")
+            for c in table.columns]
+        out.append("| " + " | ".join(f"**{h}**" for h in headers) + " |")
+        out.append("|" + "|".join([":---"] + [":---:"] * len(table.columns)) + "|")
+        for row, cells in T.table_cells(table):
+            parts = [_md_escape(row.label)]
+            for col, cell in cells:
+                if col.extra is None:
+                    parts.append("<br>".join(_md_line(line) for line in T.cell_lines(cell, col)))
+                else:
+                    parts.append(_md_escape(T.extra_text(cell, col.extra)[0]))
+            out.append("| " + " | ".join(parts) + " |")
+        out.append("")
+        out.append(f"_{_md_escape(table.noise_line)}_")
+        out.append("")
+    out.append(f"<sub>{_md_escape(T.LEGEND)}</sub>")
+    out.append("")
+    for line in T.summary_lines(report):
+        out.append(f"- {_md_escape(line.strip())}")
+    return "\n".join(out).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------- json
+
+def _jsonable(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def report_dict(report: Report) -> dict:
+    d = dataclasses.asdict(report)
+    for table in d["tables"]:
+        for row in table["rows"]:
+            for cell in row["cells"]:
+                for f in cell["figures"]:
+                    if f["ratio"] is not None:
+                        lo, hi = f["ratio"]["low"], f["ratio"]["high"]
+                        f["ratio"]["significant"] = lo > 1.0 or hi < 1.0
+    d["kind"] = "vercompare.report"
+    d["provenance_lines"] = report.provenance.lines()
+    return _jsonable(d)
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report_dict(report), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------- csv
+
+CSV_FIELDS = (
+    "table", "device", "batch_size", "setting", "pipeline", "stage", "variant", "compile", "baseline",
+    "state", "text", "median_it_s", "ci_low", "ci_high", "n", "rel_stdev", "noisy", "ratio", "ratio_low",
+    "ratio_high", "significant", "regression", "compile_s", "first_call_s", "peak_mem_bytes", "tflops",
+    "peak_fraction", "output_max_abs", "output_psnr_db", "output_flagged", "resolved", "image",
+)
+
+
+def csv_rows(report: Report):
+    """One dict per figure (IF: one per stage; a failed cell: one row with its state)."""
+    infos = {v.name: v for v in report.provenance.variants}
+    for table in report.tables:
+        setting = ";".join(f"{k}={v}" for k, v in table.setting)
+        for row in table.rows:
+            for col, cell in zip(table.main_columns, row.cells):
+                info = infos.get(col.variant)
+                base = {
+                    "table": table.title, "device": table.device, "batch_size": table.batch_size,
+                    "setting": setting, "pipeline": row.pipeline, "variant": col.variant,
+                    "compile": col.compile, "baseline": col.baseline, "state": cell.state,
+                    "text": cell.text or "", "compile_s": cell.compile_s, "first_call_s": cell.first_call_s,
+                    "peak_mem_bytes": cell.peak_mem_bytes, "tflops": cell.tflops,
+                    "peak_fraction": cell.peak_fraction,
+                    "output_max_abs": cell.output.max_abs if cell.output else None,
+                    "output_psnr_db": cell.output.psnr if cell.output else None,
+                    "output_flagged": cell.output.flagged if cell.output else None,
+                    "resolved": ";".join(f"{k}={v}" for k, v in info.resolved) if info else "",
+                    "image": (info.image or "") if info else "",
+                }
+                if not cell.figures:
+                    yield base
+                for f in cell.figures:
+                    r = f.ratio
+                    yield {**base, "stage": f.stage or "", "median_it_s": f.estimate.value,
+                           "ci_low": f.estimate.low, "ci_high": f.estimate.high, "n": f.estimate.n,
+                           "rel_stdev": f.noise.rel_stdev, "noisy": f.noise.noisy,
+                           "ratio": r.value if r else None, "ratio_low": r.low if r else None,
+                           "ratio_high": r.high if r else None, "significant": r.significant if r else None,
+                           "regression": f.regression}
+
+
+def to_csv(report: Report) -> str:
+    """CSV with the provenance as leading '# ' comment lines (pandas: comment='#')."""
+    buf = io.StringIO()
+    for line in report.provenance.lines():
+        buf.write(f"# {line}\n")
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for row in csv_rows(report):
+        w.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return buf.getvalue()

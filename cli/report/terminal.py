@@ -1,0 +1,149 @@
+"""The terminal renderer: the reference page's tables, with intervals and ratios, on a Rich console.
+
+The grid is laid out here (column widths, word wrap to the console width) and handed to Rich
+as styled segments: Rich's own Table re-measures every cell and took ~6 s for 10,000 cells,
+this takes a fraction of that. Colour comes from the styles of text.py, and is only given
+where a difference is significant. The terminal folds the extra columns (--show) into their
+main column as labelled lines (a terminal is too narrow for 4 x 6 columns); md, html and csv
+keep them as columns.
+"""
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.console import Console
+from rich.segment import Segment, Segments
+from rich.style import Style
+
+from . import text as T
+from .model import Report, Table
+
+STYLES = {
+    "faster": Style.parse("bold green"),
+    "slower": Style.parse("bold red"),
+    "fail": None,  # colour is kept for significant differences only
+    "noisy": Style.parse("bold"),
+    "dim": Style.parse("dim"),
+    "flag": Style.parse("bold red"),
+    "title": Style.parse("bold"),
+    "header": Style.parse("bold"),
+    None: None,
+}
+GAP = 3
+INDENT = 2
+MIN_COL = 13
+
+
+def _len(line) -> int:
+    return sum(cell_len(t) for t, _ in line)
+
+
+def _wrap(line, width: int) -> list:
+    """Greedy word wrap of one styled line to `width` cells (a word longer than that is cut)."""
+    if _len(line) <= width:
+        return [line]
+    words = []  # (text, style, space_before)
+    space = False
+    for seg, style in line:
+        for p in seg.split(" "):
+            if p:
+                words.append((p, style, space))
+                space = False
+            space = True
+        space = seg.endswith(" ")
+    out, cur, cur_len = [], [], 0
+    for w, style, space in words:
+        wl = cell_len(w)
+        add = wl + (1 if cur and space else 0)
+        if cur and cur_len + add > width:
+            out.append(cur)
+            cur, cur_len, add = [], 0, wl
+        while wl > width:  # a single over-long word
+            out.append([(w[:width], style)])
+            w = w[width:]
+            wl = cell_len(w)
+            add = wl
+        cur.append(((" " if cur and space else "") + w, style))
+        cur_len += add
+    if cur:
+        out.append(cur)
+    return out or [[]]
+
+
+def _column_widths(natural: list[int], minimum: list[int], available: int) -> list[int]:
+    widths = list(natural)
+    while sum(widths) > available:
+        widest = max(range(len(widths)), key=lambda i: widths[i] - minimum[i])
+        if widths[widest] <= minimum[widest]:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def _table_lines(table: Table, width: int):
+    """The table as lines of styled segments."""
+    extras = [c.extra for c in table.columns if c.extra is not None and c.main == 0]
+    header = [[[("pipeline", "header")]]] + [[[(T.header_text(c), "header")]] for c in table.main_columns]
+    body = []
+    for row in table.rows:
+        cells = [[[(row.label, "title")]]]
+        for col, cell in zip(table.main_columns, row.cells):
+            lines = T.cell_lines(cell, col)
+            if cell.state == "ok":
+                for key in extras:
+                    t, style = T.extra_text(cell, key)
+                    if t != "-":
+                        lines.append([(f"{T.SHORT_EXTRA[key]} ", "dim"), (t, style)])
+            cells.append(lines)
+        body.append(cells)
+    ncols = len(header)
+    natural = [max(_len(line) for cells in [header] + body for line in cells[i]) for i in range(ncols)]
+    minimum = [natural[0]] + [min(natural[i], MIN_COL) for i in range(1, ncols)]
+    widths = _column_widths(natural, minimum, width - INDENT - GAP * (ncols - 1) - 1)
+
+    def emit(cells):
+        wrapped = [[w for line in lines for w in _wrap(line, widths[i])] for i, lines in enumerate(cells)]
+        height = max(len(c) for c in wrapped)
+        for k in range(height):
+            segs = [(" " * INDENT, None)]
+            for i, col_lines in enumerate(wrapped):
+                line = col_lines[k] if k < len(col_lines) else []
+                segs.extend(line)
+                if i < ncols - 1:
+                    segs.append((" " * (widths[i] - _len(line) + GAP), None))
+            while segs and not segs[-1][0].strip():  # no trailing blanks
+                segs.pop()
+            yield segs
+
+    yield [(table.title, "title")]
+    yield from emit(header)
+    yield [(" " + "━" * (INDENT - 1 + sum(widths) + GAP * (ncols - 1)), None)]
+    for i, cells in enumerate(body):
+        if i:
+            yield []
+        yield from emit(cells)
+    for line in _wrap([(table.noise_line, "dim")], width - 1):
+        yield line
+    yield []
+
+
+def report_lines(report: Report, width: int, provenance: bool = True):
+    if provenance:
+        for line in report.provenance.lines():
+            yield from _wrap([(line, "dim")], width - 1)
+        yield []
+    for table in report.tables:
+        yield from _table_lines(table, width)
+    yield from _wrap([(T.LEGEND, "dim")], width - 1)
+    for line in T.summary_lines(report):
+        bad = ("regression" in line and "no significant" not in line) or "differs" in line
+        yield from _wrap([(line, "slower" if bad else None)], width - 1)
+
+
+def render(report: Report, console: Console, provenance: bool = True) -> None:
+    segments = []
+    newline = Segment.line()
+    for line in report_lines(report, console.width, provenance):
+        for t, style in line:
+            segments.append(Segment(t, STYLES.get(style)))
+        segments.append(newline)
+    console.print(Segments(segments), crop=False, soft_wrap=True)

@@ -1,0 +1,164 @@
+"""How numbers and cell states read, shared by every renderer.
+
+A cell becomes lines of (text, style) segments; renderers keep the text and map the
+style (None, "faster", "slower", "fail", "noisy", "dim", "flag") to colour or markup,
+or drop it. Colour is only ever given where a difference is significant.
+"""
+from __future__ import annotations
+
+import math
+
+from .model import Cell, Column, Figure, Report, Table
+
+Segment = tuple[str, "str | None"]
+Line = list[Segment]
+
+
+def num(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "?"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    a = abs(v)
+    if a >= 100:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    if a >= 0.01:
+        return f"{v:.3f}"
+    return f"{v:.3g}"
+
+
+def ratio_num(v: float) -> str:
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
+
+
+def bytes_text(v: float | None) -> str:
+    if v is None:
+        return "-"
+    for unit, size in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if v >= size:
+            return f"{v / size:.2f} {unit}"
+    return f"{v:.0f} B"
+
+
+def ratio_segments(f: Figure) -> Line:
+    r = f.ratio
+    if r is None:
+        return []
+    if r.significant:
+        style = "faster" if r.value > 1 else "slower"
+        mark = "↑" if r.value > 1 else "↓"
+    else:
+        style, mark = "dim", "≈"
+    text = f"x{ratio_num(r.value)} ({ratio_num(r.low)}-{ratio_num(r.high)}){mark}"
+    if f.regression:
+        text += " REGRESSION"
+        style = "slower"
+    return [(text, style)]
+
+
+def figure_lines(f: Figure, column: Column, with_stage: bool) -> list[Line]:
+    e = f.estimate
+    head = f"{f.stage}: " if with_stage and f.stage else ""
+    value = [(f"{head}{num(e.value)} ({num(e.low)}-{num(e.high)})", None)]
+    if f.noise.noisy:
+        value.append((" ?", "noisy"))
+    lines = [value]
+    if column.baseline:
+        lines.append([("baseline", "dim")])
+    elif f.ratio is not None:
+        lines.append(ratio_segments(f))
+    else:
+        lines.append([("no baseline", "dim")])
+    return lines
+
+
+def cell_lines(cell: Cell, column: Column) -> list[Line]:
+    """The main (it/s) column's content."""
+    if cell.state != "ok":
+        text = cell.text or cell.state
+        if cell.footnote:
+            text += f" [{cell.footnote}]"
+        style = "dim" if cell.state == "missing" else "fail"
+        return [[(text, style)]]
+    lines: list[Line] = []
+    several = len(cell.figures) > 1
+    for f in cell.figures:
+        lines.extend(figure_lines(f, column, several))
+    return lines
+
+
+def extra_text(cell: Cell, key: str) -> tuple[str, str | None]:
+    """An extra column's content."""
+    if cell.state != "ok":
+        return "-", "dim"
+    if key == "compile":
+        return (num(cell.compile_s) + " s", None) if cell.compile_s is not None else ("-", "dim")
+    if key == "first-call":
+        return (num(cell.first_call_s) + " s", None) if cell.first_call_s is not None else ("-", "dim")
+    if key == "memory":
+        return bytes_text(cell.peak_mem_bytes), None
+    if key == "tflops":
+        if cell.tflops is None:
+            return "-", "dim"
+        text = f"{num(cell.tflops)}"
+        if cell.peak_fraction is not None:
+            text += f" ({cell.peak_fraction * 100:.0f} %)"
+        return text, None
+    if key == "output":
+        o = cell.output
+        if o is None:
+            return "-", "dim"
+        if o.note:
+            return o.note, "flag" if o.flagged else None
+        text = "identical" if o.max_abs == 0 else f"max {o.max_abs}, {o.psnr:.1f} dB"
+        return text, ("flag" if o.flagged else None)
+    return "?", None
+
+
+SHORT_EXTRA = {"compile": "compile", "first-call": "first call", "memory": "peak mem", "tflops": "TFLOP/s",
+               "output": "output"}
+
+
+def header_text(col: Column) -> str:
+    return col.label
+
+
+def plain(line: Line) -> str:
+    return "".join(t for t, _ in line)
+
+
+def cell_plain(cell: Cell, col: Column, sep: str = "\n") -> str:
+    """A whole column's content as plain text, lines joined by `sep`."""
+    if col.extra is not None:
+        return extra_text(cell, col.extra)[0]
+    return sep.join(plain(line) for line in cell_lines(cell, col))
+
+
+def table_cells(table: Table):
+    """(row, [(column, cell), ...]) with extra columns resolved to their main column's cell."""
+    for row in table.rows:
+        yield row, [(col, row.cells[col.main]) for col in table.columns]
+
+
+def summary_lines(report: Report) -> list[str]:
+    """What follows the tables: footnotes, flags, regressions."""
+    out = []
+    for i, note in enumerate(report.footnotes, 1):
+        out.append(f"[{i}] {note}")
+    out.extend(report.output_flags)
+    if report.options.fail_on_regression is not None:
+        thr = report.options.fail_on_regression * 100
+        if report.regressions:
+            out.append(f"significant regressions past {thr:g} %:")
+            out.extend("  " + r.line() for r in report.regressions)
+        else:
+            out.append(f"no significant regression past {thr:g} %")
+    return out
+
+
+LEGEND = ("it/s: median (95 % CI); x: ratio of medians to the baseline (95 % bootstrap CI); "
+          "↑/↓ significant, ≈ not; ? too noisy to judge")

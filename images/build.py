@@ -1,0 +1,157 @@
+"""Builds (side effects): context directory, loopback wheelhouse server, the engine's
+build stream shown as progress, the full log kept, failures with their last lines."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import shutil
+import socket
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from vercompare.errors import BadInput, VercompareError
+
+from .definition import ImageDefinition, runner_dir
+
+
+class BuildFailed(VercompareError):
+    """One variant's image did not build; other variants go on."""
+
+    exit_code = 1
+
+    def __init__(self, variant: str, log_path: Path, tail: list[str]):
+        super().__init__(f"building {variant} failed; full log: {log_path}")
+        self.variant = variant
+        self.log_path = log_path
+        self.tail = tail
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    tag: str
+    id: str
+    built: bool  # False: it was there already
+
+
+def wheelhouse_digest(wheelhouse: Path) -> str:
+    """Names and sizes of the wheels: enough to notice a changed wheelhouse, cheap to compute."""
+    h = hashlib.sha256()
+    for path in sorted(wheelhouse.glob("*")):
+        if path.is_file():
+            h.update(f"{path.name}:{path.stat().st_size}\n".encode())
+    return h.hexdigest()
+
+
+def check_wheelhouse(wheelhouse: Path) -> None:
+    if not wheelhouse.is_dir():
+        raise BadInput(f"--wheelhouse {wheelhouse}: not a directory")
+    try:
+        wheels = [p for p in wheelhouse.iterdir() if p.suffix == ".whl"]
+    except OSError as exc:
+        raise BadInput(f"--wheelhouse {wheelhouse}: cannot be read ({exc.strerror})") from None
+    if not wheels:
+        raise BadInput(f"--wheelhouse {wheelhouse}: holds no .whl files",
+                       hint="fill it with `pip download -d DIR torch==VERSION numpy`")
+
+
+def check_ca_bundle(path: Path) -> None:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        raise BadInput(f"--ca-bundle {path}: cannot be read ({exc.strerror})") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise BadInput(f"--ca-bundle {path}: not a PEM certificate bundle",
+                       hint="give a file of -----BEGIN CERTIFICATE----- blocks, e.g. /etc/ssl/certs/ca-certificates.crt")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # pip's requests are not the user's business
+        pass
+
+
+@contextmanager
+def serve_wheelhouse(wheelhouse: Path | None) -> Iterator[str | None]:
+    """Serve the wheelhouse on loopback for host-network builds; yields its URL.
+
+    The port and path derive from the wheelhouse's digest, so the URL - which is part of
+    the build arguments and so of the layer cache key - stays the same between runs.
+    Serving beats copying 200 MB of wheels into every build context.
+    """
+    if wheelhouse is None:
+        yield None
+        return
+    digest = wheelhouse_digest(wheelhouse)
+    handler = functools.partial(_QuietHandler, directory=str(wheelhouse))
+    port = 20000 + int(digest[:8], 16) % 20000
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError:  # taken: any port works, only the layer cache is lost
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _context(definition: ImageDefinition, ca_bundle: Path | None, into: Path) -> None:
+    # Laid out like the repository, so compose.yaml can build from the repository itself.
+    (into / "images").mkdir()
+    (into / "images" / "Dockerfile").write_text(definition.dockerfile)
+    if ca_bundle:
+        shutil.copyfile(ca_bundle, into / "images" / "ca-bundle.crt")
+    shutil.copytree(runner_dir(), into / "runner", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def find_image(client, tag: str):
+    import docker
+
+    try:
+        return client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def build(client, definition: ImageDefinition, *, ca_bundle: Path | None, log_path: Path,
+          on_step: Callable[[str], None] = lambda line: None, rebuild: bool = False) -> BuiltImage:
+    """Build one image unless its tag exists. Streams `Step i/n : ...` lines to on_step."""
+    if not rebuild:
+        existing = find_image(client, definition.tag)
+        if existing is not None:
+            return BuiltImage(definition.tag, existing.id, built=False)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+    error = None
+    with tempfile.TemporaryDirectory(prefix="vercompare-ctx-") as tmp, open(log_path, "w") as log:
+        _context(definition, ca_bundle, Path(tmp))
+        stream = client.api.build(path=tmp, dockerfile="images/Dockerfile", tag=definition.tag, buildargs=definition.buildargs,
+                                  labels=definition.labels, network_mode="host", rm=True, forcerm=True,
+                                  decode=True, nocache=rebuild)
+        for chunk in stream:
+            text = chunk.get("stream") or chunk.get("status") or ""
+            if "error" in chunk:
+                error = chunk.get("error", "")
+                text = error
+            for line in text.splitlines():
+                log.write(line + "\n")
+                lines.append(line)
+                if line.startswith("Step "):
+                    on_step(line)
+            log.flush()
+    image = None if error else find_image(client, definition.tag)
+    if image is None:
+        raise BuildFailed(definition.variant, log_path, lines[-30:])
+    return BuiltImage(definition.tag, image.id, built=True)
+
+
+def read_file(client, image: str, path: str) -> str:
+    """A file's text from an image (freeze.txt, env.json), through a throw-away container."""
+    out = client.containers.run(image, ["cat", path], remove=True, network_mode="none")
+    return out.decode("utf-8", "replace")

@@ -1,0 +1,113 @@
+"""Image definitions (pure): a VariantPlan + build options -> Dockerfile, build
+arguments, labels and a content-derived tag.
+
+The tag is a digest of everything that decides the image's content (the Dockerfile,
+the build arguments, the base image's id, the runner's source, the CA bundle), so an
+unchanged variant maps to the same tag and is never built twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from vercompare.plan import VariantPlan
+
+IMAGE_REPO = "vercompare/variant"
+LABEL_PREFIX = "io.vercompare."
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    base_image: str = "python:{python}-slim-bookworm"  # "{python}" is replaced by the plan's Python
+    wheelhouse: Path | None = None  # pip find-links; the torch layer then installs with --no-index
+    ca_bundle: Path | None = None  # PEM bundle pip inside the build must trust
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    rebuild: bool = False
+
+
+@dataclass(frozen=True)
+class ImageDefinition:
+    variant: str
+    tag: str
+    base_image: str
+    dockerfile: str
+    buildargs: dict = field(hash=False)
+    labels: dict = field(hash=False)
+
+
+def dockerfile_text() -> str:
+    return resources.files("vercompare.images").joinpath("Dockerfile").read_text()
+
+
+def runner_dir() -> Path:
+    import vercompare_runner
+
+    return Path(vercompare_runner.__file__).parent
+
+
+def tree_digest(root: Path) -> str:
+    """sha256 over the relative paths and bytes of the runner's source files."""
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc",):
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def file_digest(path: Path | None) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path else ""
+
+
+def _pip_source_opts(options: BuildOptions, wheelhouse_url: str | None) -> list[str]:
+    opts = []
+    if options.index_url:
+        opts += ["--index-url", options.index_url]
+    for url in options.extra_index_urls:
+        opts += ["--extra-index-url", url]
+    if wheelhouse_url:
+        opts += ["--find-links", wheelhouse_url]
+    return opts
+
+
+def define(plan: VariantPlan, options: BuildOptions, *, base_image_id: str, runner_digest: str,
+           wheelhouse_url: str | None = None, fresh_as_of: str = "") -> ImageDefinition:
+    """fresh_as_of: a date that refreshes unpinned layers ("latest", "main") once a day."""
+    base = options.base_image.replace("{python}", plan.python)
+    if wheelhouse_url:
+        # Offline torch: everything the torch layer needs must be in the wheelhouse.
+        torch_opts = ["--no-index", "--find-links", wheelhouse_url]
+    elif plan.torch.index_url:
+        torch_opts = ["--index-url", plan.torch.index_url]
+        if plan.torch.pre:
+            torch_opts.insert(0, "--pre")
+    else:
+        torch_opts = []
+    numpy = next((d for d in plan.deps if d.startswith("numpy")), "numpy")
+    torch_reqs = [numpy] if plan.torch.nightly_date else [plan.torch.requirement, numpy]
+    source = _pip_source_opts(options, wheelhouse_url)
+    buildargs = {
+        "BASE_IMAGE": base,
+        "TORCH_PIP_OPTS": " ".join(torch_opts),
+        "TORCH_REQS": " ".join(torch_reqs),
+        "TORCH_NIGHTLY_DATE": plan.torch.nightly_date,
+        "DEPS_PIP_ARGS": " ".join(source + list(plan.deps)),
+        # deps repeated: pip then keeps the pins while installing diffusers.
+        "DIFFUSERS_PIP_ARGS": " ".join(source + [plan.diffusers] + list(plan.deps)),
+        "FRESH_AS_OF": fresh_as_of if plan.variant.diffusers.kind in ("latest", "git") else "",
+    }
+    text = dockerfile_text()
+    key = json.dumps({"dockerfile": text, "buildargs": buildargs, "base": base_image_id,
+                      "runner": runner_digest, "ca": file_digest(options.ca_bundle)}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    labels = {
+        LABEL_PREFIX + "managed": "true",
+        LABEL_PREFIX + "variant": plan.name,
+        LABEL_PREFIX + "plan": json.dumps(plan.summary(), sort_keys=True),
+        LABEL_PREFIX + "runner-digest": runner_digest,
+        LABEL_PREFIX + "content-digest": digest,
+    }
+    return ImageDefinition(plan.name, f"{IMAGE_REPO}:{digest[:16]}", base, text, buildargs, labels)

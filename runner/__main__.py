@@ -1,0 +1,42 @@
+"""`python -m vercompare_runner run SPEC.json | env | flops ...`: the container entry point.
+
+Kept thin: argument parsing only; torch and diffusers are imported by the commands that need them.
+"""
+import argparse
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m vercompare_runner")
+    sub = parser.add_subparsers(dest="command")
+    p_run = sub.add_parser("run", help="run the cases of a spec file, appending one record per case")
+    p_run.add_argument("spec", help="path of the spec JSON (schema.make_spec)")
+    sub.add_parser("env", help="print the environment as one JSON object")
+    p_flops = sub.add_parser("flops", help="count FLOPs of one denoising step (meta device)")
+    p_flops.add_argument("pipeline")
+    p_flops.add_argument("--weights", default="random", choices=("tiny", "random"))
+    p_flops.add_argument("--batch-size", type=int, default=1)
+    p_flops.add_argument("--height", type=int, default=None)
+    p_flops.add_argument("--width", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        from .spec_run import run_spec
+        return run_spec(args.spec)
+    if args.command == "env":
+        import json
+        from .envinfo import collect_env
+        print(json.dumps(collect_env(), indent=2, sort_keys=True))
+        return 0
+    if args.command == "flops":
+        import json
+        from .flops import flops_command
+        print(json.dumps(flops_command(args.pipeline, args.weights, args.batch_size,
+                                       args.height, args.width), indent=2, sort_keys=True))
+        return 0
+    parser.print_help(sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

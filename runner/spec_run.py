@@ -1,0 +1,36 @@
+"""`run SPEC.json`: every case of the spec, in order, one record appended per case."""
+import json
+import sys
+import time
+
+from . import schema
+from .case_run import log, run_case
+from .envinfo import collect_env
+from .versions import resolved_versions
+
+
+def run_spec(path):
+    with open(path) as fh:
+        spec = json.load(fh)
+    if spec.get("kind") != schema.SPEC_KIND:
+        sys.stderr.write("not a %s file: %s\n" % (schema.SPEC_KIND, path))
+        return 2
+    env = collect_env()
+    variant = dict(spec.get("variant") or {})
+    variant["resolved"] = resolved_versions()
+    variant.setdefault("image", env.get("image"))
+    cases = spec.get("cases") or []
+    log("variant %s: %d case(s); torch %s, diffusers %s, transformers %s" % (
+        variant.get("name"), len(cases), variant["resolved"].get("torch"),
+        variant["resolved"].get("diffusers"), variant["resolved"].get("transformers")))
+    for number, case in enumerate(cases, 1):
+        cid = case.get("id") or schema.case_id(dict(schema.CASE_DEFAULTS, **case))
+        log("case %d/%d: %s" % (number, len(cases), cid))
+        t0 = time.time()
+        record = run_case(case, spec["weights_dir"], spec.get("run_id"), variant, env)
+        schema.append_record(spec["results"], record)
+        m = record["metrics"]
+        log("case %d/%d: %s in %.1fs%s" % (
+            number, len(cases), record["status"], time.time() - t0,
+            (", %.2f it/s" % m["it_per_s"]) if m.get("it_per_s") else ""))
+    return 0

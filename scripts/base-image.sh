@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Make the offline base image (Debian bookworm minbase + python3 + venv + CA certs) in the engine
+# named by $DOCKER_HOST, unless it is there already. No registry is needed:
+#   debootstrap -> rootfs tarball (cached in CACHE_DIR) -> docker import.
+# usage: DOCKER_HOST=unix://... scripts/base-image.sh NAME:TAG [CACHE_DIR]
+#        scripts/base-image.sh --print-mirror     (the Debian mirror it uses; docker-plugins.sh asks)
+set -euo pipefail
+
+[[ $# -ge 1 ]] || { echo "usage: $0 NAME:TAG [CACHE_DIR]" >&2; exit 2; }
+IMAGE=$1
+CACHE=${2:-${XDG_CACHE_HOME:-$HOME/.cache}/vercompare}
+SUITE=bookworm
+# python3-venv brings ensurepip (pip + setuptools wheels), so `python3 -m venv` gives a venv with pip;
+# python3-pip is not needed.
+INCLUDE=python3,python3-venv,ca-certificates
+TARBALL=$CACHE/rootfs-$SUITE-minbase-$(printf %s "$INCLUDE" | cksum | cut -d' ' -f1).tar
+
+# The machine's own Debian mirror: the first apt source that serves $SUITE.
+mirror() {
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f ]] || continue
+    # deb822 stanzas: print URIs of stanzas whose Suites include $SUITE exactly
+    uri=$(awk -v s="$SUITE" 'BEGIN { RS = ""; FS = "\n" }
+      { u = ""; ok = 0
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^URIs:/) { split($i, a, " "); u = a[2] }
+          if ($i ~ /^Suites:/) { n = split($i, b, " "); for (j = 2; j <= n; j++) if (b[j] == s) ok = 1 }
+        }
+        if (ok && u != "") { print u; exit } }' "$f")
+    [[ -n $uri ]] && { echo "$uri"; return; }
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] || continue
+    uri=$(awk -v s="$SUITE" '$1 == "deb" && $3 == s { print $2; exit }' "$f")
+    [[ -n $uri ]] && { echo "$uri"; return; }
+  done
+  echo http://deb.debian.org/debian
+}
+
+build_tarball() {
+  command -v debootstrap >/dev/null || { echo "base-image.sh: no debootstrap (scripts/host-deps.sh)" >&2; exit 1; }
+  local root=$CACHE/rootfs.tmp.$$ m
+  m=$(mirror)
+  echo "base-image.sh: debootstrap $SUITE from $m (about 40 s)" >&2
+  rm -rf "$root"
+  debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$root" "$m" >"$CACHE/debootstrap.log" 2>&1 || {
+    tail -n 20 "$CACHE/debootstrap.log" >&2; rm -rf "$root"; exit 1; }
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar --numeric-owner -C "$root" -cf "$TARBALL.tmp" .
+  mv "$TARBALL.tmp" "$TARBALL" # atomic: a crash never leaves half a tarball under the real name
+  rm -rf "$root"
+}
+
+[[ $IMAGE == --print-mirror ]] && { mirror; exit 0; }
+docker image inspect "$IMAGE" >/dev/null 2>&1 && exit 0
+
+mkdir -p "$CACHE"
+# One builder per cache dir: engines started in parallel wait for the same tarball.
+exec 9>"$CACHE/.lock"
+flock 9
+[[ -f $TARBALL ]] || build_tarball
+docker import --change 'ENV LANG=C.UTF-8' --change 'CMD ["/bin/bash"]' \
+  --message "debootstrap $SUITE minbase +$INCLUDE" "$TARBALL" "$IMAGE" >/dev/null
+echo "base-image.sh: imported $IMAGE from $TARBALL" >&2

@@ -1,0 +1,127 @@
+"""The report, diff and history commands through the real entry point (exit codes included)."""
+import json
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+
+from vercompare.report import synthetic
+from vercompare_runner import schema
+
+
+def vc(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "vercompare", *map(str, args)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+def samples(median, rel_sd, n=20, seed=0):
+    rng = random.Random(seed)
+    return [median * (1 + rng.gauss(0, rel_sd)) for _ in range(n)]
+
+
+def one_variant_run(path, its, name="torch-nightly", created="2026-11-20T10:00:00Z", torch="2.6.0.dev20241112"):
+    v = {"name": name, "spec": {}, "resolved": {"torch": torch, "diffusers": "0.30.0"}, "image": "sha256:abc"}
+    recs = []
+    for pipe, s in its.items():
+        case = schema.make_case(pipeline=pipe, device="cpu")
+        recs.append(schema.make_result("r", v, case, "ok", metrics={"it_per_s": sorted(s)[len(s) // 2]},
+                                       samples={"it_per_s": s}, env={"cpu_model": "test"},
+                                       fingerprint=synthetic.fingerprint(1)))
+    return synthetic.write_run(path, recs, variants=[v], command=f"vercompare run --torch {torch}",
+                               created_at=created)
+
+
+@pytest.fixture
+def slow_run(tmp_path):  # b is 10 % slower, low noise: a significant regression
+    return synthetic.two_variant_run(tmp_path / "slow", samples(100, 0.005, seed=1), samples(90, 0.005, seed=2))
+
+
+@pytest.fixture
+def noisy_run(tmp_path):  # b is 10 % slower but very noisy: not significant
+    return synthetic.two_variant_run(tmp_path / "noisy", samples(100, 0.3, seed=1), samples(90, 0.3, seed=2))
+
+
+def test_report_table_default(page_dir):
+    r = vc("report", page_dir)
+    assert r.returncode == 0, r.stderr
+    assert "NVIDIA A100-SXM4-80GB · batch 1" in r.stdout and "OOM at call 2" in r.stdout
+
+
+@pytest.mark.parametrize("fmt,needle", [("md", "### vercompare report"), ("json", '"kind": "vercompare.report"'),
+                                        ("csv", "# command:"), ("html", "<!DOCTYPE html>")])
+def test_report_formats_to_file(page_dir, tmp_path, fmt, needle):
+    out = tmp_path / f"report.{fmt}"
+    r = vc("report", page_dir, "--format", fmt, "--out", out, "--show", "compile,tflops")
+    assert r.returncode == 0, r.stderr
+    assert needle in out.read_text()
+
+
+def test_report_png(page_dir, tmp_path):
+    r = vc("report", page_dir, "--format", "md", "--png", tmp_path / "c.png")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    assert vc("report", page_dir, "--format", "png").returncode == 2  # needs a file
+
+
+def test_fail_on_regression_exits_1_only_when_significant(slow_run, noisy_run):
+    r = vc("report", slow_run, "--fail-on-regression", "5%")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "FAIL" in r.stderr and "SD - txt2img" in r.stderr and "b - no compile" in r.stderr
+    r = vc("report", noisy_run, "--fail-on-regression", "5%")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "PASS" in r.stderr
+    # 10 % slower is not past a 20 % gate
+    assert vc("report", slow_run, "--fail-on-regression", "20%").returncode == 0
+    # no gate: never fails
+    assert vc("report", slow_run).returncode == 0
+
+
+def test_user_errors_exit_2(tmp_path, slow_run):
+    r = vc("report", tmp_path / "nope")
+    assert r.returncode == 2 and "not a vercompare run directory" in r.stderr
+    assert vc("report", slow_run, "--fail-on-regression", "lots").returncode == 2
+    assert vc("report", slow_run, "--baseline", "zzz").returncode == 2
+    assert vc("report", slow_run, "--show", "bogus").returncode == 2
+    assert vc("report", slow_run, "--format", "pdf").returncode == 2
+
+
+def test_diff_cell_by_cell_and_gate(tmp_path):
+    a = one_variant_run(tmp_path / "a", {"sd-txt2img": samples(100, 0.005, seed=1),
+                                         "sd-img2img": samples(50, 0.005, seed=3)})
+    b = one_variant_run(tmp_path / "b", {"sd-txt2img": samples(90, 0.005, seed=2),
+                                         "sd-img2img": samples(50, 0.005, seed=4)},
+                        created="2026-11-26T10:00:00Z", torch="2.6.0.dev20241126")
+    r = vc("diff", a, b, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    cols = [c["label"] for c in data["tables"][0]["main_columns"]]
+    assert cols == ["torch-nightly @A - no compile", "torch-nightly @B - no compile"]
+    rows = {row["pipeline"]: row for row in data["tables"][0]["rows"]}
+    ratio = rows["sd-txt2img"]["cells"][1]["figures"][0]["ratio"]
+    assert 0.88 < ratio["value"] < 0.92 and ratio["significant"]
+    assert "2026-11-26" in data["provenance"]["created_at"]
+    r = vc("diff", a, b, "--fail-on-regression", "5%")
+    assert r.returncode == 1 and "SD - txt2img" in r.stderr and "SD - img2img" not in r.stderr.split("FAIL")[1]
+    assert vc("diff", b, a, "--fail-on-regression", "5%").returncode == 0  # faster is fine
+    assert vc("diff", a, tmp_path / "missing").returncode == 2
+
+
+def test_history_indexes_and_shows_a_sparkline(tmp_path):
+    db = tmp_path / "h.db"
+    runs = []
+    for i, its in enumerate((100, 102, 98, 110)):
+        runs.append(one_variant_run(tmp_path / f"r{i}", {"sd-txt2img": samples(its, 0.005, seed=i)},
+                                    created=f"2026-11-2{i}T10:00:00Z"))
+    args = []
+    for r in runs:
+        args += ["--index", r]
+    out = vc("history", "--pipeline", "sd-txt2img", "--db", db, *args)
+    assert out.returncode == 0, out.stderr
+    assert "torch-nightly" in out.stdout and "2026-11-23" in out.stdout
+    assert any(ch in out.stdout for ch in "▁▂▃▄▅▆▇█")
+    # env var instead of --db; re-indexing does not duplicate
+    out2 = vc("history", "--pipeline", "sd-txt2img", "--index", runs[0], env={"VERCOMPARE_DB": str(db)})
+    assert out2.returncode == 0 and out2.stdout.count("2026-11-20") == 1
+    assert "no indexed results" in vc("history", "--pipeline", "if", "--db", db).stdout

@@ -1,0 +1,68 @@
+"""The terminal layout, pinned: the reference page's A100 table plus a table of failure states.
+
+Covers every cell state: ok, IF's three stage figures, compile error (❌ + footnote), not run
+("-"), OOM after warmup, OOM at call 2, OOM in warmup, OOM in load, error (+ footnote),
+timeout (+ footnote), a noisy cell (?), a changed output (flagged), and the noise lines.
+
+Regenerate after an intended change: UPDATE_GOLDEN=1 pytest tests/report/test_terminal_golden.py
+"""
+import io
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+from vercompare.report import Options, build, terminal
+from vercompare.rundir import load_run
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _render(run_dir, options, width=160):
+    buf = io.StringIO()
+    terminal.render(build(load_run(run_dir), options), Console(file=buf, width=width, color_system=None))
+    return buf.getvalue().replace(str(run_dir), "RUN_DIR")
+
+
+def _check(name, text):
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_page_layout_with_all_cell_states(page_dir):
+    _check("page_table.txt", _render(page_dir, Options()))
+
+
+def test_page_layout_with_extras_and_gate(page_dir):
+    _check("page_table_extras.txt",
+           _render(page_dir, Options(extras=("compile", "first-call", "memory", "tflops", "output"),
+                                     fail_on_regression=0.05, baseline="torch-nightly"), width=200))
+
+
+def test_every_state_appears(page_dir):
+    text = _render(page_dir, Options())
+    for needle in ("OOM after warmup", "OOM at call 2", "OOM in warmup", "OOM in load", "❌ [1]",
+                   "timeout in call 3 [3]", "error in load [2]", " ? ", "stage I:", "stage III:",
+                   "[1] compile error, torch-2.0 / IF in compile: TorchRuntimeError",
+                   "output differs from torch-2.0", "too noisy to judge"):
+        assert needle in text, needle
+    # "-" for not run: SDXL compiled
+    sdxl = [line for line in text.splitlines() if line.strip().startswith("SDXL - txt2img")]
+    assert sdxl and sdxl[0].rstrip().endswith("-")
+
+
+def test_colour_only_where_significant(page_dir):
+    report = build(load_run(page_dir), Options())
+    buf = io.StringIO()
+    terminal.render(report, Console(file=buf, width=200, color_system="truecolor", force_terminal=True))
+    out = buf.getvalue()
+    # the noisy img2img ratio (not significant) is dim, not green or red
+    line = next(line for line in out.splitlines() if "x1.100" in line)
+    seg = line[:line.index("x1.100")]
+    assert seg.endswith("\x1b[2m"), repr(seg[-20:])
+    # a significant speedup is green
+    assert "\x1b[1;32mx1.071" in out

@@ -1,0 +1,75 @@
+"""One runner, many diffusers versions: every workload runs (or says why not) on each, and
+outputs from the SAME saved weights agree across versions.
+
+Each version is a `pip install --target` dir over one torch venv (envs.py), with the pins
+the version needs. In a container, VERCOMPARE_RUNNER_PYTHON tests just the installed one.
+"""
+import base64
+
+import pytest
+
+import envs
+from conftest import ALL_PIPELINES, explain, make_cases, run_runner
+
+pytestmark = [pytest.mark.slow, pytest.mark.runner_env, pytest.mark.multiversion]
+
+VERSIONS = ("0.42.1", "0.30.3", "0.25.1", "0.17.1")  # newest first: it makes the weights
+# Pipelines a version does not have: the record must be an error that says so.
+MISSING = {"0.17.1": {"sdxl-txt2img"}}
+# Bit-identical across versions with shared weights (runner-facts.md); fingerprints are
+# uint8, so allow a rounding step where a float differs in the last bits.
+STABLE = ("sd-txt2img", "sd-img2img", "sd-inpaint", "sd-controlnet", "sdxl-txt2img")
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    return tmp_path_factory.mktemp("version-weights")
+
+
+@pytest.fixture(scope="module")
+def by_version(tmp_path_factory, weights):
+    installed = envs.installed_diffusers()
+    versions = (installed,) if installed else VERSIONS
+    out = {}
+    for version in versions:
+        tmp = tmp_path_factory.mktemp("v" + version.replace(".", "_"))
+        cases = make_cases(*ALL_PIPELINES, warmup=0, repeats=1)
+        out[version] = run_runner(tmp, cases, version=None if installed else version, weights_dir=weights,
+                                  name=version)
+    return out
+
+
+def _rgb(record):
+    return base64.b64decode(record["fingerprint"]["rgb_b64"])
+
+
+def test_every_version_runs_every_workload_it_has(by_version):
+    for version, run in by_version.items():
+        assert [r["case"]["pipeline"] for r in run.records] == list(ALL_PIPELINES), version
+        for record in run.records:
+            assert record["variant"]["resolved"]["diffusers"] == version
+            pipeline = record["case"]["pipeline"]
+            if pipeline in MISSING.get(version, ()):
+                assert record["status"] == "error" and record["phase"] == "load"
+                assert "needs >=" in record["error"]["message"]
+            else:
+                assert record["status"] == "ok", "%s: %s" % (version, explain(record))
+
+
+def test_outputs_agree_across_versions(by_version):
+    if len(by_version) < 2:
+        pytest.skip("one version installed")
+    newest = by_version[VERSIONS[0]]
+    reference = {r["case"]["pipeline"]: r for r in newest.records}
+    report = []
+    for version, run in by_version.items():
+        for record in run.records:
+            pipeline = record["case"]["pipeline"]
+            if record["status"] != "ok" or version == VERSIONS[0]:
+                continue
+            a, b = _rgb(record), _rgb(reference[pipeline])
+            worst = max(abs(x - y) for x, y in zip(a, b))
+            report.append("%s %s: max |diff| %d / 255" % (version, pipeline, worst))
+            if pipeline in STABLE:
+                assert worst <= 2, "%s %s differs from %s by %d" % (version, pipeline, VERSIONS[0], worst)
+    print("\n".join(report))

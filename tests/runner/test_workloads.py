@@ -1,0 +1,84 @@
+"""Every workload, tiny weights, CPU, newest diffusers: records complete and repeatable."""
+import json
+import subprocess
+
+import pytest
+
+import envs
+from conftest import ALL_PIPELINES, explain, make_cases, run_runner
+
+pytestmark = [pytest.mark.slow, pytest.mark.runner_env]
+
+
+@pytest.fixture(scope="module")
+def all_tiny(tmp_path_factory, shared_weights):
+    tmp = tmp_path_factory.mktemp("all-tiny")
+    return run_runner(tmp, make_cases(*ALL_PIPELINES), weights_dir=shared_weights, name="all")
+
+
+def test_every_workload_runs_and_measures(all_tiny):
+    assert [r["case"]["pipeline"] for r in all_tiny.records] == list(ALL_PIPELINES)
+    for record in all_tiny.records:
+        assert record["status"] == "ok", explain(record)
+        m, s = record["metrics"], record["samples"]
+        assert m["it_per_s"] > 0 and m["latency_s"] > 0 and m["load_s"] > 0
+        assert len(s["it_per_s"]) == 2 and len(s["latency_s"]) == 2 and len(s["warmup_latency_s"]) == 1
+        assert m["first_call_s"] == s["warmup_latency_s"][0]
+        assert "compile_s" not in m  # compile off
+        assert m["flops_per_step"] > 0
+        resolved = record["variant"]["resolved"]
+        for package in ("torch", "diffusers", "transformers", "huggingface_hub", "safetensors", "numpy", "python"):
+            assert resolved.get(package), (package, resolved)
+        assert record["env"]["packages_sha256"] and record["env"]["torch"]
+        fp = record["fingerprint"]
+        assert fp["nonfinite"] == 0 and fp["shape"][0] == 1 and len(fp["rgb_b64"]) > 100
+        if record["case"]["pipeline"] == "if":
+            assert [st["name"] for st in record["stages"]] == ["stage1", "stage2", "stage3"]
+            for stage in record["stages"]:
+                assert stage["metrics"]["it_per_s"] > 0 and len(stage["samples"]["step_s"]) == 2
+            assert fp["shape"][1:3] == [256, 256]  # 16 px x4 x4
+            assert len(fp["stages"]) == 3
+        else:
+            assert record["stages"] == []
+            steps = [len(x) for x in s["step_s"]]
+            assert steps == [m["steps"]] * 2 and m["steps"] >= 1
+            assert fp["shape"][1:3] == [64, 64]
+    # The ControlNet must change the output (its zero-initialised convs get random values).
+    by = {r["case"]["pipeline"]: r for r in all_tiny.records}
+    assert by["sd-controlnet"]["fingerprint"]["sha256"] != by["sd-txt2img"]["fingerprint"]["sha256"]
+
+
+def test_same_weights_and_seed_give_bit_identical_outputs(all_tiny, tmp_path, shared_weights):
+    again = run_runner(tmp_path, make_cases("sd-txt2img", "sd-controlnet", "if"), weights_dir=shared_weights,
+                       name="again")
+    first = {r["case"]["id"]: r["fingerprint"] for r in all_tiny.records}
+    for record in again.records:
+        assert record["status"] == "ok", explain(record)
+        assert record["fingerprint"] == first[record["case"]["id"]], record["case"]["id"]
+
+
+def test_weights_are_made_once_and_atomically(all_tiny, shared_weights):
+    names = sorted(p.name for p in shared_weights.iterdir())
+    assert not [n for n in names if n.startswith(".tmp-")], names  # no half-made sets left
+    assert "tiny-sd-unet" in names and "tokenizer-clip" in names and "flops.json" in names
+    meta = json.loads((shared_weights / "tiny-sd-unet" / "config.json").read_text())
+    assert meta["class"] == "UNet2DConditionModel" and meta["made_with"]["diffusers"]
+
+
+def test_knobs_vanilla_attention_and_batch(tmp_path, shared_weights):
+    cases = make_cases("sd-txt2img", attention="vanilla", batch_size=2, channels_last=True, repeats=1)
+    run = run_runner(tmp_path, cases, weights_dir=shared_weights, name="knobs")
+    (record,) = run.records
+    assert record["status"] == "ok", explain(record)
+    assert record["fingerprint"]["shape"] == [2, 64, 64, 3]
+
+
+def test_env_command_prints_the_environment():
+    argv, env = envs.runner_command()
+    out = subprocess.run(argv + ["env"], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    for key in ("torch", "torch_git", "torch_cuda", "cudnn", "diffusers", "transformers", "huggingface_hub",
+                "python", "packages_sha256", "cuda_available", "nvidia_smi"):
+        assert key in data, key
+    assert len(data["packages_sha256"]) == 64

@@ -1,0 +1,111 @@
+"""The engine harness itself: private engines, the base image, the NVIDIA stand-in, compose."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import docker
+import pytest
+
+from engines import TEST_LABEL, Engine
+
+GPUS_ALL = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
+LABELS = {TEST_LABEL: "1"}
+pytestmark = pytest.mark.engine  # also for the test that takes its engine via getfixturevalue
+
+COMPOSE = """\
+services:
+  gpu:
+    image: {image}
+    command: ["sh", "-c", "echo NV=$$NVIDIA_VISIBLE_DEVICES"]
+    labels:
+      {label}: "1"
+    deploy:
+      resources:
+        reservations:
+          devices:
+            - driver: nvidia
+              count: all
+              capabilities: [gpu]
+"""
+
+
+def test_engines_are_separate(engine: Engine, plain_engine: Engine) -> None:
+    assert engine.docker_host != plain_engine.docker_host
+    assert engine.env["DOCKER_HOST"] == engine.docker_host
+    assert "nvidia" in engine.client.info()["Runtimes"]
+    assert "nvidia" not in plain_engine.client.info()["Runtimes"]
+
+
+@pytest.mark.parametrize("which", ["engine", "plain_engine"])
+def test_base_image_runs_python(which: str, request: pytest.FixtureRequest) -> None:
+    eng: Engine = request.getfixturevalue(which)
+    out = eng.client.containers.run(
+        eng.base_image, ["python3", "-c", "import sys, ssl; print('py', *sys.version_info[:2])"],
+        remove=True, labels=LABELS)
+    assert out.decode().strip() == "py 3 11"
+
+
+def test_base_image_makes_venvs(engine: Engine) -> None:
+    out = engine.client.containers.run(
+        engine.base_image, ["sh", "-c", "python3 -m venv /v && /v/bin/python -m pip --version"],
+        remove=True, labels=LABELS)
+    assert out.decode().startswith("pip ")
+
+
+def test_gpus_all_starts_with_stub(engine: Engine) -> None:
+    out = engine.client.containers.run(
+        engine.base_image, ["sh", "-c", "echo NV=$NVIDIA_VISIBLE_DEVICES"],
+        device_requests=GPUS_ALL, remove=True, labels=LABELS)
+    assert out.decode().strip() == "NV=all"
+
+
+def test_gpus_all_fails_on_plain_engine(plain_engine: Engine) -> None:
+    container = plain_engine.client.containers.create(
+        plain_engine.base_image, ["true"], device_requests=GPUS_ALL, labels=LABELS)
+    try:
+        with pytest.raises(docker.errors.APIError, match="could not select device driver") as err:
+            container.start()
+        assert err.value.status_code == 500
+        container.reload()
+        assert container.status == "created"  # the failure leaves it behind: callers must remove it
+    finally:
+        container.remove(force=True)
+
+
+def compose(config_dir: Path, engine: Engine, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**engine.env, "DOCKER_CONFIG": str(config_dir)}
+    return subprocess.run(["docker", "compose", "--project-directory", str(project), *args],
+                          env=env, text=True, capture_output=True, timeout=120)
+
+
+def write_compose(tmp_path: Path, engine: Engine) -> Path:
+    (tmp_path / "compose.yaml").write_text(COMPOSE.format(image=engine.base_image, label=TEST_LABEL))
+    return tmp_path
+
+
+def test_compose_config_validates(compose_plugins: Path, engine: Engine, tmp_path: Path) -> None:
+    project = write_compose(tmp_path, engine)
+    proc = compose(compose_plugins, engine, project, "config", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    (project / "compose.yaml").write_text("services:\n  x:\n    image: busybox\n    bogus_key: 1\n")
+    proc = compose(compose_plugins, engine, project, "config", "--quiet")
+    assert proc.returncode != 0
+    assert "bogus_key" in proc.stderr
+
+
+def test_compose_gpu_reservation_runs_with_stub(compose_plugins: Path, engine: Engine, tmp_path: Path) -> None:
+    project = write_compose(tmp_path, engine)
+    try:
+        proc = compose(compose_plugins, engine, project, "run", "--rm", "gpu")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == "NV=all"
+    finally:
+        compose(compose_plugins, engine, project, "down", "--remove-orphans")
+
+
+def test_wheelhouse_has_cpu_torch_and_numpy(wheelhouse: Path, ca_bundle: Path) -> None:
+    names = [p.name for p in wheelhouse.glob("*.whl")]
+    assert any(n.startswith("torch-2.13.0+cpu-cp311") for n in names), names
+    assert any(n.startswith("numpy-") for n in names), names
+    assert ca_bundle.is_file()
