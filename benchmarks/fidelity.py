@@ -1,8 +1,9 @@
 """Does the runner's it/s agree with what the reference page read off its progress bar?
 
 Same process, same pipeline, interleaved calls:
-  page:   pipe(...) with diffusers' progress bar on; the figure is tqdm's, as its bar shows
-          it at the end (its smoothed rate, `rate`) and as its average (n / elapsed);
+  page:   pipe(...) with diffusers' progress bar on; the figure is tqdm's: the rate its bar
+          prints last (what the page's authors read; smoothed, 2 decimals) and tqdm's plain
+          average over the loop (steps / time from bar creation to its close);
   runner: the runner's measurement (scheduler.step wrapper + denoiser pre-hook, a
           synchronize at each stamp on GPU), progress bar off.
 Prints each method's median it/s with its spread and the per-round ratio runner/page.
@@ -35,8 +36,19 @@ def _import_runner():
         sys.path.insert(0, shim)
 
 
+def _parse_rate(line):
+    """it/s from a tqdm line: "20/20 [00:00<00:00, 26.58it/s]" or "[.., 1.52s/it]"."""
+    import re
+    found = re.findall(r"([0-9.]+)\s*(it/s|s/it)", line)
+    if not found:
+        return None
+    value, unit = found[-1]
+    value = float(value)
+    return value if unit == "it/s" else (1.0 / value if value else None)
+
+
 def _spread(values):
-    values = sorted(values)
+    values = sorted(v for v in values if v is not None)
     if not values:
         return "n/a"
     med = statistics.median(values)
@@ -89,19 +101,35 @@ def main(argv=None):
 
         def progress_bar(*a, _original=original, **k):
             bar = _original(*a, **k)
+            close = bar.close
+
+            def closing():
+                # the bar closes right after the loop: steps and seconds since its creation
+                if not hasattr(bar, "_loop") and hasattr(bar, "start_t"):  # disabled bars have none
+                    bar._loop = (bar.n, time.time() - bar.start_t)  # tqdm's own clock
+                return close()
+            bar.close = closing
             bars.append(bar)
             return bar
         pipe.progress_bar = progress_bar
 
     def page_call():
+        buf = io.StringIO()
         for stage in stages:
-            stage.pipe.set_progress_bar_config(disable=False, file=io.StringIO(), mininterval=0)
+            # tqdm's defaults otherwise (mininterval 0.1 s), as on the page.
+            stage.pipe.set_progress_bar_config(disable=False, file=buf)
         del bars[:]
         workload.call(stages, case, inp, torch.Generator("cpu").manual_seed(0))
         bar = bars[0]  # stage 1 for multi-stage pipelines
-        shown = bar.format_dict.get("rate")  # what the bar prints at the end (smoothed)
-        average = bar.n / bar.format_dict["elapsed"] if bar.format_dict.get("elapsed") else None
-        return shown or average, average
+        # What the page read: the rate printed on the bar's last line, as the user sees it
+        # (tqdm prints it when the bar closes, right after the loop; 2 decimals, smoothed).
+        first_bar = buf.getvalue().split("\n")[0]
+        shown = _parse_rate(first_bar.split("\r")[-1])
+        # tqdm's own plain average over the loop: steps / (bar close - bar creation).
+        # (format_dict["elapsed"] would be read now, after VAE decode: not the loop.)
+        steps, seconds = getattr(bar, "_loop", (bar.n, None))
+        average = steps / seconds if seconds else None
+        return shown, average
 
     def runner_call():
         for stage in stages:
@@ -129,7 +157,7 @@ def main(argv=None):
         page_shown.append(shown)
         page_avg.append(avg)
         runner.append(ips)
-        ratios.append(ips / shown)
+        ratios.append(ips / shown if shown else None)
     print("page (tqdm shown)   it/s: %s" % _spread(page_shown))
     print("page (tqdm average) it/s: %s" % _spread(page_avg))
     print("runner              it/s: %s" % _spread(runner))

@@ -53,13 +53,13 @@ def main(argv: list[str] | None = None) -> None:
         raise
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as exc:  # click's own usage errors come as click exceptions
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:
+        # Usage errors come as click exceptions; typer >= 0.29 vendors click, so they are
+        # recognised by shape (show() and exit_code), not by class.
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, typer.Abort):
             sys.exit(130)
         if debug:
             raise

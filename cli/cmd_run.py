@@ -68,10 +68,13 @@ ModelOpt = typer.Option(None, "--model", help="Hub id or local path for --weight
 DeviceOpt = typer.Option("cuda", "--device", help="cpu or cuda.")
 DtypeOpt = typer.Option(None, "--dtype", help="fp16, bf16 or fp32 (default fp16 on cuda, fp32 on cpu).")
 AttentionOpt = typer.Option(None, "--attention", help="sdpa, vanilla, or both.")
+ConfigOpt = typer.Option(None, "--config", "-c", help="A vercompare.toml ([variants.NAME], [matrix], [build], [run]; see examples/). Options typed here win over it.")
 CompileOpt = typer.Option(None, "--compile", help="off, default, reduce-overhead, max-autotune, or both (= off + reduce-overhead).")
 
 
 def run(
+    ctx: typer.Context,
+    config: Optional[Path] = ConfigOpt,
     torch: Optional[List[str]] = TorchOpt,
     diffusers: Optional[List[str]] = DiffusersOpt,
     transformers: Optional[str] = TransformersOpt,
@@ -111,6 +114,9 @@ def run(
     hf_cache: Optional[Path] = typer.Option(None, "--hf-cache", help="Hugging Face cache to mount read-only (--weights hub). The token comes from $HF_TOKEN at run time only."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Variant the ratios compare against (default the first)."),
     fail_on_regression: Optional[str] = typer.Option(None, "--fail-on-regression", help="e.g. 5%: exit 1 when a cell is significantly slower than the baseline by more."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Seconds the whole run may take; what is left stays for --resume."),
+    allow_busy_gpu: bool = typer.Option(False, "--allow-busy-gpu", help="Measure even when other processes use the GPU."),
+    allow_concurrent: bool = typer.Option(False, "--allow-concurrent", help="Allow another vercompare run on the same GPU(s) at once."),
     inject_fault: Optional[str] = typer.Option(None, "--inject-fault", hidden=True, help="Test-only: PHASE[@CASE-ID-FRAGMENT]."),
 ):
     from rich.console import Console
@@ -130,14 +136,21 @@ def run(
             backend=backend, base_image=base_image, wheelhouse=str(wheelhouse) if wheelhouse else None,
             ca_bundle=str(ca_bundle) if ca_bundle else os.environ.get("PIP_CERT") or None,
             index_url=index_url, extra_index_urls=tuple(extra_index_url or ()), gpus=gpus,
-            case_timeout=case_timeout, hf_cache=str(hf_cache) if hf_cache else None)
-    settings = settings.with_overrides(rebuild=rebuild, retry_failed=retry_failed)
+            case_timeout=case_timeout, hf_cache=str(hf_cache) if hf_cache else None, budget=budget)
+        if config:
+            from . import config as config_file
+
+            request, settings = config_file.apply(config, ctx, request, settings)
+    settings = settings.with_overrides(rebuild=rebuild, retry_failed=retry_failed, allow_busy_gpu=allow_busy_gpu,
+                                       allow_concurrent=allow_concurrent)
     code = running.run(request, settings, out, console=console, argv=sys.argv, resume=resume is not None,
                        baseline=baseline, fail_on_regression=fail_on_regression)
     raise typer.Exit(code)
 
 
 def plan(
+    ctx: typer.Context,
+    config: Optional[Path] = ConfigOpt,
     torch: Optional[List[str]] = TorchOpt,
     diffusers: Optional[List[str]] = DiffusersOpt,
     transformers: Optional[str] = TransformersOpt,
@@ -159,4 +172,9 @@ def plan(
     request = _request(torch, diffusers, transformers, huggingface_hub, python, cuda, variant, pipeline,
                        batch_size, weights, None, device, None, attention, compile, False, None, False,
                        None, None, None, 0, 1, 5)
+    if config:
+        from . import config as config_file
+
+        request, file_settings = config_file.apply(config, ctx, request)
+        base_image = base_image or file_settings.get("base_image")
     planview.show(request, base_image=base_image, as_json=json_out)

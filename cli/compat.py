@@ -115,7 +115,13 @@ def pins(torch_version: str | None, diffusers_version: str | None,
         out.append(Pin("huggingface_hub<0.26",
                        "diffusers <= 0.28 imports cached_download/hf_cache_home, gone in huggingface_hub 0.26"))
     if not transformers_given:
-        if t < (2, 1):
+        if not hub_given and d < (0, 29):
+            # Not for correctness but for the build: measured here, pip backtracked through 78 transformers
+            # wheels (~800 MB, minutes) from the newest down to 4.48.3 before it found one that accepts
+            # huggingface_hub<0.26. This bound is stricter than the torch 2.0 / 2.1 bounds below.
+            out.append(Pin("transformers<4.49",
+                           "transformers 4.49 needs huggingface_hub>=0.26; unbounded, pip backtracks through dozens"))
+        elif t < (2, 1):
             out.append(Pin("transformers<4.52", "transformers 4.52 requires PyTorch >= 2.1"))
         elif t < (2, 2):
             out.append(Pin("transformers<4.56", "transformers 4.56 requires PyTorch >= 2.2"))

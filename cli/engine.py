@@ -23,9 +23,18 @@ def connect(docker_host: str | None = None, timeout: int = 600):
         client = docker.DockerClient(base_url=host, timeout=timeout)
         client.ping()
     except Exception as exc:  # docker raises several unrelated types for "not there"
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise EngineUnavailable(f"no Docker engine answered at {host} ({reason[:160]})", hint=HINT) from None
+        raise EngineUnavailable(f"no Docker engine answered at {host} ({_why(exc)})", hint=HINT) from None
     return client
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc)
+    for needle, reason in (("FileNotFoundError", "no socket there"), ("No such file", "no socket there"),
+                           ("Connection refused", "connection refused"), ("Permission denied", "permission denied"),
+                           ("timed out", "timed out")):
+        if needle in text:
+            return reason
+    return (text.splitlines()[0] if text else type(exc).__name__)[:120]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class VariantOutcome:
     finished: int  # records written this time
     crashed: int  # processes that died before finishing their list
     timed_out: int
+    out_of_budget: bool = False  # stopped by the run's deadline; the rest stays for --resume
 
 
 def log_tail(path: Path, lines: int = 30) -> list[str]:
@@ -52,7 +53,7 @@ def failure_record(run_id: str, variant_info: dict, case: dict, status: str, tai
 
 
 def run_variant(backend: Backend, prepared: Prepared, cases: list[dict], run_dir: Path, run_id: str,
-                variant_info: dict, *, case_timeout: float | None = None,
+                variant_info: dict, *, case_timeout: float | None = None, deadline: float | None = None,
                 on_progress: Callable[[str], None] = lambda msg: None) -> VariantOutcome:
     """Run every case of `cases` that has no record yet for this variant."""
     paths = backend.paths(run_dir)
@@ -67,7 +68,8 @@ def run_variant(backend: Backend, prepared: Prepared, cases: list[dict], run_dir
     remaining = [c for c in cases if c["id"] not in done]
     finished = crashed = timed_out = 0
     attempt = 0
-    while remaining:
+    out_of_budget = False
+    while remaining and not out_of_budget:
         attempt += 1
         spec = schema.make_spec(run_id, variant_info, remaining, paths.results, paths.weights)
         spec_file = spec_dir / f"{slug}.{attempt}.json"
@@ -89,7 +91,10 @@ def run_variant(backend: Backend, prepared: Prepared, cases: list[dict], run_dir
                 if case_timeout and time.monotonic() - last_change > case_timeout:
                     process.kill()
                     hung = True
-                    code = process.poll()
+                    break
+                if deadline and time.monotonic() > deadline:
+                    process.kill()
+                    hung = out_of_budget = True
                     break
                 time.sleep(0.25)
         finally:
@@ -104,12 +109,13 @@ def run_variant(backend: Backend, prepared: Prepared, cases: list[dict], run_dir
         tail = log_tail(log_path)
         if hung:
             timed_out += 1
-            record = failure_record(run_id, variant_info, victim, "timeout", tail,
-                                    f"no result within --case-timeout {case_timeout:g} s; runner stopped")
+            why = "the run budget (--budget) ran out" if out_of_budget else \
+                f"no result within --case-timeout {case_timeout:g} s"
+            record = failure_record(run_id, variant_info, victim, "timeout", tail, f"{why}; runner stopped")
         else:
             crashed += 1
             reason = f"runner exited with code {code}" if code not in (None, 0) else "runner ended early"
             record = failure_record(run_id, variant_info, victim, "error", tail, reason)
         schema.append_record(str(results_path(run_dir)), record)
         finished += 1
-    return VariantOutcome(prepared.variant, finished, crashed, timed_out)
+    return VariantOutcome(prepared.variant, finished, crashed, timed_out, out_of_budget)

@@ -7,6 +7,7 @@ resumed run asks exactly the same thing.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import asdict, dataclass, fields
 
 from vercompare_runner import schema
@@ -16,6 +17,8 @@ from .errors import BadInput
 from .model import Case, Variant
 
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
+# A user-given variant name (--variant 'name=...', config files): it names images, logs and report columns.
+VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class RunRequest:
     huggingface_hub: str | None = None
     python: str = "auto"
     cuda: str = "auto"
-    variant: tuple[str, ...] = ()  # explicit combinations, "torch=2.0,diffusers=0.17.1"
+    variant: tuple[str, ...] = ()  # explicit combinations, "torch=2.0,diffusers=0.17.1" (optionally "name=old,...")
     pipeline: tuple[str, ...] = ("sd-txt2img",)
     batch_size: tuple[int, ...] = (1,)
     weights: str = "tiny"
@@ -63,10 +66,14 @@ def _variant_from_text(text: str, request: RunRequest) -> Variant:
     for item in text.split(","):
         key, sep, value = item.partition("=")
         key = key.strip().replace("-", "_")
-        if not sep or key not in ("torch", "diffusers", "transformers", "huggingface_hub", "python", "cuda"):
-            raise BadInput(f"--variant {text}: expected key=value pairs of torch, diffusers, transformers, "
-                           "huggingface_hub, python, cuda", hint="e.g. --variant 'torch=2.0,diffusers=0.17.1'")
+        if not sep or key not in ("name", "torch", "diffusers", "transformers", "huggingface_hub", "python", "cuda"):
+            raise BadInput(f"--variant {text}: expected key=value pairs of name, torch, diffusers, transformers, "
+                           "huggingface_hub, python, cuda", hint="e.g. --variant 'name=old,torch=2.0,diffusers=0.17.1'")
         parts[key] = value.strip()
+    name = parts.get("name", "")
+    if "name" in parts and not VARIANT_NAME.match(name):
+        raise BadInput(f"--variant {text}: a variant name is letters, digits, '.', '_' or '-' (at most 64)",
+                       hint="e.g. name=stable")
     return Variant(
         torch=specs.parse_torch(parts.get("torch", request.torch[0])),
         diffusers=specs.parse_diffusers(parts.get("diffusers", request.diffusers[0])),
@@ -75,6 +82,7 @@ def _variant_from_text(text: str, request: RunRequest) -> Variant:
         if "huggingface_hub" in parts else None,
         python=specs.parse_python(parts.get("python", request.python)),
         cuda=parts.get("cuda", request.cuda),
+        label=name,
     )
 
 

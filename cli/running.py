@@ -21,6 +21,7 @@ from .errors import BadInput, EngineUnavailable, RunDirError
 from .plan import plan_variants
 from .request import RunRequest
 from .rundir import RUN_KIND, load_run, results_path, write_json_atomic
+from .secrets import redact
 
 BACKENDS = ("docker", "venv", "local")
 
@@ -38,6 +39,9 @@ class Settings:
     gpus: str | None = None
     case_timeout: float | None = None
     hf_cache: str | None = None
+    budget: float | None = None  # seconds for the whole run; what is left stays resumable
+    allow_busy_gpu: bool = False
+    allow_concurrent: bool = False
     rebuild: bool = False
     retry_failed: bool = False
 
@@ -45,9 +49,12 @@ class Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v})
 
     def to_dict(self) -> dict:
+        """For run.json: index credentials redacted (--resume takes them from the command line again)."""
         d = dataclasses.asdict(self)
-        d["extra_index_urls"] = list(self.extra_index_urls)
-        d.pop("rebuild"), d.pop("retry_failed")
+        d["index_url"] = redact(self.index_url) if self.index_url else None
+        d["extra_index_urls"] = [redact(u) for u in self.extra_index_urls]
+        for once in ("rebuild", "retry_failed", "allow_busy_gpu", "allow_concurrent"):  # per invocation
+            d.pop(once)
         return d
 
     @classmethod
@@ -87,6 +94,12 @@ def validate_settings(settings: Settings) -> None:
         raise BadInput(f"--hf-cache {settings.hf_cache}: not a directory")
     if settings.case_timeout is not None and settings.case_timeout <= 0:
         raise BadInput(f"--case-timeout {settings.case_timeout}: must be positive")
+    if settings.gpus is not None:
+        from .engine import GpuRequest
+
+        GpuRequest.parse(settings.gpus)
+    if settings.budget is not None and settings.budget <= 0:
+        raise BadInput(f"--budget {settings.budget}: must be positive")
 
 
 def check_run_dir(out: Path, request: RunRequest, resume: bool) -> None:
@@ -157,10 +170,7 @@ def make_backend(settings: Settings, request: RunRequest, console):
 
 def run(request: RunRequest, settings: Settings, out: Path | None, *, console, argv: list[str], resume: bool,
         baseline: str | None = None, fail_on_regression: str | None = None) -> int:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from . import execute
-    from .images.build import BuildFailed, serve_wheelhouse
+    from .guards import gpu_lock
 
     # Everything the user typed is checked before anything is built or written.
     variants = request_mod.variants(request)
@@ -175,18 +185,45 @@ def run(request: RunRequest, settings: Settings, out: Path | None, *, console, a
         from .gate import parse_threshold
 
         gate = parse_threshold(fail_on_regression)
-
     out = out or default_out()
     check_run_dir(out, request, resume)
+
     backend = make_backend(settings, request, console)
-    meta = {
-        "kind": RUN_KIND, "schema": schema.SCHEMA_VERSION, "run_id": uuid.uuid4().hex[:12],
-        "command": " ".join(["vercompare"] + list(argv[1:])), "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "request": request.to_dict(), "settings": settings.to_dict(), "backend": settings.backend,
-        "plans": [p.summary() for p in plans], "cases": cases, "machine": machine(), "variants": [],
-    }
+    on_gpu = request.device.startswith("cuda")
+    with gpu_lock(settings.gpus or "all", allow_concurrent=settings.allow_concurrent or not on_gpu):
+        preflight(backend, settings, plans, out, on_gpu)
+        meta = {
+            "kind": RUN_KIND, "schema": schema.SCHEMA_VERSION, "run_id": uuid.uuid4().hex[:12],
+            "command": redact(" ".join(["vercompare"] + list(argv[1:]))),
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "request": request.to_dict(), "settings": settings.to_dict(), "backend": settings.backend,
+            "plans": [p.summary() for p in plans], "cases": cases, "machine": machine(), "variants": [],
+        }
+        if settings.backend == "docker":
+            meta["machine"]["docker"] = backend.client.version().get("Version")
+        prepare_run_dir(out, meta, resume)
+        if resume and settings.retry_failed:
+            console.print(f"retrying {drop_failed(out)} failed cell(s)")
+        for p in plans:
+            for pin in p.pins:
+                console.print(f"[dim]{p.name}: pin {pin.requirement} ({pin.reason})[/]", highlight=False)
+        state = RunState(out, meta, {v["name"]: v for v in meta["variants"]})
+        stopped = execute_all(backend, settings, plans, cases, state, console)
+
+    if stopped:
+        console.print(f"{stopped}: finished results are kept in {out}; continue with: vercompare run --resume {out}",
+                      highlight=False)
+        return 130 if stopped == "interrupted" else 1
+    return _report(out, console, baseline, gate, state.failed_builds)
+
+
+def preflight(backend, settings: Settings, plans, out: Path, on_gpu: bool) -> None:
+    """Base image present, GPU support, disk space, an idle GPU: before anything is built."""
+    from .guards import GB_FOR_RESULTS, GB_PER_IMAGE, check_disk, check_gpu_idle
+
+    disk_paths = [out.resolve()]
+    need = GB_FOR_RESULTS
     if settings.backend == "docker":
-        meta["machine"]["docker"] = backend.client.version().get("Version")
         from .engine import check_gpu_support
         from .images.build import find_image
 
@@ -195,78 +232,138 @@ def run(request: RunRequest, settings: Settings, out: Path | None, *, console, a
             try:
                 backend.client.images.pull(base)
             except Exception as exc:
-                raise EngineUnavailable(f"base image {base} is not present and could not be pulled ({str(exc)[:120]})",
-                                        hint="pass --base-image with an image the engine has (scripts/engine.sh makes one offline)") from None
+                raise EngineUnavailable(
+                    f"base image {base} is not present and could not be pulled ({str(exc)[:120]})",
+                    hint="pass --base-image with an image the engine has (scripts/base-image.sh makes one offline)") from None
         check_gpu_support(backend.client, base, backend.config.gpus)
+        root = Path(backend.client.info().get("DockerRootDir", "/var/lib/docker"))
+        if root.exists():
+            disk_paths.append(root)
+        need += sum(GB_PER_IMAGE["cpu" if p.cuda == "cpu" else "cuda"] for p in plans)
+    check_disk(disk_paths, need)
+    if on_gpu:
+        check_gpu_idle(settings.allow_busy_gpu)
 
-    prepare_run_dir(out, meta, resume)
-    if resume and settings.retry_failed:
-        dropped = drop_failed(out)
-        console.print(f"retrying {dropped} failed cell(s)")
-    for p in plans:
-        for pin in p.pins:
-            console.print(f"[dim]{p.name}: pin {pin.requirement} ({pin.reason})[/]", highlight=False)
 
-    prepared, failed_builds = [], []
-    variants_meta = {v["name"]: v for v in meta["variants"]}
-    interrupted = False
+@dataclass
+class RunState:
+    """What a run has done so far; run.json is rewritten from it after every variant."""
+
+    out: Path
+    meta: dict
+    variants: dict
+    failed_builds: list = dataclasses.field(default_factory=list)
+
+    def save(self) -> None:
+        self.meta["variants"] = list(self.variants.values())
+        write_json_atomic(self.out / "run.json", self.meta)
+
+
+def execute_all(backend, settings: Settings, plans, cases: list[dict], state: RunState, console) -> str:
+    """Prepare every variant, then run its cases. Returns "" when through, else why it stopped
+    ("interrupted", "the run budget is spent", "the engine went away") - finished results stay."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    deadline = time.monotonic() + settings.budget if settings.budget else None
+    stopped = ""
     try:
-        with serve_wheelhouse(Path(settings.wheelhouse) if settings.wheelhouse and settings.backend == "docker" else None) as url, \
+        with build_servers(settings, backend) as (url, secrets_url), \
                 Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                          transient=True) as progress:
-            for p in plans:
-                task = progress.add_task(f"preparing {p.name}")
-                say = lambda line, t=task, n=p.name: progress.update(t, description=f"building {n}: {line[:90]}")
-                started = time.monotonic()
-                try:
-                    if settings.backend == "docker":
-                        ready = backend.prepare(p, out, say, wheelhouse_url=url)
-                    else:
-                        ready = backend.prepare(p, out, say)
-                except BuildFailed as exc:
-                    failed_builds.append(p.name)
-                    console.print(f"[red]build failed:[/] {p.name}; last lines:", highlight=False)
-                    console.print("\n".join(exc.tail), markup=False, highlight=False)
-                    console.print(f"full log: {exc.log_path}", highlight=False)
-                    _fail_cases(out, meta["run_id"], p, cases, "build failed", exc.tail)
-                    variants_meta[p.name] = {"name": p.name, "spec": p.variant.spec_dict(), "plan": p.summary(),
-                                             "build_failed": True, "build_log": str(exc.log_path)}
-                    continue
-                finally:
-                    progress.remove_task(task)
-                took = time.monotonic() - started
-                what = ready.info.get("tag") or ready.handle
-                verb = "built" if ready.info.get("built") else "reused (already built)"
-                console.print(f"{p.name}: {verb} {what} in {took:.1f} s", highlight=False)
-                prepared.append((p, ready))
-                variants_meta[p.name] = {"name": p.name, "spec": p.variant.spec_dict(), "plan": p.summary(),
-                                         "image": ready.info, "resolved": ready.resolved}
-                meta["variants"] = list(variants_meta.values())
-                write_json_atomic(out / "run.json", meta)
-
+            prepared = [ready for p in plans
+                        if (ready := _prepare(backend, settings, p, cases, state, progress, console, url, secrets_url))]
             for p, ready in prepared:
-                variant_info = {"name": p.name, "spec": p.variant.spec_dict(), "image": ready.info.get("id")}
-                task = progress.add_task(f"running {p.name}")
-                outcome = execute.run_variant(
-                    backend, ready, cases, out, meta["run_id"], variant_info, case_timeout=settings.case_timeout,
-                    on_progress=lambda msg, t=task: progress.update(t, description=f"running {msg}"))
-                progress.remove_task(task)
-                note = f" ({outcome.crashed} runner crash(es), {outcome.timed_out} timeout(s))" \
-                    if outcome.crashed or outcome.timed_out else ""
-                console.print(f"{p.name}: {outcome.finished} case(s) finished{note}", highlight=False)
+                if deadline and time.monotonic() > deadline:
+                    stopped = "the run budget (--budget) is spent"
+                    break
+                stopped = _run(backend, settings, p, ready, cases, state, progress, console, deadline)
+                if stopped:
+                    break
     except KeyboardInterrupt:
-        interrupted = True
+        stopped = "interrupted"
+    except Exception as exc:
+        if settings.backend == "docker" and _engine_gone(exc):
+            stopped = f"the Docker engine stopped answering ({str(exc).splitlines()[0][:100]})"
+        else:
+            raise
     finally:
         backend.close()
-        meta["variants"] = list(variants_meta.values())
-        meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
-        write_json_atomic(out / "run.json", meta)
+        state.meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
+        state.save()
+    return stopped
 
-    if interrupted:
-        console.print(f"interrupted: finished results are kept in {out}; continue with: vercompare run --resume {out}",
-                      highlight=False)
-        return 130
-    return _report(out, console, baseline, gate, failed_builds)
+
+def _prepare(backend, settings, p, cases, state: RunState, progress, console, url, secrets_url):
+    from .images.build import BuildFailed
+
+    task = progress.add_task(f"preparing {p.name}")
+    say = lambda line: progress.update(task, description=f"building {p.name}: {line[:90]}")
+    started = time.monotonic()
+    try:
+        if settings.backend == "docker":
+            ready = backend.prepare(p, state.out, say, wheelhouse_url=url, secrets_url=secrets_url)
+        else:
+            ready = backend.prepare(p, state.out, say)
+    except BuildFailed as exc:
+        state.failed_builds.append(p.name)
+        console.print(f"[red]build failed:[/] {p.name}; last lines:", highlight=False)
+        console.print("\n".join(exc.tail), markup=False, highlight=False)
+        console.print(f"full log: {exc.log_path}", highlight=False)
+        _fail_cases(state.out, state.meta["run_id"], p, cases, "build failed", exc.tail)
+        state.variants[p.name] = {"name": p.name, "spec": p.variant.spec_dict(), "plan": p.summary(),
+                                  "build_failed": True, "build_log": str(exc.log_path)}
+        state.save()
+        return None
+    finally:
+        progress.remove_task(task)
+    verb = "built" if ready.info.get("built") else "reused (already built)"
+    console.print(f"{p.name}: {verb} {ready.info.get('tag') or ready.handle} in {time.monotonic() - started:.1f} s",
+                  highlight=False)
+    state.variants[p.name] = {"name": p.name, "spec": p.variant.spec_dict(), "plan": p.summary(),
+                              "image": ready.info, "resolved": ready.resolved}
+    state.save()
+    return p, ready
+
+
+def _run(backend, settings, p, ready, cases, state: RunState, progress, console, deadline) -> str:
+    from . import execute
+
+    variant_info = {"name": p.name, "spec": p.variant.spec_dict(), "image": ready.info.get("id")}
+    task = progress.add_task(f"running {p.name}")
+    try:
+        outcome = execute.run_variant(
+            backend, ready, cases, state.out, state.meta["run_id"], variant_info, case_timeout=settings.case_timeout,
+            deadline=deadline, on_progress=lambda msg: progress.update(task, description=f"running {msg}"))
+    finally:
+        progress.remove_task(task)
+    note = f" ({outcome.crashed} runner crash(es), {outcome.timed_out} timeout(s))" \
+        if outcome.crashed or outcome.timed_out else ""
+    console.print(f"{p.name}: {outcome.finished} case(s) finished{note}", highlight=False)
+    return "the run budget (--budget) is spent" if outcome.out_of_budget else ""
+
+
+def _engine_gone(exc: Exception) -> bool:
+    import docker
+    import requests
+
+    return isinstance(exc, (requests.exceptions.ConnectionError, docker.errors.DockerException)) and \
+        not isinstance(exc, docker.errors.ImageNotFound)
+
+
+@contextlib.contextmanager
+def build_servers(settings: Settings, backend):
+    """Loopback servers the Docker builds use: the wheelhouse, and a private index's netrc."""
+    if settings.backend != "docker":
+        yield None, ""
+        return
+    from .images.build import serve_secret, serve_wheelhouse
+    from .images.definition import credentials
+    from .secrets import netrc_text
+
+    creds = credentials(backend.config.build)
+    with serve_wheelhouse(Path(settings.wheelhouse) if settings.wheelhouse else None) as url, \
+            (serve_secret(netrc_text(creds)) if creds else contextlib.nullcontext("")) as secrets_url:
+        yield url, secrets_url
 
 
 def _fail_cases(out: Path, run_id: str, plan, cases: list[dict], message: str, tail: list[str]) -> None:

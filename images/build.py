@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 from vercompare.errors import BadInput, VercompareError
 
-from .definition import ImageDefinition, runner_dir
+from .definition import CONTEXT_FILES, ImageDefinition, image_file, runner_dir
 
 
 class BuildFailed(VercompareError):
@@ -75,19 +75,30 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve_wheelhouse(wheelhouse: Path | None) -> Iterator[str | None]:
-    """Serve the wheelhouse on loopback for host-network builds; yields its URL.
+def serve_secret(text: str, name: str = "netrc") -> Iterator[str]:
+    """Serve one secret file on loopback for the duration of the builds; yields its URL.
 
-    The port and path derive from the wheelhouse's digest, so the URL - which is part of
-    the build arguments and so of the layer cache key - stays the same between runs.
-    Serving beats copying 200 MB of wheels into every build context.
-    """
-    if wheelhouse is None:
-        yield None
-        return
-    digest = wheelhouse_digest(wheelhouse)
-    handler = functools.partial(_QuietHandler, directory=str(wheelhouse))
-    port = 20000 + int(digest[:8], 16) % 20000
+    The port derives from the file name only (not the secret), so the URL - a build argument,
+    part of the cache key - stays stable. Nothing but this process's builds asks for it."""
+    body = text.encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            ok = self.path == f"/{name}"
+            self.send_response(200 if ok else 404)
+            self.end_headers()
+            if ok:
+                self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    with _serving(Handler, 40000 + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % 5000) as base:
+        yield f"{base}{name}"
+
+
+@contextmanager
+def _serving(handler, port: int) -> Iterator[str]:
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError:  # taken: any port works, only the layer cache is lost
@@ -101,10 +112,29 @@ def serve_wheelhouse(wheelhouse: Path | None) -> Iterator[str | None]:
         server.server_close()
 
 
+@contextmanager
+def serve_wheelhouse(wheelhouse: Path | None) -> Iterator[str | None]:
+    """Serve the wheelhouse on loopback for host-network builds; yields its URL.
+
+    The port and path derive from the wheelhouse's digest, so the URL - which is part of
+    the build arguments and so of the layer cache key - stays the same between runs.
+    Serving beats copying 200 MB of wheels into every build context.
+    """
+    if wheelhouse is None:
+        yield None
+        return
+    digest = wheelhouse_digest(wheelhouse)
+    handler = functools.partial(_QuietHandler, directory=str(wheelhouse))
+    with _serving(handler, 20000 + int(digest[:8], 16) % 20000) as url:
+        yield url
+
+
 def _context(definition: ImageDefinition, ca_bundle: Path | None, into: Path) -> None:
     # Laid out like the repository, so compose.yaml can build from the repository itself.
     (into / "images").mkdir()
     (into / "images" / "Dockerfile").write_text(definition.dockerfile)
+    for name in CONTEXT_FILES[1:]:
+        (into / "images" / name).write_text(image_file(name))
     if ca_bundle:
         shutil.copyfile(ca_bundle, into / "images" / "ca-bundle.crt")
     shutil.copytree(runner_dir(), into / "runner", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

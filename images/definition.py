@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from vercompare.plan import VariantPlan
+from vercompare.secrets import split_credentials
 
 IMAGE_REPO = "vercompare/variant"
 LABEL_PREFIX = "io.vercompare."
@@ -39,8 +40,16 @@ class ImageDefinition:
     labels: dict = field(hash=False)
 
 
+# Files of images/ that go into every build context (laid out like the repository).
+CONTEXT_FILES = ("Dockerfile", "pip-install.sh")
+
+
+def image_file(name: str) -> str:
+    return resources.files("vercompare.images").joinpath(name).read_text()
+
+
 def dockerfile_text() -> str:
-    return resources.files("vercompare.images").joinpath("Dockerfile").read_text()
+    return image_file("Dockerfile")
 
 
 def runner_dir() -> Path:
@@ -63,19 +72,26 @@ def file_digest(path: Path | None) -> str:
 
 
 def _pip_source_opts(options: BuildOptions, wheelhouse_url: str | None) -> list[str]:
+    # Credentials never go into build arguments (they show in `docker history`).
     opts = []
     if options.index_url:
-        opts += ["--index-url", options.index_url]
+        opts += ["--index-url", split_credentials(options.index_url)[0]]
     for url in options.extra_index_urls:
-        opts += ["--extra-index-url", url]
+        opts += ["--extra-index-url", split_credentials(url)[0]]
     if wheelhouse_url:
         opts += ["--find-links", wheelhouse_url]
     return opts
 
 
+def credentials(options: BuildOptions) -> list:
+    urls = ([options.index_url] if options.index_url else []) + list(options.extra_index_urls)
+    return [c for c in (split_credentials(u)[1] for u in urls) if c is not None]
+
+
 def define(plan: VariantPlan, options: BuildOptions, *, base_image_id: str, runner_digest: str,
-           wheelhouse_url: str | None = None, fresh_as_of: str = "") -> ImageDefinition:
-    """fresh_as_of: a date that refreshes unpinned layers ("latest", "main") once a day."""
+           wheelhouse_url: str | None = None, fresh_as_of: str = "", secrets_url: str = "") -> ImageDefinition:
+    """fresh_as_of: a date that refreshes unpinned layers ("latest", "main") once a day.
+    secrets_url: where the build fetches the netrc of a private index (loopback, see build.py)."""
     base = options.base_image.replace("{python}", plan.python)
     if wheelhouse_url:
         # Offline torch: everything the torch layer needs must be in the wheelhouse.
@@ -94,13 +110,14 @@ def define(plan: VariantPlan, options: BuildOptions, *, base_image_id: str, runn
         "TORCH_PIP_OPTS": " ".join(torch_opts),
         "TORCH_REQS": " ".join(torch_reqs),
         "TORCH_NIGHTLY_DATE": plan.torch.nightly_date,
+        "SECRETS_URL": secrets_url,
         "DEPS_PIP_ARGS": " ".join(source + list(plan.deps)),
         # deps repeated: pip then keeps the pins while installing diffusers.
         "DIFFUSERS_PIP_ARGS": " ".join(source + [plan.diffusers] + list(plan.deps)),
         "FRESH_AS_OF": fresh_as_of if plan.variant.diffusers.kind in ("latest", "git") else "",
     }
     text = dockerfile_text()
-    key = json.dumps({"dockerfile": text, "buildargs": buildargs, "base": base_image_id,
+    key = json.dumps({"files": [image_file(f) for f in CONTEXT_FILES], "buildargs": buildargs, "base": base_image_id,
                       "runner": runner_digest, "ca": file_digest(options.ca_bundle)}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()
     labels = {

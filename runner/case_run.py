@@ -15,6 +15,7 @@ from .fingerprint import fingerprint
 from .memory import MemoryTracker, free_memory
 from .outcome import CaseTimeout, classify, error_info
 from .timing import LoopTimer
+from .weights import store
 from .workloads.base import Components
 
 
@@ -140,6 +141,7 @@ def run_case(case, weights_dir, run_id, variant, env):
             # --- load
             faults.check(case_full, "load")
             t0 = time.perf_counter()
+            store.take_made_seconds()
             comps = Components(case_full, weights_dir, device, dtype)
             stages = workload.build(case_full, comps)
             state.stages = stages
@@ -149,6 +151,9 @@ def run_case(case, weights_dir, run_id, variant, env):
             if sync:
                 sync()
             metrics["load_s"] = time.perf_counter() - t0
+            made = store.take_made_seconds()
+            if made:
+                metrics["weights_made_s"] = made  # included in load_s
             # --- compile (wrapping is lazy; the first call compiles and counts as this phase)
             state.phase = "compile"
             faults.check(case_full, "compile")

@@ -120,11 +120,42 @@ def make_result(run_id, variant, case, status, phase=None, error=None,
     """One result record. Failure statuses carry phase and error; ok carries metrics.
 
     variant: {"name", "spec", "resolved": {package: exact version}, "image": id or None}
+             resolved names torch, diffusers, transformers, huggingface_hub, safetensors,
+             numpy (importlib.metadata) and "python".
     metrics: {"it_per_s": median over measured calls, "latency_s": median, ...}
+             it/s is the denoising loop's (the page's progress-bar figure): steps / loop
+             time, the loop running from the first UNet/ControlNet forward to the end of
+             the last scheduler.step. Keys the runner writes besides:
+             "steps" (scheduler steps per call, as counted), "loop_s" (median),
+             "it_per_s_min", "it_per_s_max", "it_per_s_rsd" (relative std dev; >= 0.1 is
+             unstable), "latency_s_rsd", "load_s" (build + load + knobs; it includes
+             "weights_made_s" when this case made a tiny/random weights set),
+             "first_call_s" (first call, warmup or not), "compile_s" (compile on only:
+             first call minus median measured call), "compiled" (["stage.module", ...]),
+             CUDA: "peak_mem_allocated_bytes", "peak_mem_reserved_bytes",
+             "mem_allocated_before_calls_bytes" (peaks are over warmup + measured calls);
+             CPU: "cpu_peak_rss_bytes", "cpu_max_rss_delta_bytes" (peak RSS over the RSS
+             before the calls), "cpu_peak_rss_is_per_case" (False: the peak is the
+             process's), "flops_per_step" (one denoising step at the CFG batch, counted on
+             the meta device; IF: stage 1), "flops_counted_modules", "flops_counted_at"
+             ("HxW"), "achieved_tflop_per_s" (flops_per_step x it_per_s), "flops_error"
+             (why no count).
     samples: {"it_per_s": [per measured call], "latency_s": [...],
               "step_s": [[per step] per measured call], "warmup_latency_s": [...]}
+             plus "loop_s": [per measured call].
     stages:  for multi-stage pipelines (IF): [{"name", "metrics", "samples"}] in order;
-             the top-level metrics then describe the whole call.
+             the top-level metrics then describe the whole call (it_per_s: all steps of
+             all stages over all loop time; steps: their sum).
+    fingerprint: {"shape": output [N, H, W, C], "size": 32, "rgb_b64": base64 of the
+             first image downsampled to size x size uint8 RGB, "sha256": of the whole
+             float32 output, "mean", "nonfinite": NaN/inf count; IF adds "stages": one
+             fingerprint per stage}. Same weights + seed + versions: identical.
+    env:     `python -m vercompare_runner env`: torch, torch_git, torch_cuda, torch_hip,
+             cudnn, cuda_available, torch_gpus, nvidia_smi (name, driver, clocks, power,
+             pstate per GPU), diffusers, transformers, huggingface_hub, safetensors, numpy,
+             sentencepiece, python, platform, cpu_model, cpu_count, torch_num_threads,
+             image (env VERCOMPARE_IMAGE), packages_count, packages_sha256 (sha256 of the
+             sorted "name==version" lines of every installed distribution).
     error:   {"type": exception class, "message": first line, "tail": last lines}
     """
     if status not in STATUSES:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -275,3 +274,34 @@ def test_a_failed_install_is_a_build_failure_of_that_variant(tmp_path):
     assert caught.value.log_path == tmp_path / "run" / "logs" / "build-torch_2.13.0_cpu_diffusers_0.42.1.log"
     assert any("error" in line.lower() for line in caught.value.tail), caught.value.tail
     assert not any((tmp_path / "venvs").glob("torch*")), "a half-made venv was left behind"
+
+
+@pytest.fixture(scope="session")
+def uv_bin() -> Path:
+    """uv, pip-installed once into the cache (it is not on PATH here by default)."""
+    target = CACHE / "uv"
+    if not (target / "bin" / "uv").exists():
+        got = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(target), "uv"],
+                             capture_output=True, text=True)
+        if got.returncode != 0:
+            print(got.stderr[-3000:])
+            _need_network_or_cache("uv")
+    return target / "bin"
+
+
+@pytest.mark.slow
+def test_uv_makes_self_contained_venvs_and_pip_layered_ones(uv_bin, wheelhouse, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{uv_bin}{os.pathsep}{os.environ['PATH']}")
+    assert venv.find_installer(layered=False).kind == "uv"
+    assert venv.find_installer(layered=True).kind == "pip"  # uv would not see the packages read through
+    config = venv.VenvConfig(wheelhouse=wheelhouse, system_site_packages=False, root=tmp_path / "venvs")
+    plan = plan_for(diffusers=DIFFUSERS[0])
+    prepared = venv.VenvBackend(config).prepare(plan, tmp_path / "run")
+    assert prepared.info["installer"] == "uv" and prepared.info["built"]
+    assert prepared.info["torch_from_system"] is None  # self-contained: torch installed, offline
+    assert prepared.resolved["torch"] == TORCH and prepared.resolved["diffusers"] == DIFFUSERS[0]
+    env = subprocess.run([prepared.handle, "-m", "vercompare_runner", "env"], capture_output=True, text=True,
+                         env=local.child_env(isolated=True), check=True)
+    assert json.loads(env.stdout)
+    again = venv.VenvBackend(config).prepare(plan, tmp_path / "run")
+    assert again.info["built"] is False and again.handle == prepared.handle

@@ -5,6 +5,7 @@ So the device run only has the GPU left to surprise us.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -36,11 +37,15 @@ def gpu_wheels() -> Path:
     if sys.version_info[:2] != (3, 11):
         pytest.skip("the smoke environment is CPython 3.11 (the machine's torch wheel)")
     path = CACHE / "wheels-gpu-py311"
-    if not list(path.glob("diffusers-*.whl")):
-        got = subprocess.run(["bash", str(REPO / "benchmarks/gpu/fetch_wheels.sh"), str(path)],
-                             env={**os.environ, "PY_VERSION": "3.11"}, capture_output=True, text=True)
+    script = REPO / "benchmarks/gpu/fetch_wheels.sh"
+    marker = path / ".fetched-by"  # fetched again whenever the script changes
+    digest = hashlib.sha256(script.read_bytes()).hexdigest()
+    if not marker.exists() or marker.read_text() != digest:
+        got = subprocess.run(["bash", str(script), str(path)], env={**os.environ, "PY_VERSION": "3.11"},
+                             capture_output=True, text=True)
         if got.returncode != 0:
             _unavailable("the GPU wheels", got.stderr)
+        marker.write_text(digest)
     return path
 
 

@@ -70,8 +70,9 @@ def test_bad_diffusers_specs(text, fragment):
 
 def test_pins_follow_the_measured_table():
     reqs = lambda t, d: [p.requirement for p in compat.pins(t, d)]
-    assert reqs("2.0.1", "0.17.1") == ["numpy<2", "huggingface_hub<0.26", "transformers<4.52"]
-    assert reqs("2.13.0", "0.28.2") == ["huggingface_hub<0.26"]
+    assert reqs("2.0.1", "0.17.1") == ["numpy<2", "huggingface_hub<0.26", "transformers<4.49"]
+    assert reqs("2.13.0", "0.28.2") == ["huggingface_hub<0.26", "transformers<4.49"]
+    assert reqs("2.0.1", "0.30.3") == ["numpy<2", "transformers<4.52"]
     assert reqs("2.13.0", "0.30.3") == ["transformers<5"]
     assert reqs("2.13.0", "0.35.0") == ["transformers<5"]
     assert reqs("2.13.0", "0.35.2") == []
@@ -177,7 +178,7 @@ def test_dockerfile_declares_each_arg_right_before_its_step():
     text = definition.dockerfile_text()
     assert not text.startswith("# syntax")
     order = [line.split()[1].split("=")[0] for line in text.splitlines() if line.startswith("ARG ")]
-    assert order == ["BASE_IMAGE", "TORCH_PIP_OPTS", "TORCH_REQS", "TORCH_NIGHTLY_DATE", "DEPS_PIP_ARGS",
+    assert order == ["BASE_IMAGE", "TORCH_PIP_OPTS", "TORCH_REQS", "TORCH_NIGHTLY_DATE", "SECRETS_URL", "DEPS_PIP_ARGS",
                      "DIFFUSERS_PIP_ARGS", "FRESH_AS_OF"]
     body = text.split("FROM ${BASE_IMAGE}", 1)[1]
     assert body.index("ARG TORCH_PIP_OPTS") < body.index("ARG DEPS_PIP_ARGS") < body.index("ARG DIFFUSERS_PIP_ARGS") \
@@ -207,3 +208,24 @@ def test_bad_specs_fail_fast_with_one_line(argv, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
     assert not (tmp_path / "out").exists()  # nothing written
     print(f"{argv}: {elapsed:.2f} s")
+
+
+def test_index_credentials_never_reach_build_arguments():
+    p = plan_variant(v("2.13.0+cpu", "0.42.1"))
+    options = definition.BuildOptions(index_url="https://vcuser:s3cret-token@index.example/simple",
+                                      extra_index_urls=("https://other:pw2@extra.example/simple",))
+    d = definition.define(p, options, base_image_id="x", runner_digest="r", secrets_url="http://127.0.0.1:4/netrc")
+    flat = json.dumps([d.buildargs, d.labels, d.dockerfile])
+    assert "s3cret-token" not in flat and "pw2" not in flat and "vcuser" not in flat
+    assert "--index-url https://index.example/simple" in d.buildargs["DEPS_PIP_ARGS"]
+    creds = definition.credentials(options)
+    assert [c.netrc_line() for c in creds] == ["machine index.example login vcuser password s3cret-token\n",
+                                               "machine extra.example login other password pw2\n"]
+
+
+def test_redaction():
+    from vercompare.secrets import redact
+
+    assert redact("vercompare run --index-url https://u:tok@h.example/simple x") == \
+        "vercompare run --index-url https://***@h.example/simple x"
+    assert redact("https://h.example/simple") == "https://h.example/simple"

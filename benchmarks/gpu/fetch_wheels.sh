@@ -23,9 +23,10 @@ common=(--no-deps --only-binary=:all: --python-version "$py" --implementation cp
 for version in ${DIFFUSERS_VERSIONS:-0.36.0 0.42.1}; do
     pip download "${common[@]}" "diffusers==$version"
 done
-# importlib_metadata (+ zipp) is a diffusers requirement that transformers does not pull in;
-# safetensors because 0.42 needs >= 0.8.0, newer than the machine may have.
-pip download "${common[@]}" importlib_metadata zipp safetensors
+# importlib_metadata is a diffusers requirement that transformers does not pull in, with its
+# own: zipp>=3.20 and (10.x, Python < 3.15) lazy-importer; safetensors because 0.42 needs
+# >= 0.8.0, newer than the machine may have.
+pip download "${common[@]}" importlib_metadata zipp lazy-importer safetensors
 
 # No pip wheel: the machine's pip drives the installs (`pip --python`, pip >= 22.3).
 ls -l "$dir"

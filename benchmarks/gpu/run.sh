@@ -26,7 +26,13 @@ fi
 wheels=$(cd "$1" && pwd) || exit 2
 mkdir -p "$2" && out=$(cd "$2" && pwd) || exit 2
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-PY=${PYTHON:-python3}
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then  # the interpreter that has torch
+    for candidate in python3 python; do
+        if "$candidate" -c "import torch" 2>/dev/null; then PY=$candidate; break; fi
+    done
+    [ -n "$PY" ] || { echo "no python3/python here imports torch; set PYTHON" >&2; exit 2; }
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/vercompare-gpu.XXXXXX")
 started=$SECONDS
 total=${TOTAL_BUDGET:-460}  # seconds for everything: the device run is given 8 minutes
@@ -48,22 +54,30 @@ else
     # script has 8 minutes, most of it torch.compile's (4 compiled cases).
     matrix=(--batch-size 1 --batch-size 4 --compile both --attention both
             --steps "${STEPS:-30}" --warmup 1 --repeats "${REPEATS:-3}")
-    venv_cases=(--batch-size 1 --steps "${STEPS:-30}" --warmup 1 --repeats "${REPEATS:-3}")
+    venv_cases=(--batch-size 1 --steps "${STEPS:-20}" --warmup 1 --repeats "${REPEATS:-3}")
     fidelity=(--rounds 4 --warmup 1 --steps "${STEPS:-30}")
-    budgets=(${BUDGET_LOCAL:-250} ${BUDGET_FIDELITY:-50} ${BUDGET_VENV:-120} ${BUDGET_REPORT:-25})
+    budgets=(${BUDGET_LOCAL:-230} ${BUDGET_FIDELITY:-45} ${BUDGET_VENV:-130} ${BUDGET_REPORT:-15})
 fi
 diffusers_local=${DIFFUSERS_LOCAL:-0.42.1}
+only=" ${ONLY:-a b c d} "  # e.g. ONLY="a d": a rerun that gives one step the whole time
+reserve=40  # seconds kept for the reports (step d) whatever a, b, c take
 diffusers_venv=(${DIFFUSERS_VENV:-0.36.0 0.42.1})
 
-echo "# vercompare GPU check $(date -u +%FT%TZ) on $(hostname); smoke=$smoke; work dir $work"
+echo "# vercompare GPU check $(date -u +%FT%TZ) on ${HOSTNAME:-?}; smoke=$smoke; work dir $work"
 printf '| step | exit | took | budget |\n| --- | --- | --- | --- |\n' > "$work/steps.md"
 
-# step NAME BUDGET CMD...: runs CMD within min(BUDGET, what is left of the total). SIGINT
+# step NAME BUDGET CMD...: runs CMD within min(BUDGET, what is left of the total, less the
+# reserve for the reports unless it is one); skipped when its letter is not in $ONLY. SIGINT
 # first: vercompare then stops its runner's process group and finishes run.json (a plain
 # SIGTERM would leave the runner, in its own session, holding the GPU for the next step).
 step() {
     local name=$1 budget=$2; shift 2
     local left=$((total - (SECONDS - started)))
+    case $name in d-*) ;; *) left=$((left - reserve)) ;; esac
+    if [[ $only != *" ${name:0:1} "* ]]; then
+        printf '| %s | not asked (ONLY) | 0 s | 0 s |\n' "$name" >> "$work/steps.md"
+        return 0
+    fi
     [ "$budget" -gt "$left" ] && budget=$left
     if [ "$budget" -le 5 ]; then
         echo "=== $name: skipped, no time left"
@@ -93,15 +107,21 @@ export HF_HUB_OFFLINE=1 PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 if command -v nvidia-smi >/dev/null; then nvidia-smi -q > "$out/nvidia-smi.txt" 2>&1; else
     echo "nvidia-smi not found (smoke=$smoke)" > "$out/nvidia-smi.txt"; fi
 torch_version=$("$PY" -c "import torch; print(torch.__version__)")
-echo "torch $torch_version; diffusers staged: $("$PY" -c "import diffusers; print(diffusers.__version__, diffusers.__file__)")"
+echo "python $("$PY" -c 'import sys; print(sys.version.split()[0], sys.executable, sys.prefix)')"
+echo "torch $torch_version at $("$PY" -c 'import torch; print(torch.__file__)')"
+echo "diffusers staged: $("$PY" -c 'import diffusers; print(diffusers.__version__, diffusers.__file__)')"
+echo "pip: $("$PY" -m pip --version 2>&1) (the venv step needs >= 22.3 for pip --python)"
 "$PY" -c "from vercompare.specs import parse_torch; parse_torch('$torch_version')" \
     || echo "warning: vercompare does not know torch $torch_version: step c will refuse it"
 
 step a-local "${budgets[0]}" "$PY" -m vercompare run --backend local --device $device --weights $weights \
     --dtype $dtype --pipeline sd-txt2img "${matrix[@]}" --out "$work/runs/local"
 
+# The weights step a made (random full-size ones take a while to make): same tensors, no wait.
+weights_dir=()
+[ -d "$work/runs/local/weights" ] && weights_dir=(--weights-dir "$work/runs/local/weights")
 step b-fidelity "${budgets[1]}" "$PY" "$repo/benchmarks/fidelity.py" --device $device --weights $weights \
-    --dtype $dtype "${fidelity[@]}"
+    --dtype $dtype "${fidelity[@]}" "${weights_dir[@]}"
 
 versions=()
 for v in "${diffusers_venv[@]}"; do versions+=(--diffusers "$v"); done
@@ -124,13 +144,15 @@ done
 {
     echo "# vercompare GPU check"
     echo
-    echo "$(date -u +%FT%TZ), $(hostname), smoke=$smoke, torch $torch_version, total $((SECONDS - started)) s"
+    echo "$(date -u +%FT%TZ), ${HOSTNAME:-?}, smoke=$smoke, torch $torch_version, total $((SECONDS - started)) s"
     echo
     cat "$work/steps.md"
     for name in local venv; do
         echo; echo "## vercompare report ($name backend)"; echo
         cat "$work/report-$name.md" 2>/dev/null || echo "(no report)"
-        grep -h -E "reused|built|build failed|error" "$work/runs/$name/logs/"build-*.log 2>/dev/null | head -20
+        # the venv builds: what was made from what, each command's time, or "reused"
+        grep -h -E "^# (exit|base|[0-9]{4}-)|^reused|^error" "$work/runs/$name/logs/"build-*.log 2>/dev/null \
+            | sed 's/^/    /' | head -30
     done
     echo; echo "## fidelity (runner it/s vs the progress bar)"; echo; echo '```'
     tail -n 40 "$work/steps/b-fidelity.txt" 2>/dev/null || echo "(no output)"

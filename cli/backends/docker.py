@@ -86,7 +86,8 @@ class DockerBackend:
         r = CONTAINER_RUN_DIR
         return RunnerPaths(r, f"{r}/results.jsonl", f"{r}/weights", f"{r}/specs")
 
-    def prepare(self, plan, run_dir: Path, say: Callable[[str], None], wheelhouse_url: str | None = None) -> Prepared:
+    def prepare(self, plan, run_dir: Path, say: Callable[[str], None], wheelhouse_url: str | None = None,
+                secrets_url: str = "") -> Prepared:
         from vercompare.images import build, definition
 
         options = self.config.build
@@ -95,14 +96,14 @@ class DockerBackend:
         definition_ = definition.define(
             plan, options, base_image_id=base_image.id if base_image else base,
             runner_digest=definition.tree_digest(definition.runner_dir()),
-            wheelhouse_url=wheelhouse_url, fresh_as_of=self.config.fresh_as_of)
+            wheelhouse_url=wheelhouse_url, fresh_as_of=self.config.fresh_as_of, secrets_url=secrets_url)
         slug = slugify(plan.name)
         image = build.build(self.client, definition_, ca_bundle=options.ca_bundle,
                             log_path=run_dir / "logs" / f"build-{slug}.log", on_step=say,
                             rebuild=options.rebuild)
         freeze = build.read_file(self.client, image.id, "/opt/vercompare/freeze.txt")
         info = {"backend": "docker", "tag": image.tag, "id": image.id, "built": image.built,
-                "base_image": definition_.base_image, "buildargs": definition_.buildargs,
+                "base_image": definition_.base_image, "buildargs": definition_.buildargs,  # credential-free
                 "freeze": freeze.splitlines()}
         return Prepared(plan.name, image.id, resolved_from_freeze(freeze), info)
 

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from ..errors import BadInput
 from .base import Prepared, RunnerPaths, host_paths, resolved_from_freeze
 
 # Run in the target interpreter, standard library only, Python 3.8 syntax (the runner's
@@ -165,7 +166,10 @@ class LocalBackend:
 
     def prepare(self, plan, run_dir: Path, say: Callable[[str], None] = lambda line: None) -> Prepared:
         say(f"reading the packages of {self.python}")
-        env = read_environment(self.python, child_env(isolated=False))
+        try:
+            env = read_environment(self.python, child_env(isolated=False))
+        except EnvironmentUnreadable as exc:
+            raise BadInput(str(exc)) from None
         packages = env["packages"]
         info = {"backend": "local", "python": self.python, "python_version": env["python"],
                 "id": f"local:{self.python}", "built": False, "freeze": freeze_lines(packages)}

@@ -16,6 +16,10 @@ diffusers-only comparison cheap:
   site-packages points at the runner this host tool runs from (always the current
   source, no reinstall after an edit, no setuptools needed offline).
 
+uv (`uv venv`, `uv pip install`) makes self-contained venvs where it is on PATH; a
+layered venv is made with pip, the only one of the two that counts the packages read
+through as installed.
+
 A venv is named by a digest of what it installs (interpreter, layering, the layers'
 pip arguments), so an unchanged variant reuses it; a marker file written last says
 it is complete, so an interrupted build is redone, never reused.
@@ -164,9 +168,12 @@ def venv_name(plan, key: str) -> str:
 
 # -- the machine ----------------------------------------------------------------------------
 
-def find_installer() -> Installer:
+def find_installer(layered: bool) -> Installer:
+    """uv where present, except on a layered venv: uv counts only the venv's own packages as
+    installed (not --system-site-packages, not a .pth), so it would download again what the
+    system has - torch's dependencies, transformers - which layering exists to avoid."""
     uv = shutil.which("uv")
-    if uv:
+    if uv and not layered:
         return Installer("uv", uv=uv)
     try:
         from importlib.metadata import version
@@ -197,7 +204,10 @@ def pick_interpreter(plan, config: VenvConfig) -> tuple[str, bool]:
 
 
 def describe_base(python: str, is_current: bool, config: VenvConfig) -> Base:
-    info = read_environment(python, child_env(isolated=True))
+    try:
+        info = read_environment(python, child_env(isolated=True))
+    except EnvironmentUnreadable as exc:
+        raise BadInput(str(exc), hint="make venvs from a working interpreter") from None
     if not (config.system_site_packages and is_current):
         return Base(python, info["python"], False, (), {})
     in_venv = info["prefix"] != info["base_prefix"]
@@ -320,7 +330,6 @@ class VenvBackend:
 
     def __init__(self, config: VenvConfig | None = None):
         self.config = config or VenvConfig()
-        self.installer = find_installer()
 
     def paths(self, run_dir: Path) -> RunnerPaths:
         return host_paths(run_dir)
@@ -328,10 +337,11 @@ class VenvBackend:
     def prepare(self, plan, run_dir: Path, say: Callable[[str], None] = lambda line: None) -> Prepared:
         python, is_current = pick_interpreter(plan, self.config)
         base = describe_base(python, is_current, self.config)
+        installer = find_installer(base.system_site)
         system_torch = base.packages.get("torch")
         from_system = torch_satisfied(plan, system_torch)
         layers_ = layers(plan, self.config, from_system)
-        key = venv_key(base, self.installer, layers_, system_torch if from_system else None)
+        key = venv_key(base, installer, layers_, system_torch if from_system else None)
         venv = self.config.root / venv_name(plan, key)
         log = _Log(run_dir / "logs" / f"build-{slugify(plan.name)}.log")
         try:
@@ -339,7 +349,7 @@ class VenvBackend:
                 built, seconds = False, 0.0
                 if self.config.rebuild or not is_complete(venv, key):
                     started = time.monotonic()
-                    self._build(plan, base, layers_, from_system, key, venv, log, say)
+                    self._build(plan, base, installer, layers_, from_system, key, venv, log, say)
                     built, seconds = True, time.monotonic() - started
                 else:
                     log.note(f"reused {venv} (complete, same key {key[:12]})")
@@ -351,7 +361,7 @@ class VenvBackend:
         packages = env["packages"]
         info = {"backend": "venv", "tag": str(venv), "id": f"venv:{key[:16]}", "built": built,
                 "build_seconds": round(seconds, 1), "path": str(venv), "python": venv_python(venv),
-                "python_version": env["python"], "base_python": base.python, "installer": self.installer.kind,
+                "python_version": env["python"], "base_python": base.python, "installer": installer.kind,
                 "system_site_packages": base.system_site, "layered": list(base.layered_dirs),
                 "torch_from_system": system_torch if from_system else None,
                 "layers": [[layer.name, list(layer.args)] for layer in layers_],
@@ -367,8 +377,8 @@ class VenvBackend:
             log.note(str(exc))
             raise BuildFailed(plan.name, log.path, log.tail()) from None
 
-    def _build(self, plan, base: Base, layers_: tuple[Layer, ...], from_system: bool, key: str, venv: Path,
-               log: _Log, say: Callable[[str], None]) -> None:
+    def _build(self, plan, base: Base, installer: Installer, layers_: tuple[Layer, ...], from_system: bool,
+               key: str, venv: Path, log: _Log, say: Callable[[str], None]) -> None:
         from vercompare.images.build import BuildFailed
 
         def fail(message: str):
@@ -382,15 +392,15 @@ class VenvBackend:
         if plan.torch.nightly_date and not from_system:
             log.note(f"# nightly: the newest build of the index is taken ({plan.torch.nightly_date} is not resolved)")
         shutil.rmtree(venv, ignore_errors=True)
-        env = _install_env(self.installer)
+        env = _install_env(installer)
         say(f"creating {venv.name}")
-        if log.run(create_argv(self.installer, base, venv), env) != 0:
+        if log.run(create_argv(installer, base, venv), env) != 0:
             fail("creating the virtual environment failed")
         purelib = Path(self._read(venv, plan, log)["purelib"])
         write_layer_pth(purelib, base.layered_dirs)
         for layer in layers_:
             say(f"installing the {layer.name} layer")
-            if log.run(install_argv(self.installer, venv_python(venv), layer), env) != 0:
+            if log.run(install_argv(installer, venv_python(venv), layer), env) != 0:
                 fail(f"installing the {layer.name} layer failed")
         packages = self._read(venv, plan, log)["packages"]
         missing = [name for name in ("torch", "diffusers") if name not in packages]

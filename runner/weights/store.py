@@ -21,6 +21,17 @@ _TOLERATED = ("position_ids",)
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 
+# Seconds spent making sets in this process since the last take_made_seconds(): the first
+# case of a run pays for making the weights, and its load_s should say how much of it.
+_MADE_SECONDS = [0.0]
+
+
+def take_made_seconds():
+    value = _MADE_SECONDS[0]
+    _MADE_SECONDS[0] = 0.0
+    return value
+
+
 class WeightsMismatch(RuntimeError):
     """The saved tensors do not fit the module this version builds from the config."""
 
@@ -113,6 +124,7 @@ def ensure_set(weights_dir, set_name, maker):
     try:
         maker(tmp)
         os.rename(tmp, target)
+        _MADE_SECONDS[0] += time.time() - started
         _log("made weights set %s in %.1fs" % (set_name, time.time() - started))
     except OSError:
         if os.path.isdir(target):  # a concurrent creator won the rename: use theirs
