@@ -27,6 +27,9 @@ EXAMPLES = """
     vercompare run --torch 2.0 --torch nightly --compile both --weights random \\
         --pipeline sd-txt2img --pipeline sdxl-txt2img --batch-size 1 --batch-size 4 --batch-size 16
 
+  The same matrix from a file (options typed after it win):
+    vercompare run --config examples/pytorch2-page.toml --pipeline sd-txt2img
+
   Finish an interrupted run:  vercompare run --resume runs/2026-11-26T10-00-00
 """
 
@@ -68,7 +71,7 @@ ModelOpt = typer.Option(None, "--model", help="Hub id or local path for --weight
 DeviceOpt = typer.Option("cuda", "--device", help="cpu or cuda.")
 DtypeOpt = typer.Option(None, "--dtype", help="fp16, bf16 or fp32 (default fp16 on cuda, fp32 on cpu).")
 AttentionOpt = typer.Option(None, "--attention", help="sdpa, vanilla, or both.")
-ConfigOpt = typer.Option(None, "--config", "-c", help="A vercompare.toml ([variants.NAME], [matrix], [build], [run]; see examples/). Options typed here win over it.")
+ConfigOpt = typer.Option(None, "--config", "-c", help="A vercompare.toml: \\[variants.NAME], \\[matrix], \\[build], \\[run] (see examples/). Options typed here win over it.")
 CompileOpt = typer.Option(None, "--compile", help="off, default, reduce-overhead, max-autotune, or both (= off + reduce-overhead).")
 
 

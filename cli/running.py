@@ -165,7 +165,22 @@ def make_backend(settings: Settings, request: RunRequest, console):
         return LocalBackend()
     from .backends.venv import VenvBackend, VenvConfig
 
-    return VenvBackend(VenvConfig(wheelhouse=Path(settings.wheelhouse) if settings.wheelhouse else None))
+    return VenvBackend(VenvConfig(wheelhouse=Path(settings.wheelhouse) if settings.wheelhouse else None,
+                                  index_url=settings.index_url, extra_index_urls=settings.extra_index_urls,
+                                  rebuild=settings.rebuild))
+
+
+def local_variant(variants):
+    """--backend local measures what is installed: name the variant after it, not after the defaults."""
+    from importlib import metadata
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "missing"
+
+    return (dataclasses.replace(variants[0], label=f"local:torch={version('torch')},diffusers={version('diffusers')}"),)
 
 
 def run(request: RunRequest, settings: Settings, out: Path | None, *, console, argv: list[str], resume: bool,
@@ -177,9 +192,11 @@ def run(request: RunRequest, settings: Settings, out: Path | None, *, console, a
     cases = [c.as_dict() for c in request_mod.cases(request)]
     plans = plan_variants(variants, device=request.device)
     validate_settings(settings)
-    if settings.backend == "local" and len(plans) > 1:
-        raise BadInput("--backend local runs one variant (the installed packages)",
-                       hint="use --backend venv or docker to compare versions")
+    if settings.backend == "local":
+        if len(plans) > 1:
+            raise BadInput("--backend local runs one variant (the installed packages)",
+                           hint="use --backend venv or docker to compare versions")
+        plans = plan_variants(local_variant(variants), device=request.device)
     gate = None
     if fail_on_regression:
         from .gate import parse_threshold
@@ -316,7 +333,8 @@ def _prepare(backend, settings, p, cases, state: RunState, progress, console, ur
         return None
     finally:
         progress.remove_task(task)
-    verb = "built" if ready.info.get("built") else "reused (already built)"
+    verb = "built" if ready.info.get("built") else \
+        ("using this interpreter" if settings.backend == "local" else "reused (already built)")
     console.print(f"{p.name}: {verb} {ready.info.get('tag') or ready.handle} in {time.monotonic() - started:.1f} s",
                   highlight=False)
     state.variants[p.name] = {"name": p.name, "spec": p.variant.spec_dict(), "plan": p.summary(),

@@ -32,6 +32,14 @@ def resolved_versions():
     out = {}
     for name in RESOLVED_PACKAGES:
         out[name] = dist_version(name)
+    # torch's own version string keeps the build's local tag (+cu130, +cpu) where the
+    # distribution metadata of some builds drops it; two builds must not look the same.
+    try:
+        import torch
+        if out["torch"] is None or len(torch.__version__) > len(out["torch"]):
+            out["torch"] = str(torch.__version__)
+    except Exception:
+        pass
     out["python"] = platform.python_version()
     return out
 

@@ -87,7 +87,9 @@ def test_pins_are_shown_and_recorded(versions_run):
         assert variant["resolved"]["diffusers"] == version
         assert variant["spec"]["diffusers"] == version and variant["image"]["tag"].startswith("vercompare/variant:")
         assert variant["resolved"]["torch"] == "2.13.0+cpu"
-        freeze = dict(line.split("==", 1) for line in variant["image"]["freeze"] if "==" in line)
+        # pip freeze spells names its own way (huggingface-hub): normalise
+        freeze = {k.lower().replace("-", "_"): v for k, v in
+                  (line.split("==", 1) for line in variant["image"]["freeze"] if "==" in line)}
         assert freeze["diffusers"] == version
         # the pins hold in what was really installed
         if "huggingface_hub<0.26" in EXPECTED_PINS[version]:
@@ -117,7 +119,10 @@ def test_every_tiny_workload_on_each_version(versions_run):
             assert r["stages"] and all(len(s["samples"]["it_per_s"]) == REPEATS for s in r["stages"]), r["stages"]
         else:
             assert len(r["samples"]["it_per_s"]) == REPEATS, r["samples"]
-            assert all(len(call) == 2 for call in r["samples"]["step_s"]), r["samples"]["step_s"]
+            # a time per denoising step per call (PNDM adds a step to SD's 2; img2img's strength takes some)
+            steps = r["samples"]["step_s"]
+            assert len(steps) == REPEATS and len({len(c) for c in steps}) == 1 and 1 <= len(steps[0]) <= 3, steps
+            assert all(t > 0 for call in steps for t in call)
             assert r["metrics"]["it_per_s"] > 0
         assert r["fingerprint"], (version, pipeline)
 
@@ -140,23 +145,25 @@ def _disposable(engine, variant: str):
 
 
 def _ls(engine) -> dict:
+    """tag -> row (a variant name may have several images: older builds of the same variant)."""
     proc = vercompare(engine, "images", "ls", "--json", timeout=120)
     assert proc.returncode == 0, proc.stderr
-    return {row["variant"]: row for row in json.loads(proc.stdout)}
+    return {row["tag"]: row for row in json.loads(proc.stdout)}
 
 
 def test_images_ls_rm_prune(engine, versions_run):
     _, meta, _ = versions_run
-    built = {v["name"]: v["image"]["tag"] for v in meta["variants"]}
+    built = {v["image"]["tag"]: v["name"] for v in meta["variants"]}
     for name in ("disposable-a", "disposable-b", "disposable-c"):
         _disposable(engine, name)
 
     listed = _ls(engine)
-    for name, tag in built.items():
-        assert listed[name]["tag"] == tag and listed[name]["python"] == "3.11"
-        assert listed[name]["size_mb"] > 100
-    assert listed[name_of("0.17.1")]["pins"] == EXPECTED_PINS["0.17.1"]
-    assert listed["disposable-a"]["pins"] == ["x<1"]
+    for tag, name in built.items():
+        assert listed[tag]["variant"] == name and listed[tag]["python"] == "3.11", listed[tag]
+        assert listed[tag]["size_mb"] > 100
+    oldest = next(tag for tag, name in built.items() if name == name_of("0.17.1"))
+    assert listed[oldest]["pins"] == EXPECTED_PINS["0.17.1"]
+    assert listed["vercompare/variant:test-disposable-a"]["pins"] == ["x<1"]
     table = vercompare(engine, "images", "ls", timeout=120)
     assert table.returncode == 0 and "disposable-a" in table.stdout, table.stderr
 
@@ -167,16 +174,16 @@ def test_images_ls_rm_prune(engine, versions_run):
     assert proc.returncode == 0, proc.stderr
     proc = vercompare(engine, "images", "rm", "no-such-variant", timeout=120)
     assert proc.returncode == 2 and "no vercompare image named no-such-variant" in proc.stderr
-    listed = _ls(engine)
-    assert "disposable-a" not in listed and "disposable-b" not in listed and "disposable-c" in listed
+    variants = {row["variant"] for row in _ls(engine).values()}
+    assert "disposable-a" not in variants and "disposable-b" not in variants and "disposable-c" in variants
 
     # prune: everything but what --keep names (every other image of ours, so the cache stays)
-    keep = [a for name in listed if not name.startswith("disposable-") for a in ("--keep", name)]
+    keep = [a for name in sorted(variants) if not name.startswith("disposable-") for a in ("--keep", name)]
     proc = vercompare(engine, "images", "prune", *keep, "--yes", timeout=300)
     assert proc.returncode == 0 and "removed 1 image(s)" in proc.stdout, proc.stdout + proc.stderr
     after = _ls(engine)
-    assert set(after) == set(listed) - {"disposable-c"}
-    assert all(engine.client.images.get(tag) for tag in built.values())
+    assert {row["variant"] for row in after.values()} == variants - {"disposable-c"}
+    assert set(built) <= set(after)
     # nothing left to prune under the same --keep
     proc = vercompare(engine, "images", "prune", *keep, "--yes", timeout=120)
     assert proc.returncode == 0 and "nothing to prune" in proc.stdout

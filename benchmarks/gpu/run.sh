@@ -12,8 +12,8 @@
 #   b. benchmarks/fidelity.py: the runner's it/s vs the progress bar's
 #   c. vercompare run --backend venv: diffusers A vs B on the machine's torch, offline
 #   d. vercompare report of each run: Markdown (in summary.md) and JSON
-# OUT_DIR gets at most 7 files: summary.md, run.log, env.json, nvidia-smi.txt,
-# report-local.json, report-venv.json, runs.tar.gz (run dirs without weights, each
+# OUT_DIR gets at most 8 files: summary.md, run.log, env.json, nvidia-smi.txt,
+# report-local.json, report-local-compile.json, report-venv.json, runs.tar.gz (run dirs without weights, each
 # step's output, the Markdown reports).
 set -uo pipefail
 
@@ -50,17 +50,20 @@ if [ $smoke = 1 ]; then
     total=${TOTAL_BUDGET:-1000}
 else
     device=cuda; weights=random; dtype=fp16
-    # Fewer steps and repeats than the page's 50 x 5: it/s is per step, and the whole
-    # script has 8 minutes, most of it torch.compile's (4 compiled cases).
-    matrix=(--batch-size 1 --batch-size 4 --compile both --attention both
-            --steps "${STEPS:-30}" --warmup 1 --repeats "${REPEATS:-3}")
+    # Fewer steps and repeats than the page's 50 x 5 (it/s is per step): the whole script must
+    # fit the few minutes of GPU time a task gets, and each compiled case costs about a minute.
+    matrix=(--batch-size 1 --batch-size 4 --compile off --attention both
+            --steps "${STEPS:-20}" --warmup 1 --repeats "${REPEATS:-3}")
+    compiled=(--batch-size 1 --compile reduce-overhead --attention sdpa --fullgraph --channels-last
+              --steps "${STEPS:-20}" --warmup 1 --repeats "${REPEATS:-3}")
     venv_cases=(--batch-size 1 --steps "${STEPS:-20}" --warmup 1 --repeats "${REPEATS:-3}")
-    fidelity=(--rounds 4 --warmup 1 --steps "${STEPS:-30}")
-    budgets=(${BUDGET_LOCAL:-230} ${BUDGET_FIDELITY:-45} ${BUDGET_VENV:-130} ${BUDGET_REPORT:-15})
+    fidelity=(--rounds 3 --warmup 1 --steps "${STEPS:-30}")
+    budgets=(${BUDGET_LOCAL:-70} ${BUDGET_FIDELITY:-35} ${BUDGET_VENV:-100} ${BUDGET_REPORT:-10} ${BUDGET_COMPILE:-110})
+    total=${TOTAL_BUDGET:-300}
 fi
 diffusers_local=${DIFFUSERS_LOCAL:-0.42.1}
 only=" ${ONLY:-a b c d} "  # e.g. ONLY="a d": a rerun that gives one step the whole time
-reserve=40  # seconds kept for the reports (step d) whatever a, b, c take
+reserve=${RESERVE:-25}  # seconds kept for the reports (step d) whatever a, b, c take
 diffusers_venv=(${DIFFUSERS_VENV:-0.36.0 0.42.1})
 
 echo "# vercompare GPU check $(date -u +%FT%TZ) on ${HOSTNAME:-?}; smoke=$smoke; work dir $work"
@@ -117,6 +120,13 @@ echo "pip: $("$PY" -m pip --version 2>&1) (the venv step needs >= 22.3 for pip -
 step a-local "${budgets[0]}" "$PY" -m vercompare run --backend local --device $device --weights $weights \
     --dtype $dtype --pipeline sd-txt2img "${matrix[@]}" --out "$work/runs/local"
 
+# Eager vs compiled is the page's headline; compiling costs about a minute per case on an
+# H100, so only batch 1 with SDPA, as the page did (fullgraph, channels_last). Not on CPU.
+if [ $smoke = 0 ]; then
+    step a2-compile "${budgets[4]}" "$PY" -m vercompare run --backend local --device $device --weights $weights \
+        --dtype $dtype --pipeline sd-txt2img "${compiled[@]}" --out "$work/runs/local-compile"
+fi
+
 # The weights step a made (random full-size ones take a while to make): same tensors, no wait.
 weights_dir=()
 [ -d "$work/runs/local/weights" ] && weights_dir=(--weights-dir "$work/runs/local/weights")
@@ -129,7 +139,7 @@ step c-venv "${budgets[2]}" "$PY" -m vercompare run --backend venv --torch "$tor
     --wheelhouse "$wheels" --device $device --weights $weights --dtype $dtype --pipeline sd-txt2img \
     --compile off --attention sdpa "${venv_cases[@]}" --out "$work/runs/venv"
 
-for name in local venv; do
+for name in local local-compile venv; do
     if [ -f "$work/runs/$name/run.json" ]; then
         step "d-report-$name-md" "${budgets[3]}" "$PY" -m vercompare report "$work/runs/$name" --format md \
             --show all --out "$work/report-$name.md"
@@ -147,8 +157,9 @@ done
     echo "$(date -u +%FT%TZ), ${HOSTNAME:-?}, smoke=$smoke, torch $torch_version, total $((SECONDS - started)) s"
     echo
     cat "$work/steps.md"
-    for name in local venv; do
-        echo; echo "## vercompare report ($name backend)"; echo
+    for name in local local-compile venv; do
+        [ -d "$work/runs/$name" ] || continue
+        echo; echo "## vercompare report ($name)"; echo
         cat "$work/report-$name.md" 2>/dev/null || echo "(no report)"
         # the venv builds: what was made from what, each command's time, or "reused"
         grep -h -E "^# (exit|base|[0-9]{4}-)|^reused|^error" "$work/runs/$name/logs/"build-*.log 2>/dev/null \

@@ -115,8 +115,10 @@ def torch_satisfied(plan, installed: str | None) -> bool:
     """Whether the torch the venv reads through to is the one the plan asks for.
 
     A nightly or a wheel path is always installed (the date or file decides, not a version).
-    A labelled build (2.11.0+cu130) must carry the plan's flavour; an unlabelled one
-    (PyPI's default build) fits unless the user named a flavour.
+    A labelled build (2.11.0+cu130) must carry the plan's flavour. An unlabelled one fits:
+    its metadata cannot tell the flavour (PyPI's default build, and custom builds whose
+    metadata says 2.11.0 while torch.__version__ says 2.11.0+cu130 - seen on the GPU
+    machine, where insisting on the label made the venv try to download torch offline).
     """
     if installed is None or plan.torch_version is None or plan.variant.torch.kind not in ("version", "stable"):
         return False
@@ -127,9 +129,7 @@ def torch_satisfied(plan, installed: str | None) -> bool:
 
     if padded(vtuple(release)) != padded(vtuple(plan.torch_version)):
         return False
-    if label:
-        return label == plan.cuda
-    return not plan.variant.torch.local
+    return label == plan.cuda if label else True
 
 
 def layers(plan, config: VenvConfig, torch_from_system: bool) -> tuple[Layer, ...]:

@@ -82,3 +82,27 @@ def test_env_command_prints_the_environment():
                 "python", "packages_sha256", "cuda_available", "nvidia_smi"):
         assert key in data, key
     assert len(data["packages_sha256"]) == 64
+
+
+SAVE_PIPELINE = """
+import sys, torch
+from vercompare_runner import schema
+from vercompare_runner.workloads import get
+from vercompare_runner.workloads.base import Components
+case = dict(schema.CASE_DEFAULTS, pipeline="sd-txt2img")
+stages = get("sd-txt2img").build(case, Components(case, sys.argv[2], "cpu", torch.float32))
+stages[0].pipe.save_pretrained(sys.argv[1])
+"""
+
+
+def test_hub_weights_load_a_saved_pipeline(tmp_path, shared_weights):
+    """weights=hub goes through from_pretrained; a local directory stands in for the hub."""
+    argv, env = envs.runner_command()
+    saved = tmp_path / "saved-pipeline"
+    out = subprocess.run([argv[0], "-c", SAVE_PIPELINE, str(saved), str(shared_weights)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    cases = make_cases("sd-txt2img", weights="hub", model=str(saved), height=64, width=64, repeats=1)
+    (record,) = run_runner(tmp_path, cases, weights_dir=shared_weights, name="hub").records
+    assert record["status"] == "ok", explain(record)
+    assert record["metrics"]["it_per_s"] > 0 and "flops_per_step" not in record["metrics"]
