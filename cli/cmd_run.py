@@ -117,6 +117,7 @@ def run(
     hf_cache: Optional[Path] = typer.Option(None, "--hf-cache", help="Hugging Face cache to mount read-only (--weights hub). The token comes from $HF_TOKEN at run time only."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Variant the ratios compare against (default the first)."),
     fail_on_regression: Optional[str] = typer.Option(None, "--fail-on-regression", help="e.g. 5%: exit 1 when a cell is significantly slower than the baseline by more."),
+    cpu_threads: Optional[int] = typer.Option(None, "--cpu-threads", help="Threads of CPU runners (OMP_NUM_THREADS). On a shared or small machine 1 gives steadier figures: oversubscribed OpenMP threads slow tiny models 10-50x."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Seconds the whole run may take; what is left stays for --resume."),
     allow_busy_gpu: bool = typer.Option(False, "--allow-busy-gpu", help="Measure even when other processes use the GPU."),
     allow_concurrent: bool = typer.Option(False, "--allow-concurrent", help="Allow another vercompare run on the same GPU(s) at once."),
@@ -139,7 +140,8 @@ def run(
             backend=backend, base_image=base_image, wheelhouse=str(wheelhouse) if wheelhouse else None,
             ca_bundle=str(ca_bundle) if ca_bundle else os.environ.get("PIP_CERT") or None,
             index_url=index_url, extra_index_urls=tuple(extra_index_url or ()), gpus=gpus,
-            case_timeout=case_timeout, hf_cache=str(hf_cache) if hf_cache else None, budget=budget)
+            case_timeout=case_timeout, hf_cache=str(hf_cache) if hf_cache else None, budget=budget,
+            cpu_threads=cpu_threads)
         if config:
             from . import config as config_file
 

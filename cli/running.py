@@ -40,6 +40,7 @@ class Settings:
     case_timeout: float | None = None
     hf_cache: str | None = None
     budget: float | None = None  # seconds for the whole run; what is left stays resumable
+    cpu_threads: int | None = None  # OMP/torch threads of CPU runners (None: torch's default)
     allow_busy_gpu: bool = False
     allow_concurrent: bool = False
     rebuild: bool = False
@@ -98,6 +99,8 @@ def validate_settings(settings: Settings) -> None:
         from .engine import GpuRequest
 
         GpuRequest.parse(settings.gpus)
+    if settings.cpu_threads is not None and settings.cpu_threads < 1:
+        raise BadInput(f"--cpu-threads {settings.cpu_threads}: must be 1 or more")
     if settings.budget is not None and settings.budget <= 0:
         raise BadInput(f"--budget {settings.budget}: must be positive")
 
@@ -156,9 +159,13 @@ def make_backend(settings: Settings, request: RunRequest, console):
             ca_bundle=Path(settings.ca_bundle) if settings.ca_bundle else None,
             index_url=settings.index_url, extra_index_urls=settings.extra_index_urls, rebuild=settings.rebuild)
         env = {"HF_TOKEN": os.environ["HF_TOKEN"]} if os.environ.get("HF_TOKEN") else {}
+        if settings.cpu_threads:
+            env["OMP_NUM_THREADS"] = str(settings.cpu_threads)
         config = DockerConfig(gpus=gpus, build=options, fresh_as_of=dt.date.today().isoformat(),
                               hf_cache=Path(settings.hf_cache) if settings.hf_cache else None, env=env)
         return DockerBackend(client, config)
+    if settings.cpu_threads:  # local and venv runners inherit this process's environment
+        os.environ["OMP_NUM_THREADS"] = str(settings.cpu_threads)
     if settings.backend == "local":
         from .backends.local import LocalBackend
 
@@ -228,8 +235,9 @@ def run(request: RunRequest, settings: Settings, out: Path | None, *, console, a
         stopped = execute_all(backend, settings, plans, cases, state, console)
 
     if stopped:
+        # soft_wrap: the resume command must stay one line, for copying
         console.print(f"{stopped}: finished results are kept in {out}; continue with: vercompare run --resume {out}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         return 130 if stopped == "interrupted" else 1
     return _report(out, console, baseline, gate, state.failed_builds)
 
@@ -325,7 +333,7 @@ def _prepare(backend, settings, p, cases, state: RunState, progress, console, ur
         state.failed_builds.append(p.name)
         console.print(f"[red]build failed:[/] {p.name}; last lines:", highlight=False)
         console.print("\n".join(exc.tail), markup=False, highlight=False)
-        console.print(f"full log: {exc.log_path}", highlight=False)
+        console.print(f"full log: {exc.log_path}", highlight=False, soft_wrap=True)
         _fail_cases(state.out, state.meta["run_id"], p, cases, "build failed", exc.tail)
         state.variants[p.name] = {"name": p.name, "spec": p.variant.spec_dict(), "plan": p.summary(),
                                   "build_failed": True, "build_log": str(exc.log_path)}
@@ -409,7 +417,7 @@ def _report(out: Path, console, baseline: str | None, gate, failed_builds: list[
     except Exception as exc:  # the history is a convenience; a run never fails for it
         console.print(f"[dim]history not updated: {exc}[/]")
     report.print_comparison(loaded, Console(), baseline=baseline)
-    console.print(f"results: {results_path(out)}", highlight=False)
+    console.print(f"results: {results_path(out)}", highlight=False, soft_wrap=True)
     code = 1 if failed_builds else 0
     if gate is not None:
         from .gate import check_run

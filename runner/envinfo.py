@@ -82,6 +82,10 @@ def collect_env():
     env["cpu_model"] = _cpu_model()
     env["nvidia_smi"] = _nvidia_smi()
     env["image"] = os.environ.get("VERCOMPARE_IMAGE")
+    # What the container engine granted (the NVIDIA hook sets it) and who we run as: the
+    # host checks both (GPU passthrough was asked for; the runner is not root).
+    env["nvidia_visible_devices"] = os.environ.get("NVIDIA_VISIBLE_DEVICES")
+    env["uid"] = os.getuid() if hasattr(os, "getuid") else None
     dists = installed_distributions()
     env["packages_count"] = len(dists)
     env["packages_sha256"] = hashlib.sha256("\n".join(dists).encode("utf-8")).hexdigest()

@@ -155,7 +155,8 @@ def make_result(run_id, variant, case, status, phase=None, error=None,
              pstate per GPU), diffusers, transformers, huggingface_hub, safetensors, numpy,
              sentencepiece, python, platform, cpu_model, cpu_count, torch_num_threads,
              image (env VERCOMPARE_IMAGE), packages_count, packages_sha256 (sha256 of the
-             sorted "name==version" lines of every installed distribution).
+             sorted "name==version" lines of every installed distribution),
+             nvidia_visible_devices (what the engine granted), uid (the runner's user).
     error:   {"type": exception class, "message": first line, "tail": last lines}
     """
     if status not in STATUSES:

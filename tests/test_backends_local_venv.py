@@ -218,7 +218,7 @@ def vercompare(python: str, *args: str, env: dict | None = None, timeout: float 
 
 
 TINY = ("--device", "cpu", "--weights", "tiny", "--pipeline", "sd-txt2img", "--batch-size", "1",
-        "--batch-size", "2", "--steps", "2", "--warmup", "1", "--repeats", "2")
+        "--batch-size", "2", "--steps", "2", "--warmup", "1", "--repeats", "2", "--cpu-threads", "1")
 
 
 @pytest.mark.slow

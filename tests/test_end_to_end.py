@@ -15,7 +15,7 @@ from vercompare_runner import schema
 pytestmark = pytest.mark.engine
 
 QUICK = ["--torch", "2.13.0+cpu", "--pipeline", "sd-txt2img", "--weights", "tiny", "--device", "cpu",
-         "--steps", "4", "--warmup", "1", "--repeats", "3"]
+         "--steps", "4", "--warmup", "1", "--repeats", "3", "--cpu-threads", "1"]
 
 
 def vercompare(engine, *args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
@@ -65,6 +65,7 @@ def test_two_diffusers_versions_compared(engine, wheelhouse, ca_bundle, tmp_path
         assert r["case"]["pipeline"] == "sd-txt2img"
         assert r["metrics"]["it_per_s"] > 0
         assert len(r["samples"]["it_per_s"]) == 3
+        assert r["env"]["uid"] != 0  # the container runs unprivileged
         seen.add((r["variant"]["resolved"]["diffusers"], r["case"]["batch_size"]))
     assert seen == {("0.30.3", 1), ("0.30.3", 2), ("0.42.1", 1), ("0.42.1", 2)}
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.engine
 
 # Long enough per case (load + warmup + 4 calls of 12 steps) that a test can act mid-case.
 SLOW = ["--torch", "2.13.0+cpu", "--diffusers", "0.42.1", "--pipeline", "sd-txt2img", "--weights", "tiny",
-        "--device", "cpu", "--steps", "12", "--warmup", "1", "--repeats", "4",
+        "--device", "cpu", "--steps", "12", "--warmup", "1", "--repeats", "4", "--cpu-threads", "1",
         "--batch-size", "1", "--batch-size", "2", "--batch-size", "3"]
 
 

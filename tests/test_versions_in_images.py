@@ -62,7 +62,7 @@ def versions_run(engine, wheelhouse, ca_bundle, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("versions")
     out = tmp / "run"
     (tmp / "vercompare.toml").write_text(config_text())
-    args = ["run", "--config", str(tmp / "vercompare.toml"), "--repeats", str(REPEATS),
+    args = ["run", "--config", str(tmp / "vercompare.toml"), "--repeats", str(REPEATS), "--cpu-threads", "1",
             "--base-image", engine.base_image, "--wheelhouse", str(wheelhouse), "--ca-bundle", str(ca_bundle),
             "--out", str(out)]
     proc = vercompare(engine, *args)
