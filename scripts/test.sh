@@ -18,4 +18,4 @@ if [[ $(cat .venv/.installed 2>/dev/null) != "$want" ]]; then
   .venv/bin/python -m pip install -q -e '.[test]'
   echo "$want" >.venv/.installed
 fi
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest --durations=15 "$@"
