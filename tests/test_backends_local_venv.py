@@ -201,8 +201,6 @@ def wheelhouse() -> Path:
 def torch_env(wheelhouse, tmp_path_factory) -> str:
     """An interpreter with torch + diffusers + this host tool: a venv layered on the test's
     interpreter (made by the venv backend, so it is also its first test), kept in the cache."""
-    if not (REPO / "runner" / "workloads" / "sd_txt2img.py").exists():
-        pytest.skip("the runner's sd-txt2img workload is not there yet")
     config = venv.VenvConfig(wheelhouse=wheelhouse, system_site_packages=True, root=CACHE / "venvs")
     run_dir = tmp_path_factory.mktemp("torch-env")
     prepared = venv.VenvBackend(config).prepare(plan_for(), run_dir)
