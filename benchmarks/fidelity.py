@@ -57,10 +57,13 @@ def _spread(values):
 
 
 def main(argv=None):
+    _import_runner()
+    from vercompare_runner.vocabulary import WEIGHTS
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pipeline", default="sd-txt2img")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--weights", default="tiny", choices=("tiny", "random", "hub"))
+    parser.add_argument("--weights", default="tiny", choices=WEIGHTS)
     parser.add_argument("--dtype", default=None, help="fp32 | fp16 | bf16 (default: fp32 on cpu, fp16 on cuda)")
     parser.add_argument("--steps", type=int, default=None, help="default: 20 on cpu, the workload's on cuda")
     parser.add_argument("--height", type=int, default=None)
@@ -74,6 +77,7 @@ def main(argv=None):
 
     _import_runner()
     import torch
+
     from vercompare_runner import knobs, schema, workloads
     from vercompare_runner.timing import LoopTimer
     from vercompare_runner.workloads.base import Components

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from vercompare import stats
-from vercompare.report import Options, build, formats, terminal
-from vercompare.report.synthetic import big_run
+from vercompare.report import Options, build, formats, stats, terminal
 from vercompare.rundir import load_run
+
+from synthetic import big_run
 
 
 def timed(fn):

@@ -1,3 +1,3 @@
-from .app import main
+from vercompare.app import main
 
 main()

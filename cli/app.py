@@ -1,8 +1,8 @@
 """The entry point, kept thin: builds the Typer app from the command modules and
 turns user errors into one line and exit code 2.
 
-Command modules import heavy things (docker, matplotlib) inside their functions,
-so `vercompare --help` starts fast.
+Command modules import heavy things (docker, matplotlib, rich tables) inside their
+functions, so `vercompare --help` starts fast.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from .errors import VercompareError
+from vercompare.errors import VercompareError
 
 app = typer.Typer(
     name="vercompare",
@@ -25,11 +25,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Each module adds its commands; one module per concern.
-from . import cmd_images, cmd_report, cmd_run  # noqa: E402
+# Each command module adds its commands (vercompare.commands).
+from vercompare import commands  # noqa: E402
 
-for _module in (cmd_run, cmd_images, cmd_report):
-    _module.register(app)
+commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

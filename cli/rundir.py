@@ -1,4 +1,4 @@
-"""The run directory: the unit of state of a run.
+"""The run directory: the unit of state of a run, written by `vercompare run`, read by every report.
 
     RUN_DIR/run.json        what was asked and what it resolved to (command, variants, images, machine)
     RUN_DIR/results.jsonl   one record per finished variant x case (vercompare_runner.schema)
@@ -6,7 +6,8 @@
     RUN_DIR/logs/           build and runner logs
     RUN_DIR/weights/        the tiny/random weights every variant loads
 
-run.json is replaced atomically (write to a temporary file, rename); results.jsonl is only appended.
+run.json is replaced atomically (write to a temporary file, rename); results.jsonl is only appended
+(one write per record, fsync), except by --retry-failed, which rewrites it atomically.
 """
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from vercompare.errors import RunDirError
 from vercompare_runner import schema
 
-from .errors import RunDirError
-
-RUN_KIND = "vercompare.run"
+RUN_KIND = schema.RUN_KIND
+RUN_JSON = "run.json"
+RESULTS = "results.jsonl"
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,24 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 def results_path(run_dir: Path) -> Path:
-    return run_dir / "results.jsonl"
+    return Path(run_dir) / RESULTS
+
+
+def read_results(run_dir: Path) -> list[dict]:
+    """Every readable record of the run (an absent file is no records)."""
+    path = results_path(run_dir)
+    return schema.read_records(str(path))[0] if path.exists() else []
+
+
+def finished_ids(run_dir: Path, variant: str) -> set[str]:
+    """Case ids that have a record for this variant."""
+    return {r["case"].get("id") for r in read_results(run_dir) if r["variant"].get("name") == variant}
 
 
 def load_run(path: str | Path) -> LoadedRun:
     """A run directory as written by `vercompare run`; RunDirError when it is not one."""
     run_dir = Path(path)
-    meta_path = run_dir / "run.json"
+    meta_path = run_dir / RUN_JSON
     res = results_path(run_dir)
     if not meta_path.is_file() and res.is_file():
         # Results written by the runner alone (compose.yaml's services): ours if any line is.
@@ -68,3 +81,49 @@ def load_run(path: str | Path) -> LoadedRun:
                           hint="pass the --out directory of a `vercompare run`")
     records, problems = schema.read_records(str(res)) if res.exists() else ([], [])
     return LoadedRun(run_dir, meta, tuple(records), tuple(problems))
+
+
+def check_new_or_same(out: Path, request: dict, resume: bool) -> None:
+    """A new run directory, or the same matrix in an existing one; never a silent mix."""
+    if (out / RUN_JSON).exists():
+        old = load_run(out).meta
+        if old.get("request") != request:
+            raise RunDirError(f"{out} holds a run of another matrix",
+                              hint="choose another --out, or --resume it to finish that run")
+        if not resume:
+            raise RunDirError(f"{out} already holds a run", hint=f"use --resume {out} to finish it, or another --out")
+    elif resume:
+        raise RunDirError(f"{out} is not a vercompare run directory (no run.json)")
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise RunDirError(f"{out} exists and is not a vercompare run directory", hint="choose an empty or new --out")
+
+
+def open_for_writing(out: Path, meta: dict) -> dict:
+    """Create (or continue) the run directory with this run.json; a resumed run keeps its
+    id, creation time and the variants it had prepared. Returns the meta written."""
+    meta_path = out / RUN_JSON
+    if meta_path.exists():
+        old = load_run(out).meta
+        meta["created_at"] = old.get("created_at", meta["created_at"])
+        meta["run_id"] = old.get("run_id", meta["run_id"])
+        meta["variants"] = old.get("variants", [])
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(meta_path, meta)
+    return meta
+
+
+def drop_failed(out: Path) -> int:
+    """--retry-failed: keep only ok records (rewritten atomically), so failed cells run again."""
+    path = results_path(out)
+    if not path.exists():
+        return 0
+    records, _ = schema.read_records(str(path))
+    keep = [r for r in records if r["status"] == "ok"]
+    tmp = path.with_name(f".{RESULTS}.tmp")
+    tmp.write_text("".join(schema.dump_line(r) for r in keep))
+    os.replace(tmp, path)
+    return len(records) - len(keep)
+
+
+def append(run_dir: Path, record: dict) -> None:
+    schema.append_record(str(results_path(run_dir)), record)

@@ -6,7 +6,6 @@ import functools
 import hashlib
 import http.server
 import shutil
-import socket
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -14,15 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from vercompare.errors import BadInput, VercompareError
-
-from .definition import CONTEXT_FILES, ImageDefinition, image_file, runner_dir
+from vercompare.images.definition import CONTEXT_FILES, ImageDefinition, image_file, runner_dir
 
 
-class BuildFailed(VercompareError):
-    """One variant's image did not build; other variants go on."""
-
-    exit_code = 1
+class BuildFailed(Exception):
+    """One variant's environment did not build; the other variants go on (any backend raises it)."""
 
     def __init__(self, variant: str, log_path: Path, tail: list[str]):
         super().__init__(f"building {variant} failed; full log: {log_path}")
@@ -45,28 +40,6 @@ def wheelhouse_digest(wheelhouse: Path) -> str:
         if path.is_file():
             h.update(f"{path.name}:{path.stat().st_size}\n".encode())
     return h.hexdigest()
-
-
-def check_wheelhouse(wheelhouse: Path) -> None:
-    if not wheelhouse.is_dir():
-        raise BadInput(f"--wheelhouse {wheelhouse}: not a directory")
-    try:
-        wheels = [p for p in wheelhouse.iterdir() if p.suffix == ".whl"]
-    except OSError as exc:
-        raise BadInput(f"--wheelhouse {wheelhouse}: cannot be read ({exc.strerror})") from None
-    if not wheels:
-        raise BadInput(f"--wheelhouse {wheelhouse}: holds no .whl files",
-                       hint="fill it with `pip download -d DIR torch==VERSION numpy`")
-
-
-def check_ca_bundle(path: Path) -> None:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        raise BadInput(f"--ca-bundle {path}: cannot be read ({exc.strerror})") from None
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise BadInput(f"--ca-bundle {path}: not a PEM certificate bundle",
-                       hint="give a file of -----BEGIN CERTIFICATE----- blocks, e.g. /etc/ssl/certs/ca-certificates.crt")
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

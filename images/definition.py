@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from vercompare.plan import VariantPlan
-from vercompare.secrets import split_credentials
+from vercompare.images.secrets import split_credentials
 
 IMAGE_REPO = "vercompare/variant"
 LABEL_PREFIX = "io.vercompare."
@@ -88,9 +87,10 @@ def credentials(options: BuildOptions) -> list:
     return [c for c in (split_credentials(u)[1] for u in urls) if c is not None]
 
 
-def define(plan: VariantPlan, options: BuildOptions, *, base_image_id: str, runner_digest: str,
+def define(plan, options: BuildOptions, *, base_image_id: str, runner_digest: str,
            wheelhouse_url: str | None = None, fresh_as_of: str = "", secrets_url: str = "") -> ImageDefinition:
-    """fresh_as_of: a date that refreshes unpinned layers ("latest", "main") once a day.
+    """plan: a vercompare.planning.plan.VariantPlan (images/ imports nothing above itself).
+    fresh_as_of: a date that refreshes unpinned layers ("latest", "main") once a day.
     secrets_url: where the build fetches the netrc of a private index (loopback, see build.py)."""
     base = options.base_image.replace("{python}", plan.python)
     if wheelhouse_url:

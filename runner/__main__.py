@@ -25,11 +25,13 @@ def main(argv=None):
         return run_spec(args.spec)
     if args.command == "env":
         import json
+
         from .envinfo import collect_env
         print(json.dumps(collect_env(), indent=2, sort_keys=True))
         return 0
     if args.command == "flops":
         import json
+
         from .flops import flops_command
         print(json.dumps(flops_command(args.pipeline, args.weights, args.batch_size,
                                        args.height, args.width), indent=2, sort_keys=True))

@@ -105,19 +105,19 @@ def _one_call(workload, stages, case, inp, sync):
 
 def _stage_summary(loops_per_call):
     """metrics/samples of one stage over the measured calls."""
-    loops = [l for l in loops_per_call if l]
-    ips = [l["it_per_s"] for l in loops]
+    loops = [loop for loop in loops_per_call if loop]
+    ips = [loop["it_per_s"] for loop in loops]
     spread = _spread(ips)
     metrics = {
         "it_per_s": _median(ips),
-        "loop_s": _median([l["loop_s"] for l in loops]),
+        "loop_s": _median([loop["loop_s"] for loop in loops]),
         "steps": loops[0]["steps"] if loops else None,
         "it_per_s_min": spread.get("min"),
         "it_per_s_max": spread.get("max"),
         "it_per_s_rsd": spread.get("rsd"),
     }
-    samples = {"it_per_s": ips, "loop_s": [l["loop_s"] for l in loops],
-               "step_s": [l["step_s"] for l in loops]}
+    samples = {"it_per_s": ips, "loop_s": [loop["loop_s"] for loop in loops],
+               "step_s": [loop["step_s"] for loop in loops]}
     return metrics, samples
 
 
@@ -135,7 +135,6 @@ def run_case(case, weights_dir, run_id, variant, env):
     try:
         with _Alarm(timeout):
             workload = workloads.get(case_full["pipeline"])
-            import torch
             dtype = knobs.torch_dtype(case_full["dtype"])
             sync = _sync_fn(device)
             # --- load
@@ -213,7 +212,7 @@ def run_case(case, weights_dir, run_id, variant, env):
                 totals = []
                 for call in loops_per_call:
                     if all(call):
-                        totals.append(sum(l["steps"] for l in call) / sum(l["loop_s"] for l in call))
+                        totals.append(sum(loop["steps"] for loop in call) / sum(loop["loop_s"] for loop in call))
                 metrics["it_per_s"] = _median(totals)
                 samples["it_per_s"] = totals
                 metrics["steps"] = sum((m.get("steps") or 0) for m, _ in per_stage)

@@ -1,7 +1,6 @@
 """A case's knobs applied to built pipelines: dtype, attention, channels_last, compile."""
 
-DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
-COMPILE_MODES = {"default": None, "reduce-overhead": "reduce-overhead", "max-autotune": "max-autotune"}
+from .vocabulary import ATTENTIONS, COMPILE_MODES, DTYPES
 
 
 def torch_dtype(name):
@@ -22,10 +21,10 @@ def _modules(stage, roles):
 def apply_attention(stages, attention):
     """sdpa: what diffusers picks by default on torch 2 (AttnProcessor2_0 and friends);
     vanilla: set_default_attn_processor (exists from 0.17)."""
+    if attention not in ATTENTIONS:
+        raise ValueError("unknown attention %r (know %s)" % (attention, ", ".join(ATTENTIONS)))
     if attention == "sdpa":
         return
-    if attention != "vanilla":
-        raise ValueError("unknown attention %r (sdpa | vanilla)" % attention)
     for stage in stages:
         for _, module in _modules(stage, ("unet", "controlnet", "vae")):
             if hasattr(module, "set_default_attn_processor"):

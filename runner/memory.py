@@ -1,5 +1,4 @@
 """Peak memory of a case: CUDA allocator peaks on GPU, the process RSS high-water mark on CPU."""
-import os
 
 
 def _read_hwm():

@@ -11,21 +11,13 @@ A *result* record (runner -> host, one JSON line per finished case) says what ha
 import json
 import math
 
+from .vocabulary import PIPELINES, STATUSES  # noqa: F401  (the names a record may use)
+
 SCHEMA_VERSION = 1
 READABLE_VERSIONS = (1,)
 RESULT_KIND = "vercompare.result"
 SPEC_KIND = "vercompare.spec"
-
-# Workloads the runner knows (user-facing names: short and stable).
-PIPELINES = ("sd-txt2img", "sd-img2img", "sd-inpaint", "sd-controlnet", "if", "sdxl-txt2img")
-
-# Statuses a case can end in. Everything but "ok" is a failure state the report
-# shows in words (the reference page's "OOM after warmup", its compile-failure mark).
-STATUSES = ("ok", "oom", "compile_error", "error", "timeout")
-
-# Phases, for failures: where the case was when it failed. "call N" (1-based)
-# is written as the string "call 1", "call 2", ...
-PHASES = ("build", "load", "compile", "warmup", "call")
+RUN_KIND = "vercompare.run"  # run.json, written by the host
 
 # Every knob of a case, with its default. A case is a plain dict of these keys
 # on the wire; unknown keys are refused so that typos never silently measure

@@ -1,8 +1,7 @@
 """What is really installed: exact versions of the packages a record depends on."""
 import platform
 
-# The packages every record names in variant["resolved"], in this order.
-RESOLVED_PACKAGES = ("torch", "diffusers", "transformers", "huggingface_hub", "safetensors", "numpy")
+from .vocabulary import PACKAGES
 
 
 def _metadata():
@@ -28,15 +27,17 @@ def dist_version(name):
 
 
 def resolved_versions():
-    """{package: exact version or None} plus "python"."""
+    """{package: exact version} of the installed PACKAGES, plus "python"."""
     out = {}
-    for name in RESOLVED_PACKAGES:
-        out[name] = dist_version(name)
+    for name in PACKAGES:
+        version = dist_version(name)
+        if version is not None:
+            out[name] = version
     # torch's own version string keeps the build's local tag (+cu130, +cpu) where the
     # distribution metadata of some builds drops it; two builds must not look the same.
     try:
         import torch
-        if out["torch"] is None or len(torch.__version__) > len(out["torch"]):
+        if len(str(torch.__version__)) > len(out.get("torch") or ""):
             out["torch"] = str(torch.__version__)
     except Exception:
         pass

@@ -15,3 +15,11 @@ from engines import (  # noqa: F401  (fixtures, found by pytest in this namespac
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mark_engine_tests(items)
+
+
+@pytest.fixture(scope="session")
+def venv_wheelhouse():
+    """Wheels for offline venvs (torch 2.13.0+cpu, two diffusers): see tests/support/wheels.py."""
+    from wheels import venv_wheelhouse as fetch
+
+    return fetch()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -14,18 +14,17 @@ import pytest
 
 from vercompare_runner import schema
 
+from cli import REPO, vercompare
+
 pytestmark = pytest.mark.engine
 
-REPO = Path(__file__).resolve().parent.parent
-CA_IN_CONTEXT = REPO / "images" / "ca-bundle.crt"  # git-ignored; the Dockerfile COPYs it when present
 
-
-def compose(engine, plugins: Path, project: str, *args: str, env: dict | None = None,
+def compose(engine, plugins: Path, project: str, *args: str, env: dict | None = None, root: Path = REPO,
             timeout: float = 900) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **engine.env, "DOCKER_HOST": engine.docker_host, "DOCKER_CONFIG": str(plugins),
                 **(env or {})}
-    return subprocess.run(["docker", "compose", "-f", str(REPO / "compose.yaml"), "-p", project, *args],
-                          env=full_env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    return subprocess.run(["docker", "compose", "-f", str(root / "compose.yaml"), "-p", project, *args],
+                          env=full_env, capture_output=True, text=True, timeout=timeout, cwd=root)
 
 
 def test_compose_file_is_valid(engine, compose_plugins):
@@ -53,19 +52,20 @@ def _spec(spec_dir: Path) -> dict:
 
 
 @pytest.fixture
-def ca_in_context(ca_bundle):
-    """compose builds from the repository: the CA bundle must sit in images/ for the build, then go."""
-    existed = CA_IN_CONTEXT.exists()
-    if not existed:
-        CA_IN_CONTEXT.write_bytes(ca_bundle.read_bytes())
-    try:
-        yield CA_IN_CONTEXT
-    finally:
-        if not existed:
-            CA_IN_CONTEXT.unlink(missing_ok=True)
+def checkout_with_ca(ca_bundle, tmp_path):
+    """compose builds from a checkout; the CA bundle must sit in its images/ (git-ignored there,
+    and the Dockerfile COPYs it when present). A copy of the checkout's build inputs, so the
+    test never writes into the source tree."""
+    root = tmp_path / "checkout"
+    root.mkdir()
+    shutil.copy(REPO / "compose.yaml", root)
+    for folder in ("images", "runner"):
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "ca-bundle.crt"))
+    shutil.copy(ca_bundle, root / "images" / "ca-bundle.crt")
+    return root
 
 
-def test_cpu_run_through_compose(engine, compose_plugins, wheelhouse, ca_in_context, tmp_path):
+def test_cpu_run_through_compose(engine, compose_plugins, wheelhouse, checkout_with_ca, tmp_path):
     from vercompare.images.build import serve_wheelhouse
 
     spec_dir, run_dir = tmp_path / "spec", tmp_path / "run"
@@ -83,16 +83,18 @@ def test_cpu_run_through_compose(engine, compose_plugins, wheelhouse, ca_in_cont
             "VC_RUN_DIR": str(run_dir),
         }
         try:
-            built = compose(engine, compose_plugins, project, "build", "stable", env=env)
+            built = compose(engine, compose_plugins, project, "build", "stable", env=env, root=checkout_with_ca)
             assert built.returncode == 0, (built.stdout + built.stderr)[-4000:]
-            ran = compose(engine, compose_plugins, project, "run", "--rm", "stable", env=env, timeout=600)
+            ran = compose(engine, compose_plugins, project, "run", "--rm", "stable", env=env, root=checkout_with_ca,
+                          timeout=600)
             assert ran.returncode == 0, (ran.stdout + ran.stderr)[-4000:]
             # the GPU reservation reaches the engine (the stand-in NVIDIA hook sets what the toolkit would)
             gpu = compose(engine, compose_plugins, project, "run", "--rm", "stable", "printenv",
-                          "NVIDIA_VISIBLE_DEVICES", env=env, timeout=120)
+                          "NVIDIA_VISIBLE_DEVICES", env=env, root=checkout_with_ca, timeout=120)
             assert gpu.returncode == 0 and gpu.stdout.strip() == "all", gpu.stdout + gpu.stderr
         finally:
-            down = compose(engine, compose_plugins, project, "down", "--remove-orphans", env=env, timeout=120)
+            down = compose(engine, compose_plugins, project, "down", "--remove-orphans", env=env,
+                           root=checkout_with_ca, timeout=120)
     assert down.returncode == 0, down.stderr
     assert not engine.client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
     assert not engine.client.networks.list(filters={"label": f"com.docker.compose.project={project}"})
@@ -106,7 +108,6 @@ def test_cpu_run_through_compose(engine, compose_plugins, wheelhouse, ca_in_cont
     assert record["variant"]["resolved"]["diffusers"] == "0.42.1"
     assert len(record["samples"]["it_per_s"]) == 2 and record["metrics"]["it_per_s"] > 0
 
-    report = subprocess.run([sys.executable, "-m", "vercompare", "report", str(run_dir), "--format", "md"],
-                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    report = vercompare("report", run_dir, "--format", "md")
     assert report.returncode == 0, report.stderr
     assert "SD - txt2img" in report.stdout and "variant stable: diffusers 0.42.1" in report.stdout, report.stdout

@@ -114,7 +114,7 @@ echo "python $("$PY" -c 'import sys; print(sys.version.split()[0], sys.executabl
 echo "torch $torch_version at $("$PY" -c 'import torch; print(torch.__file__)')"
 echo "diffusers staged: $("$PY" -c 'import diffusers; print(diffusers.__version__, diffusers.__file__)')"
 echo "pip: $("$PY" -m pip --version 2>&1) (the venv step needs >= 22.3 for pip --python)"
-"$PY" -c "from vercompare.specs import parse_torch; parse_torch('$torch_version')" \
+"$PY" -c "from vercompare.planning.versions import parse_torch; parse_torch('$torch_version')" \
     || echo "warning: vercompare does not know torch $torch_version: step c will refuse it"
 
 step a-local "${budgets[0]}" "$PY" -m vercompare run --backend local --device $device --weights $weights \

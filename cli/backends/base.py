@@ -1,11 +1,19 @@
-"""The backend interface: how a variant's environment is prepared and how the
-runner is started in it. Docker, local and venv backends implement it; the
-driver (vercompare.execute) does the rest the same way for all of them."""
+"""The backend interface: how a variant's environment is prepared and how the runner is started
+in it. The Docker, venv and local backends implement it; the steps of a run (vercompare.execution)
+call only these methods, so nothing outside this package knows which backend runs.
+
+A backend is made from the run's Settings by its `create`; it may hold resources (an engine
+connection, loopback servers) between `open()` and `close()`.
+"""
 from __future__ import annotations
 
+import contextlib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, ClassVar, Iterator, Protocol
+
+from vercompare_runner.vocabulary import PACKAGES
 
 
 @dataclass(frozen=True)
@@ -16,6 +24,7 @@ class Prepared:
     handle: str  # image id (docker) or python executable (local, venv)
     resolved: dict = field(hash=False)  # package -> exact version installed
     info: dict = field(hash=False)  # what run.json records: tag, id, built or reused, path ...
+    verb: str = ""  # how the log line says it was had: "built", "reused (already built)", ...
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,14 @@ class RunnerPaths:
     results: str
     weights: str
     specs: str
+
+
+@dataclass(frozen=True)
+class DiskNeed:
+    """What a run will write where, for the disk check before anything is built."""
+
+    paths: tuple[Path, ...] = ()
+    gb: float = 0.0
 
 
 class RunnerProcess(Protocol):
@@ -39,18 +56,60 @@ class RunnerProcess(Protocol):
         """Release everything it holds (remove the container); safe to call twice."""
 
 
-class Backend(Protocol):
-    name: str
+class Backend(ABC):
+    name: ClassVar[str]
 
+    @classmethod
+    @abstractmethod
+    def create(cls, settings, device: str) -> "Backend":
+        """The backend a run's Settings ask for (connects to what it needs; one-line errors)."""
+
+    @classmethod
+    def describe_plans(cls, settings, device: str, plans: tuple) -> list[dict]:
+        """For `vercompare plan`, without preparing anything (nor needing an engine): per plan,
+        {"environment": what it would run in, "exists": True | False | None (cannot tell)}."""
+        return [{"environment": "-", "exists": None} for _ in plans]
+
+    def adapt(self, plans: tuple, device: str) -> tuple:
+        """The plans this backend can run (the local backend renames its one variant)."""
+        return plans
+
+    def preflight(self, plans: tuple) -> DiskNeed:
+        """Checks of this backend's own before anything is built; what it will write where."""
+        return DiskNeed()
+
+    def describe(self) -> dict:
+        """What run.json's machine entry records about this backend (engine version, ...)."""
+        return {}
+
+    @classmethod
+    def checks(cls, need_gb: float) -> list:
+        """`vercompare doctor`'s lines for this backend (preflight.Check); never raises."""
+        return []
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Held while variants are prepared and run (loopback servers the builds use)."""
+        yield
+
+    @abstractmethod
     def prepare(self, plan, run_dir: Path, say: Callable[[str], None]) -> Prepared:
         """Build or find the variant's environment. Raises BuildFailed for that variant only."""
 
+    @abstractmethod
     def paths(self, run_dir: Path) -> RunnerPaths: ...
 
+    @abstractmethod
     def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path) -> RunnerProcess:
         """Start `python -m vercompare_runner run SPEC`; stdout+stderr go to log_path."""
 
-    def close(self) -> None: ...
+    def lost(self, exc: BaseException) -> str | None:
+        """When exc means the infrastructure went away (an engine that stopped answering): why,
+        in a few words; None for anything else."""
+        return None
+
+    def close(self) -> None:
+        pass
 
 
 def host_paths(run_dir: Path) -> RunnerPaths:
@@ -59,20 +118,25 @@ def host_paths(run_dir: Path) -> RunnerPaths:
     return RunnerPaths(str(root), str(root / "results.jsonl"), str(root / "weights"), str(root / "specs"))
 
 
+def runner_env(settings) -> dict:
+    """What every backend sets in the runner's environment from the settings (never in an image)."""
+    import os
+
+    env = {"HF_TOKEN": os.environ["HF_TOKEN"]} if os.environ.get("HF_TOKEN") else {}
+    if settings.cpu_threads:
+        env["OMP_NUM_THREADS"] = str(settings.cpu_threads)
+    return env
+
+
 def resolved_from_freeze(text: str) -> dict:
-    """pip freeze lines -> {normalised name: version} for the packages we report on."""
-    wanted = {"torch", "diffusers", "transformers", "huggingface-hub", "safetensors", "numpy", "accelerate",
-              "tokenizers"}
+    """pip freeze lines -> {package: version} for the packages we report on (vocabulary.PACKAGES)."""
+    wanted = {p.replace("_", "-"): p for p in PACKAGES}
     out = {}
     for line in text.splitlines():
-        if "==" in line:
-            name, _, version = line.partition("==")
-            key = name.strip().lower().replace("_", "-")
-            if key in wanted:
-                out[key.replace("-", "_")] = version.strip()
-        elif " @ " in line:
-            name, _, url = line.partition(" @ ")
-            key = name.strip().lower().replace("_", "-")
-            if key in wanted:
-                out[key.replace("-", "_")] = url.strip()
+        name, sep, version = line.partition("==")
+        if not sep:
+            name, sep, version = line.partition(" @ ")
+        key = name.strip().lower().replace("_", "-")
+        if sep and key in wanted:
+            out[wanted[key]] = version.strip()
     return out

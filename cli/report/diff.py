@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..rundir import LoadedRun
-from .model import Options
+from vercompare.report.model import Options
+from vercompare.rundir import RUN_KIND, LoadedRun
 
 
 def _renamed(record: dict, name: str) -> dict:
@@ -56,7 +56,7 @@ def merge(run_a: LoadedRun, run_b: LoadedRun, options: Options | None = None) ->
         c = run.meta.get("command")
         return " ".join(c) if isinstance(c, list) else (c or "?")
     meta = {
-        "kind": "vercompare.run",
+        "kind": RUN_KIND,
         "command": f"vercompare diff {run_a.path} {run_b.path}  (A: {cmd(run_a)}; B: {cmd(run_b)})",
         "created_at": f"A {run_a.meta.get('created_at')}, B {run_b.meta.get('created_at')}",
         "variants": meta_variants,

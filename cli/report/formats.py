@@ -8,8 +8,9 @@ import io
 import json
 import math
 
-from . import text as T
-from .model import Report
+from vercompare.report import text as T
+from vercompare.report.model import Report
+from vercompare_runner.vocabulary import COMPILE_S, FIRST_CALL_S
 
 FORMATS = ("table", "md", "html", "json", "csv", "png")
 
@@ -24,7 +25,7 @@ def render(report: Report, fmt: str, width: int = 200) -> str:
     if fmt == "csv":
         return to_csv(report)
     if fmt == "html":
-        from .html import render_html
+        from vercompare.report.html import render_html
 
         return render_html(report)
     raise ValueError(f"no text renderer for {fmt!r}")
@@ -33,7 +34,7 @@ def render(report: Report, fmt: str, width: int = 200) -> str:
 def table_text(report: Report, width: int = 200, color: bool = False) -> str:
     from rich.console import Console
 
-    from .terminal import render as render_terminal
+    from vercompare.report.terminal import render as render_terminal
 
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system="truecolor" if color else None,
@@ -123,7 +124,7 @@ def to_json(report: Report) -> str:
 CSV_FIELDS = (
     "table", "device", "batch_size", "setting", "pipeline", "stage", "variant", "compile", "baseline",
     "state", "text", "median_it_s", "ci_low", "ci_high", "n", "rel_stdev", "noisy", "ratio", "ratio_low",
-    "ratio_high", "significant", "regression", "compile_s", "first_call_s", "peak_mem_bytes", "tflops",
+    "ratio_high", "significant", "regression", COMPILE_S, FIRST_CALL_S, "peak_mem_bytes", "tflops",
     "peak_fraction", "output_max_abs", "output_psnr_db", "output_flagged", "resolved", "image",
 )
 
@@ -140,7 +141,7 @@ def csv_rows(report: Report):
                     "table": table.title, "device": table.device, "batch_size": table.batch_size,
                     "setting": setting, "pipeline": row.pipeline, "variant": col.variant,
                     "compile": col.compile, "baseline": col.baseline, "state": cell.state,
-                    "text": cell.text or "", "compile_s": cell.compile_s, "first_call_s": cell.first_call_s,
+                    "text": cell.text or "", COMPILE_S: cell.compile_s, FIRST_CALL_S: cell.first_call_s,
                     "peak_mem_bytes": cell.peak_mem_bytes, "tflops": cell.tflops,
                     "peak_fraction": cell.peak_fraction,
                     "output_max_abs": cell.output.max_abs if cell.output else None,

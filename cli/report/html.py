@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 from html import escape
 
-from . import text as T
-from .model import Report, Table
+from vercompare.report import text as T
+from vercompare.report.model import Report, Table
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -137,7 +137,7 @@ def steps_svg(table: Table) -> str:
     x = lambda v: left + plot_w * v / top  # noqa: E731
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart steps" width="{width}" height="{H}" '
            f'role="img" aria-label="per-step time distributions: {escape(table.title)}">',
-           f'<text x="4" y="12" font-weight="bold">time per denoising step (ms): min, quartiles, max</text>']
+           '<text x="4" y="12" font-weight="bold">time per denoising step (ms): min, quartiles, max</text>']
     for k, (label, ci, (mn, q1, md, q3, mx)) in enumerate(boxes):
         yc = 30 + k * row_h + row_h / 2
         colour = PALETTE[ci % len(PALETTE)]

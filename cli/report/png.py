@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .model import Report
+from vercompare.report.model import Report
 
 MAX_PANELS = 12
 

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.segment import Segment, Segments
 from rich.style import Style
 
-from . import text as T
-from .model import Report, Table
+from vercompare.report import text as T
+from vercompare.report.model import Report, Table
 
 STYLES = {
     "faster": Style.parse("bold green"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .model import Cell, Column, Figure, Report, Table
+from vercompare.report.model import Cell, Column, Figure, Report, Table
 
 Segment = tuple[str, "str | None"]
 Line = list[Segment]

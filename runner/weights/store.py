@@ -61,8 +61,9 @@ def definition(kind, name):
 
 def instantiate(defn, on_meta=False):
     """The module built from a definition (random init, or on the meta device)."""
-    import torch
     import contextlib
+
+    import torch
     ctx = torch.device("meta") if on_meta else contextlib.suppress()
     with ctx:
         if defn["library"] == "diffusers":

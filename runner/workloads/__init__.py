@@ -6,16 +6,10 @@ and FLOPS_COMPONENTS (what one denoising step runs, for the FLOP count).
 """
 import importlib
 
-_MODULES = {
-    "sd-txt2img": "sd_txt2img",
-    "sd-img2img": "sd_img2img",
-    "sd-inpaint": "sd_inpaint",
-    "sd-controlnet": "sd_controlnet",
-    "if": "deepfloyd_if",
-    "sdxl-txt2img": "sdxl_txt2img",
-}
+from ..vocabulary import PIPELINE_TABLE, PIPELINES
 
-NAMES = tuple(_MODULES)
+_MODULES = dict((p.name, p.module) for p in PIPELINE_TABLE)
+NAMES = PIPELINES
 
 
 def get(name):

@@ -8,9 +8,9 @@ token ids and IF gets prompt_embeds: T5Tokenizer needs sentencepiece, which an i
 lack, and the ids must be the same in every variant for outputs to be comparable.
 With hub weights, stage 1's own encode_prompt (the real tokenizer) makes them.
 """
-from .base import PROMPT, Stage, call_pipe, finish_pipeline, images_of, make_scheduler, size
 from .. import compat
 from ..weights.tokenizers import byte_token_ids
+from .base import PROMPT, Stage, call_pipe, finish_pipeline, images_of, make_scheduler, size
 
 NAME = "if"
 DEFAULT_STEPS = (100, 50, 75)  # the pipelines' defaults, which the page used

@@ -1,8 +1,8 @@
 """SD 1.5 + ControlNet canny (lllyasviel/sd-controlnet-canny). The conditioning image is the
 canny map of the init image, computed with numpy (no opencv in the images). The loop starts
 at the ControlNet's first forward, which runs before the UNet's in every step."""
-from .base import PROMPT, Stage, call_pipe, images_of, sd_pipeline, size, steps
 from .. import inputs as images
+from .base import PROMPT, Stage, call_pipe, images_of, sd_pipeline, size, steps
 
 NAME = "sd-controlnet"
 DEFAULT_STEPS = 50

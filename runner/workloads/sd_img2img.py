@@ -1,7 +1,7 @@
 """SD 1.5 image-to-image: the page's init image resized to the case size, default strength
 (so the loop runs int(steps x strength) steps, as on the page)."""
-from .base import PROMPT, Stage, call_pipe, images_of, sd_pipeline, size, steps
 from .. import inputs as images
+from .base import PROMPT, Stage, call_pipe, images_of, sd_pipeline, size, steps
 
 NAME = "sd-img2img"
 DEFAULT_STEPS = 50

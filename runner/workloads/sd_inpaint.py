@@ -1,7 +1,7 @@
 """SD inpainting (runwayml/stable-diffusion-inpainting: the UNet takes 9 channels = latents,
 mask, masked-image latents)."""
-from .base import PROMPT, Stage, call_pipe, images_of, sd_pipeline, size, steps
 from .. import inputs as images
+from .base import PROMPT, Stage, call_pipe, images_of, sd_pipeline, size, steps
 
 NAME = "sd-inpaint"
 DEFAULT_STEPS = 50

@@ -1,9 +1,8 @@
 """SDXL base text-to-image (stabilityai/stable-diffusion-xl-base-1.0; diffusers >= 0.18).
 Two text encoders; on 0.18 the pipeline needs invisible-watermark and always watermarks
 (add_watermarker=False exists from 0.19)."""
-from .base import (PROMPT, SDXL_SCHEDULER, Stage, call_pipe, finish_pipeline, images_of,
-                   make_scheduler, size, steps)
 from .. import compat
+from .base import PROMPT, SDXL_SCHEDULER, Stage, call_pipe, finish_pipeline, images_of, make_scheduler, size, steps
 
 NAME = "sdxl-txt2img"
 DEFAULT_STEPS = 50

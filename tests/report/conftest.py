@@ -1,7 +1,8 @@
 import pytest
 
-from vercompare.report import synthetic
 from vercompare.rundir import load_run
+
+import synthetic
 
 
 @pytest.fixture

@@ -1,19 +1,17 @@
 """The report, diff and history commands through the real entry point (exit codes included)."""
 import json
-import os
 import random
-import subprocess
-import sys
 
 import pytest
 
-from vercompare.report import synthetic
 from vercompare_runner import schema
+
+import synthetic
+from cli import vercompare
 
 
 def vc(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "vercompare", *map(str, args)], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "COLUMNS": "200", **(env or {})})
+    return vercompare(*args, env=env, timeout=120)
 
 
 def samples(median, rel_sd, n=20, seed=0):

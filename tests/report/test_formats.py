@@ -11,6 +11,7 @@ import pytest
 
 from vercompare.report import Options, build, render
 from vercompare.report.png import write_png
+from vercompare_runner.vocabulary import STATUSES
 
 
 @pytest.fixture
@@ -46,13 +47,13 @@ def test_json_round_trips_with_provenance(report):
     cell = t["rows"][0]["cells"][1]
     assert cell["state"] == "ok" and cell["figures"][0]["ratio"]["significant"] is True
     states = {c["state"] for tb in data["tables"] for r in tb["rows"] for c in r["cells"]}
-    assert {"ok", "oom", "compile_error", "error", "timeout", "missing"} <= states
+    assert set(STATUSES) | {"missing"} <= states
 
 
 def test_csv_one_row_per_figure(report):
     text = render(report, "csv")
     assert text.startswith("# command: vercompare run")
-    rows = list(csv.DictReader(io.StringIO("".join(l for l in text.splitlines(True) if not l.startswith("#")))))
+    rows = list(csv.DictReader(io.StringIO("".join(line for line in text.splitlines(True) if not line.startswith("#")))))
     if_rows = [r for r in rows if r["pipeline"] == "if" and r["variant"] == "torch-2.0" and r["compile"] == "off"]
     assert [r["stage"] for r in if_rows] == ["stage I", "stage II", "stage III"]
     oom = [r for r in rows if r["text"] == "OOM at call 2"]

@@ -5,11 +5,12 @@ import random
 import pytest
 from rich.console import Console
 
-from vercompare import gate
 from vercompare.errors import BadInput
-from vercompare.report import build, synthetic
+from vercompare.report import build, gate
 from vercompare.report.diff import merge
 from vercompare.rundir import load_run
+
+import synthetic
 
 
 def samples(median, rel_sd, seed, n=20):

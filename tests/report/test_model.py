@@ -4,12 +4,14 @@ import math
 
 import pytest
 
-from vercompare import gpus, history
 from vercompare.errors import BadInput
-from vercompare.report import Options, build, synthetic
-from vercompare.report.model import output_diff
+from vercompare.report import Options, build, history
+from vercompare.report import peaks as gpus
+from vercompare.report.fingerprints import output_diff
 from vercompare.rundir import load_run
 from vercompare_runner import schema
+
+import synthetic
 
 
 def test_layout_is_the_pages(page_run):

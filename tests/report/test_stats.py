@@ -1,9 +1,9 @@
-"""Statistics against known distributions (vercompare.stats: pure, seeded, standard library only)."""
+"""Statistics against known distributions (vercompare.report.stats: pure, seeded, standard library only)."""
 import random
 
 import pytest
 
-from vercompare import stats
+from vercompare.report import stats
 
 
 def normal(median, rel_sd, n, seed):

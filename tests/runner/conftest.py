@@ -8,9 +8,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import envs  # noqa: E402
-
 from vercompare_runner import schema  # noqa: E402
+from vercompare_runner.vocabulary import PIPELINES  # noqa: E402
+
+import envs  # noqa: E402
 
 
 def pytest_configure(config):
@@ -24,7 +25,7 @@ def pytest_configure(config):
 
 # Small and quick: 2 steps, 1 warmup, 2 measured calls, tiny weights on CPU.
 QUICK = {"steps": 2, "warmup": 1, "repeats": 2, "weights": "tiny", "device": "cpu"}
-ALL_PIPELINES = ("sd-txt2img", "sd-img2img", "sd-inpaint", "sd-controlnet", "sdxl-txt2img", "if")
+ALL_PIPELINES = PIPELINES
 
 
 def make_cases(*pipelines, **knobs):

@@ -50,8 +50,9 @@ def test_hang_hangs_until_killed_or_the_case_time_limit(tmp_path, shared_weights
     # The host's view: the process never ends by itself.
     out = tmp_path / "hang"
     out.mkdir()
-    from vercompare_runner import schema
     import json
+
+    from vercompare_runner import schema
     spec = schema.make_spec("hang", {"name": "hang", "spec": {}}, cases, str(out / "results.jsonl"),
                             str(shared_weights))
     (out / "spec.json").write_text(json.dumps(spec))

@@ -8,6 +8,8 @@ import base64
 
 import pytest
 
+from vercompare_runner.vocabulary import PIPELINES
+
 import envs
 from conftest import ALL_PIPELINES, explain, make_cases, run_runner
 
@@ -18,7 +20,7 @@ VERSIONS = ("0.42.1", "0.30.3", "0.25.1", "0.17.1")  # newest first: it makes th
 MISSING = {"0.17.1": {"sdxl-txt2img"}}
 # Bit-identical across versions with shared weights (runner-facts.md); fingerprints are
 # uint8, so allow a rounding step where a float differs in the last bits.
-STABLE = ("sd-txt2img", "sd-img2img", "sd-inpaint", "sd-controlnet", "sdxl-txt2img")
+STABLE = tuple(p for p in PIPELINES if p != "if")
 
 
 @pytest.fixture(scope="module")

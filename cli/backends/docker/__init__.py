@@ -1,0 +1,1 @@
+from vercompare.backends.docker.backend import DockerBackend as BACKEND  # noqa: F401

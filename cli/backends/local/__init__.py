@@ -1,0 +1,1 @@
+from vercompare.backends.local.backend import LocalBackend as BACKEND  # noqa: F401

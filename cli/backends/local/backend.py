@@ -1,0 +1,72 @@
+"""Local backend: the runner in this interpreter's environment, as it is installed.
+
+The variant is whatever is installed here, so it runs exactly one variant; what that is (torch,
+diffusers, ... versions) is read from the environment, never assumed from the request. The
+runner sees the host's file system, so the paths are host paths.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+from vercompare.backends.base import Backend, Prepared, RunnerPaths, host_paths
+from vercompare.backends.local.config import LocalConfig
+from vercompare.backends.processes import (
+    EnvironmentUnreadable,
+    LocalProcess,
+    child_env,
+    freeze_lines,
+    read_environment,
+    resolved_from_packages,
+    runner_argv,
+)
+from vercompare.errors import BadInput
+
+
+class LocalBackend(Backend):
+    name = "local"
+
+    def __init__(self, config: LocalConfig | None = None):
+        self.config = config or LocalConfig()
+
+    @classmethod
+    def create(cls, settings, device: str) -> "LocalBackend":
+        return cls(LocalConfig.from_settings(settings))
+
+    @classmethod
+    def describe_plans(cls, settings, device: str, plans: tuple) -> list[dict]:
+        return [{"environment": LocalConfig().python, "exists": True} for _ in plans]
+
+    def adapt(self, plans: tuple, device: str) -> tuple:
+        """One variant, named after what is installed, not after the defaults."""
+        from vercompare.planning.plan import plan_variants
+
+        if len(plans) > 1:
+            raise BadInput("--backend local runs one variant (the installed packages)",
+                           hint="use --backend venv or docker to compare versions")
+        packages = self._environment()["packages"]
+        label = f"local:torch={packages.get('torch', 'missing')},diffusers={packages.get('diffusers', 'missing')}"
+        return plan_variants((dataclasses.replace(plans[0].variant, label=label),), device=device)
+
+    def _environment(self) -> dict:
+        try:
+            return read_environment(self.config.python, child_env(isolated=False))
+        except EnvironmentUnreadable as exc:
+            raise BadInput(str(exc)) from None
+
+    def paths(self, run_dir: Path) -> RunnerPaths:
+        return host_paths(run_dir)
+
+    def prepare(self, plan, run_dir: Path, say: Callable[[str], None] = lambda line: None) -> Prepared:
+        say(f"reading the packages of {self.config.python}")
+        env = self._environment()
+        packages = env["packages"]
+        info = {"backend": self.name, "python": self.config.python, "python_version": env["python"],
+                "id": f"local:{self.config.python}", "built": False, "freeze": freeze_lines(packages)}
+        return Prepared(plan.name, self.config.python, resolved_from_packages(packages), info,
+                        verb="using this interpreter")
+
+    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path) -> LocalProcess:
+        env = {**child_env(isolated=False), **self.config.runner_env}
+        return LocalProcess(runner_argv(prepared.handle, spec_path), env, log_path, run_dir.resolve())

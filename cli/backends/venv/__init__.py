@@ -1,0 +1,1 @@
+from vercompare.backends.venv.backend import VenvBackend as BACKEND  # noqa: F401

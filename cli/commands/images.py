@@ -1,0 +1,58 @@
+"""`vercompare images ls|rm|prune`: the images vercompare built."""
+from __future__ import annotations
+
+import json
+from typing import List, Optional
+
+import typer
+
+images_app = typer.Typer(help="The images vercompare built: list, remove, prune.", no_args_is_help=True)
+
+
+@images_app.command("ls", help="List vercompare's images with their variant, Python, pins and size.")
+def images_ls(json_out: bool = typer.Option(False, "--json", help="Print the list as JSON.")):
+    from rich.console import Console
+    from rich.table import Table
+
+    from vercompare.images import engine, inventory
+
+    rows = inventory.listing(engine.connect())
+    if json_out:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} vercompare image(s)")
+    for col in ("tag", "variant", "python", "pins", "size", "created"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["tag"], r["variant"], r["python"], ", ".join(r["pins"]) or "-", f"{r['size_mb']} MB", r["created"])
+    Console().print(table)
+
+
+@images_app.command("rm", help="Remove images by tag or by variant name.")
+def images_rm(names: List[str] = typer.Argument(..., help="Tags (vercompare/variant:...) or variant names.")):
+    from vercompare.images import engine, inventory
+
+    client = engine.connect()
+    for name in names:
+        inventory.remove(client, name)
+        print(f"removed {name}")
+
+
+@images_app.command("prune", help="Remove all vercompare images (and their dangling build layers).")
+def images_prune(keep: Optional[List[str]] = typer.Option(None, "--keep", help="Variant names to keep."),
+                 yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")):
+    from vercompare.images import engine, inventory
+
+    client = engine.connect()
+    doomed = inventory.prunable(client, keep)
+    if not doomed:
+        print("nothing to prune")
+        return
+    if not yes and not typer.confirm(f"remove {len(doomed)} image(s)?"):
+        raise typer.Exit(1)
+    freed = inventory.prune(client, doomed)
+    print(f"removed {len(doomed)} image(s), about {freed / 1e9:.1f} GB")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(images_app, name="images")

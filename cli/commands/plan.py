@@ -1,0 +1,52 @@
+"""`vercompare plan`: the variants, their Python, pins and environments (image tags), and which
+exist already - building nothing. Takes exactly `run`'s options and shows what `run` would run;
+works without an engine (tags then assume the base image is pulled as named)."""
+from __future__ import annotations
+
+import json
+
+import typer
+
+from vercompare.commands.options import matrix_options, request_and_settings
+
+HELP = "Show what `run` would build and run (variants, Python, pins, environments), building nothing."
+
+
+@matrix_options
+def plan(ctx: typer.Context,
+         json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON."), **options) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from vercompare import backends
+    from vercompare.planning import request as request_mod
+    from vercompare.planning import settings as settings_mod
+    from vercompare.planning.plan import plan_variants
+
+    request, settings = request_and_settings(ctx, options)
+    settings_mod.validate(settings)
+    cases = request_mod.cases(request)
+    plans = plan_variants(request_mod.variants(request), device=request.device)
+    environments = backends.backend_class(settings.backend).describe_plans(settings, request.device, plans)
+    rows = [{**p.summary(), **env} for p, env in zip(plans, environments)]
+    if json_out:
+        print(json.dumps({"variants": rows, "cases": [c.id for c in cases]}, indent=2))
+        return
+    console = Console()
+    table = Table(title=f"{len(plans)} variant(s) x {len(cases)} case(s) = {len(plans) * len(cases)} cell(s)")
+    for col in ("variant", "python", "torch", "diffusers", "pins", "environment", "state"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        pins = "\n".join(f"{pin['requirement']} ({pin['reason']})" for pin in r["pins"]) or "-"
+        state = {True: "present", False: "to build", None: r.get("unknown", "unknown")}[r["exists"]]
+        table.add_row(r["variant"], r["python"], r["torch"] + f" [{r['cuda']}]", r["diffusers"], pins,
+                      r["environment"], state)
+    console.print(table)
+    if any(p.torch.nightly_date for p in plans):
+        console.print("[dim]nightly resolves at build time to that day's exact build (X.Y.0.devYYYYMMDD); "
+                      "the environment records its version and git hash[/]")
+    console.print("cases: " + ", ".join(c.id for c in cases), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan", help=HELP)(plan)

@@ -1,0 +1,44 @@
+"""`vercompare run`: the matrix in, results and the comparison out."""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from vercompare.commands.options import matrix_options, request_and_settings
+
+HELP = """Build one environment per variant, run the same benchmark in each, compare.
+
+[bold]Examples[/]
+
+  Two diffusers versions on one CPU torch, tiny weights (what the quickstart runs):
+    vercompare run --torch 2.13.0+cpu --diffusers 0.30.3 --diffusers 0.42.1 \\
+        --weights tiny --device cpu --batch-size 1 --batch-size 2 --wheelhouse ./wheels
+
+  The reference page's columns on a GPU host (torch 2.0 vs nightly, eager vs compiled):
+    vercompare run --torch 2.0 --torch nightly --compile both --weights random \\
+        --pipeline sd-txt2img --pipeline sdxl-txt2img --batch-size 1 --batch-size 4 --batch-size 16
+
+  The same matrix from a file (options typed after it win):
+    vercompare run --config examples/pytorch2-page.toml --pipeline sd-txt2img
+
+  Finish an interrupted run:  vercompare run --resume runs/2026-11-26T10-00-00
+"""
+
+
+@matrix_options
+def run(ctx: typer.Context, **options) -> None:
+    from rich.console import Console
+
+    from vercompare.execution import steps
+
+    request, settings = request_and_settings(ctx, options)
+    out = options.get("resume") or options.get("out") or steps.default_out()
+    code = steps.execute(steps.Run(request, settings, out, resume=options.get("resume") is not None, argv=sys.argv,
+                                   console=Console(stderr=True), baseline=options.get("baseline"),
+                                   fail_on_regression=options.get("fail_on_regression")))
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run", help=HELP)(run)

@@ -1,0 +1,133 @@
+"""The compatibility table: the one place that knows which versions go together.
+
+Pure data and pure functions. Every pin applied is returned with its reason so the
+plan can show it and run.json can record it (../shared/notes/docker-here.md, runner-facts.md).
+"""
+from __future__ import annotations
+
+from vercompare.planning.matrix import Pin
+
+# torch releases known to this table: minor -> (patch versions, python range, CUDA flavours, default flavour).
+# Python ranges are the CPython versions each release published wheels for.
+TORCH_RELEASES: dict[str, tuple[tuple[str, ...], tuple[str, str], tuple[str, ...], str]] = {
+    "2.0": (("2.0.0", "2.0.1"), ("3.8", "3.11"), ("cu117", "cu118", "cpu"), "cu117"),
+    "2.1": (("2.1.0", "2.1.1", "2.1.2"), ("3.8", "3.11"), ("cu118", "cu121", "cpu"), "cu121"),
+    "2.2": (("2.2.0", "2.2.1", "2.2.2"), ("3.8", "3.12"), ("cu118", "cu121", "cpu"), "cu121"),
+    "2.3": (("2.3.0", "2.3.1"), ("3.8", "3.12"), ("cu118", "cu121", "cpu"), "cu121"),
+    "2.4": (("2.4.0", "2.4.1"), ("3.8", "3.12"), ("cu118", "cu121", "cu124", "cpu"), "cu121"),
+    "2.5": (("2.5.0", "2.5.1"), ("3.9", "3.13"), ("cu118", "cu121", "cu124", "cpu"), "cu124"),
+    "2.6": (("2.6.0",), ("3.9", "3.13"), ("cu118", "cu124", "cu126", "cpu"), "cu124"),
+    "2.7": (("2.7.0", "2.7.1"), ("3.9", "3.13"), ("cu118", "cu126", "cu128", "cpu"), "cu126"),
+    "2.8": (("2.8.0",), ("3.9", "3.13"), ("cu126", "cu128", "cu129", "cpu"), "cu128"),
+    "2.9": (("2.9.0", "2.9.1"), ("3.10", "3.14"), ("cu126", "cu128", "cu130", "cpu"), "cu128"),
+    "2.10": (("2.10.0",), ("3.10", "3.14"), ("cu126", "cu128", "cu130", "cpu"), "cu128"),
+    "2.11": (("2.11.0",), ("3.10", "3.14"), ("cu126", "cu128", "cu130", "cpu"), "cu128"),
+    "2.12": (("2.12.0", "2.12.1"), ("3.10", "3.14"), ("cu126", "cu128", "cu130", "cpu"), "cu128"),
+    "2.13": (("2.13.0",), ("3.10", "3.14"), ("cu126", "cu128", "cu130", "cpu"), "cu128"),
+    "2.14": (("2.14.0", "2.14.1"), ("3.10", "3.14"), ("cu126", "cu128", "cu130", "cpu"), "cu128"),
+    "2.15": (("2.15.0",), ("3.10", "3.14"), ("cu126", "cu128", "cu130", "cpu"), "cu130"),
+}
+STABLE_TORCH = "2.15.0"
+NIGHTLY = (("3.10", "3.14"), ("cu126", "cu128", "cu130", "cpu"), "cu128")
+
+# The oldest diffusers the runner supports, and the newest known to this table
+# (newer ones are accepted: they need no pins).
+DIFFUSERS_OLDEST = (0, 17, 0)
+DIFFUSERS_LATEST_KNOWN = "0.42.1"
+
+# Python chosen by "auto": the newest CPython that every torch since 2.0 and every
+# diffusers since 0.17 accepts in the given range; 3.11 fits torch 2.0 .. 2.15 and
+# diffusers 0.42's Requires-Python >= 3.11.
+PREFERRED_PYTHONS = ("3.11", "3.12", "3.10", "3.13", "3.9", "3.8")
+
+
+def vtuple(version: str) -> tuple[int, ...]:
+    """'2.0.1' -> (2, 0, 1); local labels and pre-release tails are dropped."""
+    out = []
+    for part in version.split("+")[0].split("."):
+        digits = "".join(ch for ch in part if ch.isdigit()) if part[:1].isdigit() else ""
+        if not digits:
+            break
+        out.append(int(digits))
+        if not part.isdigit():
+            break
+    return tuple(out)
+
+
+def torch_minor(version: str) -> str:
+    major, minor = vtuple(version)[:2]
+    return f"{major}.{minor}"
+
+
+def python_range(torch_version: str | None) -> tuple[str, str]:
+    if torch_version is None:  # nightly
+        return NIGHTLY[0]
+    return TORCH_RELEASES[torch_minor(torch_version)][1]
+
+
+def diffusers_min_python(diffusers_version: str | None) -> str:
+    # Requires-Python of diffusers' wheels: >=3.8 up to 0.31, >=3.9 from 0.32? kept coarse:
+    # 0.42 declares >=3.11 (read from its wheel's METADATA).
+    if diffusers_version is None:
+        return "3.11"  # main / git: follow the newest release
+    v = vtuple(diffusers_version)
+    if v >= (0, 42):
+        return "3.11"
+    if v >= (0, 36):
+        return "3.10"
+    return "3.8"
+
+
+def pick_python(torch_version: str | None, diffusers_version: str | None) -> str | None:
+    low, high = python_range(torch_version)
+    low = max(low, diffusers_min_python(diffusers_version), key=vtuple)
+    for candidate in PREFERRED_PYTHONS:
+        if vtuple(low) <= vtuple(candidate) <= vtuple(high):
+            return candidate
+    return None
+
+
+def python_ok(python: str, torch_version: str | None, diffusers_version: str | None) -> str | None:
+    """None when the Python fits, else the reason it does not."""
+    low, high = python_range(torch_version)
+    what = f"torch {torch_version}" if torch_version else "torch nightly"
+    if not vtuple(low) <= vtuple(python) <= vtuple(high):
+        return f"{what} supports Python {low} .. {high}, not {python}"
+    need = diffusers_min_python(diffusers_version)
+    if vtuple(python) < vtuple(need):
+        return f"diffusers {diffusers_version or 'main'} needs Python >= {need}, not {python}"
+    return None
+
+
+def pins(torch_version: str | None, diffusers_version: str | None,
+         transformers_given: bool = False, hub_given: bool = False) -> tuple[Pin, ...]:
+    """Extra requirements a (torch, diffusers) combination needs to import and run.
+
+    torch_version None means nightly; diffusers_version None means main/git (newest rules).
+    A package the user named explicitly is not pinned (their spec wins, shown as such).
+    """
+    out: list[Pin] = []
+    t = vtuple(torch_version) if torch_version else (99,)
+    d = vtuple(diffusers_version) if diffusers_version else (99,)
+    if t < (2, 3):
+        out.append(Pin("numpy<2", "torch < 2.3 was compiled against NumPy 1.x"))
+    if not hub_given and d < (0, 29):
+        out.append(Pin("huggingface_hub<0.26",
+                       "diffusers <= 0.28 imports cached_download/hf_cache_home, gone in huggingface_hub 0.26"))
+    if not transformers_given:
+        if not hub_given and d < (0, 29):
+            # Not for correctness but for the build: measured here, pip backtracked through 78 transformers
+            # wheels (~800 MB, minutes) from the newest down to 4.48.3 before it found one that accepts
+            # huggingface_hub<0.26. This bound is stricter than the torch 2.0 / 2.1 bounds below.
+            out.append(Pin("transformers<4.49",
+                           "transformers 4.49 needs huggingface_hub>=0.26; unbounded, pip backtracks through dozens"))
+        elif t < (2, 1):
+            out.append(Pin("transformers<4.52", "transformers 4.52 requires PyTorch >= 2.1"))
+        elif t < (2, 2):
+            out.append(Pin("transformers<4.56", "transformers 4.56 requires PyTorch >= 2.2"))
+        elif (0, 29) <= d <= (0, 35, 0):
+            out.append(Pin("transformers<5",
+                           "diffusers < 0.35.2 imports FLAX_WEIGHTS_NAME, gone in transformers 5"))
+    if (0, 18) <= d < (0, 19):
+        out.append(Pin("invisible-watermark>=0.2.0", "diffusers 0.18's SDXL pipeline always watermarks"))
+    return tuple(out)

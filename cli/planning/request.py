@@ -1,0 +1,180 @@
+"""What a `vercompare run` / `plan` was asked, as one frozen value.
+
+Built once from the command line's options (or run.json, for --resume) by `from_options`, the
+one function `run` and `plan` share, then expanded into variants and cases by pure functions.
+Its dict form is stored in run.json, so a resumed run asks exactly the same thing.
+
+Each field is an option of the same name (`--batch-size` sets batch_size); its metadata says
+which group it belongs to: "versions" (what is installed) or "matrix" (what is measured). The
+config file's sections and the --help panels follow the same groups.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import asdict, dataclass, field, fields
+
+from vercompare.errors import BadInput
+from vercompare.planning import versions
+from vercompare.planning.matrix import Case, Variant
+from vercompare_runner.vocabulary import ATTENTIONS, BOTH, COMPILE_MODES, DEVICES, DTYPES, PIPELINES, WEIGHTS
+
+# A user-given variant name (--variant 'name=...', config files): it names images, logs and report columns.
+VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+VERSIONS, MATRIX = {"section": "versions"}, {"section": "matrix"}
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    torch: tuple[str, ...] = field(default=("stable",), metadata=VERSIONS)
+    diffusers: tuple[str, ...] = field(default=("latest",), metadata=VERSIONS)
+    transformers: str | None = field(default=None, metadata=VERSIONS)
+    huggingface_hub: str | None = field(default=None, metadata=VERSIONS)
+    python: str = field(default="auto", metadata=VERSIONS)
+    cuda: str = field(default="auto", metadata=VERSIONS)
+    # explicit combinations, "torch=2.0,diffusers=0.17.1" (optionally "name=old,...")
+    variant: tuple[str, ...] = field(default=(), metadata=VERSIONS)
+    pipeline: tuple[str, ...] = field(default=("sd-txt2img",), metadata=MATRIX)
+    batch_size: tuple[int, ...] = field(default=(1,), metadata=MATRIX)
+    weights: str | None = field(default=None, metadata=MATRIX)  # None: tiny on cpu, random on cuda
+    model: str | None = field(default=None, metadata=MATRIX)
+    device: str = field(default="cuda", metadata=MATRIX)
+    dtype: str | None = field(default=None, metadata=MATRIX)  # None: fp16 on cuda, fp32 on cpu
+    attention: tuple[str, ...] = field(default=("sdpa",), metadata=MATRIX)
+    compile: tuple[str, ...] = field(default=("off",), metadata=MATRIX)
+    fullgraph: bool = field(default=False, metadata=MATRIX)
+    compile_modules: tuple[str, ...] = field(default=("unet",), metadata=MATRIX)
+    channels_last: bool = field(default=False, metadata=MATRIX)
+    steps: int | None = field(default=None, metadata=MATRIX)
+    height: int | None = field(default=None, metadata=MATRIX)
+    width: int | None = field(default=None, metadata=MATRIX)
+    seed: int = field(default=0, metadata=MATRIX)
+    warmup: int = field(default=1, metadata=MATRIX)
+    repeats: int = field(default=5, metadata=MATRIX)
+    # test-only: "PHASE" or "PHASE@FRAGMENT" (cases whose id contains FRAGMENT)
+    fault: str | None = None
+
+    def __post_init__(self):
+        if self.weights is None:  # as the option's help says: it follows the device
+            object.__setattr__(self, "weights", "tiny" if self.device == "cpu" else "random")
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunRequest":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise BadInput(f"unknown run setting(s): {', '.join(unknown)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def field_names(section: str | None = None) -> tuple[str, ...]:
+    """RunRequest's fields, or those of one section ("versions", "matrix")."""
+    return tuple(f.name for f in fields(RunRequest) if section is None or f.metadata.get("section") == section)
+
+
+def from_options(values: dict) -> RunRequest:
+    """The request from option values keyed by field name (None or empty: not given, the default).
+    `--compile both` / `--attention both` expand to the page's pair."""
+    given = {}
+    for name in field_names():
+        value = values.get(name)
+        if value is None or (isinstance(value, (list, tuple)) and not value):
+            continue
+        if name in BOTH:
+            value = expand_both(value, BOTH[name])
+        given[name] = tuple(value) if isinstance(value, list) else value
+    return RunRequest(**given)
+
+
+def expand_both(values, both: tuple[str, ...]) -> tuple[str, ...]:
+    """`both` in a list of modes means the pair; duplicates go, order stays."""
+    out: list[str] = []
+    for value in ([values] if isinstance(values, str) else values):
+        for item in (both if value == "both" else (value,)):
+            if item not in out:
+                out.append(item)
+    return tuple(out)
+
+
+def _variant_from_text(text: str, request: RunRequest) -> Variant:
+    parts = {}
+    keys = [k for k in field_names("versions") if k != "variant"]
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in ("name", *keys):
+            raise BadInput(f"--variant {text}: expected key=value pairs of name, {', '.join(keys)}",
+                           hint="e.g. --variant 'name=old,torch=2.0,diffusers=0.17.1'")
+        parts[key] = value.strip()
+    name = parts.get("name", "")
+    if "name" in parts and not VARIANT_NAME.match(name):
+        raise BadInput(f"--variant {text}: a variant name is letters, digits, '.', '_' or '-' (at most 64)",
+                       hint="e.g. name=stable")
+    return Variant(
+        torch=versions.parse_torch(parts.get("torch", request.torch[0])),
+        diffusers=versions.parse_diffusers(parts.get("diffusers", request.diffusers[0])),
+        transformers=versions.parse_package("transformers", parts["transformers"]) if "transformers" in parts else None,
+        huggingface_hub=versions.parse_package("huggingface_hub", parts["huggingface_hub"])
+        if "huggingface_hub" in parts else None,
+        python=versions.parse_python(parts.get("python", request.python)),
+        cuda=parts.get("cuda", request.cuda),
+        label=name,
+    )
+
+
+def variants(request: RunRequest) -> tuple[Variant, ...]:
+    """The cartesian product of the version axes, or the explicit --variant list."""
+    if request.variant:
+        return tuple(_variant_from_text(text, request) for text in request.variant)
+    transformers = versions.parse_package("transformers", request.transformers) if request.transformers else None
+    hub = versions.parse_package("huggingface_hub", request.huggingface_hub) if request.huggingface_hub else None
+    python = versions.parse_python(request.python)
+    torches = [versions.parse_torch(t) for t in request.torch]
+    diffusers = [versions.parse_diffusers(d) for d in request.diffusers]
+    return tuple(Variant(t, d, transformers, hub, python, request.cuda) for t, d in itertools.product(torches, diffusers))
+
+
+def _one_of(option: str, value: str, allowed, both: bool = False) -> None:
+    if value not in allowed:
+        raise BadInput(f"--{option} {value}: expected {', '.join(allowed)}" + (" (or both)" if both else ""))
+
+
+def cases(request: RunRequest) -> tuple[Case, ...]:
+    for name in request.pipeline:
+        if name not in PIPELINES:
+            raise BadInput(f"--pipeline {name}: unknown pipeline", hint=f"choose from {', '.join(PIPELINES)}")
+    for size in request.batch_size:
+        versions.parse_batch_size(size)
+    if request.device not in DEVICES and not request.device.startswith("cuda:"):
+        raise BadInput(f"--device {request.device}: expected cpu, cuda or cuda:N")
+    _one_of("weights", request.weights, WEIGHTS)
+    dtype = request.dtype or ("fp32" if request.device == "cpu" else "fp16")
+    _one_of("dtype", dtype, DTYPES)
+    for mode in request.compile:
+        _one_of("compile", mode, COMPILE_MODES, both=True)
+    for attention in request.attention:
+        _one_of("attention", attention, ATTENTIONS, both=True)
+    for name, value in (("steps", request.steps), ("warmup", request.warmup), ("repeats", request.repeats)):
+        if value is not None and (value < (0 if name == "warmup" else 1) or value > 10000):
+            raise BadInput(f"--{name} {value}: out of range")
+    height = versions.parse_resolution("height", request.height)
+    width = versions.parse_resolution("width", request.width)
+    out = []
+    for pipeline, batch, compile_mode, attention in itertools.product(
+            request.pipeline, request.batch_size, request.compile, request.attention):
+        out.append(Case.of(
+            pipeline=pipeline, batch_size=batch, dtype=dtype, attention=attention, compile=compile_mode,
+            fullgraph=request.fullgraph, compile_modules=list(request.compile_modules),
+            channels_last=request.channels_last, steps=request.steps, height=height, width=width,
+            seed=request.seed, device=request.device, weights=request.weights, model=request.model,
+            warmup=request.warmup, repeats=request.repeats))
+    if request.fault:
+        phase, _, fragment = request.fault.partition("@")
+        out = [Case.of(**{**c.as_dict_without_id(), "fault": phase}) if fragment in c.id else c for c in out]
+    ids = [c.id for c in out]
+    if len(set(ids)) != len(ids):
+        raise BadInput("the same case is asked for twice (repeated --pipeline/--batch-size?)")
+    return tuple(out)

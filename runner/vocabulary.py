@@ -1,0 +1,60 @@
+"""The one vocabulary of vercompare, declared once: what a case can ask for, what a record can
+say. The runner (standard library only, Python 3.8 syntax) and the host both import these
+names; nothing re-declares them, so a new pipeline, status or metric is one edit here.
+"""
+from collections import namedtuple
+
+# -- what is measured -----------------------------------------------------------------------
+
+# name: the user-facing name (--pipeline); label: how reports show it (the reference page's
+# column titles); module: the runner's workload module (runner/workloads/<module>.py).
+Pipeline = namedtuple("Pipeline", "name label module")
+PIPELINE_TABLE = (
+    Pipeline("sd-txt2img", "SD - txt2img", "sd_txt2img"),
+    Pipeline("sd-img2img", "SD - img2img", "sd_img2img"),
+    Pipeline("sd-inpaint", "SD - inpaint", "sd_inpaint"),
+    Pipeline("sd-controlnet", "SD - controlnet", "sd_controlnet"),
+    Pipeline("if", "IF", "deepfloyd_if"),
+    Pipeline("sdxl-txt2img", "SDXL - txt2img", "sdxl_txt2img"),
+)
+PIPELINES = tuple(p.name for p in PIPELINE_TABLE)
+PIPELINE_LABELS = dict((p.name, p.label) for p in PIPELINE_TABLE)
+
+# --dtype name -> the torch attribute it means.
+DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
+ATTENTIONS = ("sdpa", "vanilla")  # sdpa: diffusers' default on torch 2; vanilla: set_default_attn_processor
+# --compile mode -> torch.compile's `mode` argument ("off": not compiled; "default": no mode given).
+COMPILE_MODES = {"off": None, "default": None, "reduce-overhead": "reduce-overhead", "max-autotune": "max-autotune"}
+COMPILE_MODULES = ("unet", "controlnet", "vae")
+WEIGHTS = ("tiny", "random", "hub")  # tiny: small configs (CPU tests); random: full-size; hub: a mounted HF cache
+DEVICES = ("cpu", "cuda")  # and cuda:N
+# `--compile both` / `--attention both`: the reference page's pair.
+BOTH = {"compile": ("off", "reduce-overhead"), "attention": ATTENTIONS}
+
+# -- what a record says ---------------------------------------------------------------------
+
+# How a case ended. Everything but "ok" is a failure state the report shows in words.
+STATUSES = ("ok", "oom", "compile_error", "error", "timeout")
+OK = "ok"
+# Where a failed case was: "call N" (1-based) is written as the string "call 1", "call 2", ...
+PHASES = ("build", "load", "compile", "warmup", "call")
+
+# Metric names in a record's "metrics" (and, for the per-call ones, its "samples").
+IT_PER_S = "it_per_s"  # denoising steps / loop time: the reference page's figure
+LATENCY_S = "latency_s"  # one whole pipeline call
+LOOP_S = "loop_s"
+STEP_S = "step_s"  # samples only: per step, per measured call
+WARMUP_LATENCY_S = "warmup_latency_s"  # samples only
+LOAD_S = "load_s"
+FIRST_CALL_S = "first_call_s"
+COMPILE_S = "compile_s"
+PEAK_MEM_ALLOCATED = "peak_mem_allocated_bytes"
+PEAK_MEM_RESERVED = "peak_mem_reserved_bytes"
+CPU_PEAK_RSS = "cpu_peak_rss_bytes"
+FLOPS_PER_STEP = "flops_per_step"
+ACHIEVED_TFLOPS = "achieved_tflop_per_s"
+
+# The packages whose exact versions every record and run.json name (variant["resolved"]), and
+# reports show, in this order.
+PACKAGES = ("torch", "diffusers", "transformers", "huggingface_hub", "safetensors", "numpy", "accelerate",
+            "tokenizers", "triton")

@@ -1,0 +1,103 @@
+"""A run end to end on a real (private) Docker engine, through every step: versions in, images
+built, the runner run in real containers, results on disk, a comparison table out; a failed
+build and a crashed runner cost only their own cells."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from vercompare_runner import schema
+
+from cli import vercompare
+from engines import build_args, managed_containers, records
+
+pytestmark = pytest.mark.engine
+
+QUICK = ["--torch", "2.13.0+cpu", "--pipeline", "sd-txt2img", "--weights", "tiny", "--device", "cpu",
+         "--steps", "4", "--warmup", "1", "--repeats", "3", "--cpu-threads", "1"]
+
+
+def test_two_diffusers_versions_compared(engine, wheelhouse, ca_bundle, tmp_path):
+    out = tmp_path / "run1"
+    proc = vercompare("run", *QUICK, "--diffusers", "0.30.3", "--diffusers", "0.42.1",
+                      "--batch-size", "1", "--batch-size", "2", *build_args(engine, wheelhouse, ca_bundle),
+                      "--out", str(out), engine=engine)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["kind"] == "vercompare.run" and meta["schema"] == schema.SCHEMA_VERSION
+    assert "--diffusers 0.30.3" in meta["command"]
+    assert [v["resolved"]["diffusers"] for v in meta["variants"]] == ["0.30.3", "0.42.1"]
+    for v in meta["variants"]:
+        assert v["image"]["id"].startswith("sha256:") and v["image"]["tag"].startswith("vercompare/variant:")
+        assert v["resolved"]["torch"] == "2.13.0+cpu"
+        assert any(line.startswith("diffusers==") for line in v["image"]["freeze"])
+    # the pin the compatibility table added is recorded
+    assert meta["variants"][0]["plan"]["pins"][0]["requirement"] == "transformers<5"
+    assert meta["machine"]["hostname"]
+
+    recs = records(out)
+    assert len(recs) == 4
+    seen = set()
+    for r in recs:
+        assert r["status"] == "ok", r.get("error")
+        assert r["case"]["pipeline"] == "sd-txt2img"
+        assert r["metrics"]["it_per_s"] > 0
+        assert len(r["samples"]["it_per_s"]) == 3
+        assert r["env"]["uid"] != 0  # the container runs unprivileged
+        seen.add((r["variant"]["resolved"]["diffusers"], r["case"]["batch_size"]))
+    assert seen == {("0.30.3", 1), ("0.30.3", 2), ("0.42.1", 1), ("0.42.1", 2)}
+
+    # The table: one per batch size, a row per pipeline, a column per variant with it/s and its
+    # interval, the second column's ratio to the first (read from the table's lines, not the
+    # provenance above them, which names the variants too).
+    tables = proc.stdout.split("\ncpu · batch ")[1:]
+    assert [t.split("\n", 1)[0] for t in tables] == ["1", "2"], proc.stdout
+    for table in tables:
+        header, rule, row, ratio = table.splitlines()[1:5]
+        assert "diffusers=0.30.3" in header and "diffusers=0.42.1" in header and set(rule.strip()) == {"━"}
+        assert row.strip().startswith("SD - txt2img") and len(re.findall(r"\d+\.\d+ \(\d+\.\d+-\d+\.\d+\)", row)) == 2
+        assert "baseline" in ratio and re.search(r"x\d\.\d{3} \(", ratio), table
+    assert not managed_containers(engine)
+
+    # Again: nothing is built, and it says so.
+    again = vercompare("run", *QUICK, "--diffusers", "0.30.3", "--diffusers", "0.42.1",
+                       "--batch-size", "1", *build_args(engine, wheelhouse, ca_bundle), "--out", str(tmp_path / "run2"),
+                       engine=engine)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stderr.count("reused (already built)") == 2, again.stderr
+    assert " built " not in again.stderr
+    ids = {v["image"]["id"] for v in json.loads((tmp_path / "run2" / "run.json").read_text())["variants"]}
+    assert ids == {v["image"]["id"] for v in meta["variants"]}
+
+
+def test_failed_build_keeps_the_other_variants(engine, wheelhouse, ca_bundle, tmp_path):
+    out = tmp_path / "run"
+    proc = vercompare("run", *QUICK, "--diffusers", "0.42.1", "--diffusers", "99.0.0", "--batch-size", "1",
+                      *build_args(engine, wheelhouse, ca_bundle), "--out", str(out),
+                      engine=engine)
+    assert proc.returncode == 1
+    assert "build failed: torch=2.13.0+cpu,diffusers=99.0.0" in proc.stderr
+    assert "full log:" in proc.stderr and "diffusers==99.0.0" in proc.stderr
+    by_variant = {r["variant"]["name"]: r for r in records(out)}
+    assert by_variant["torch=2.13.0+cpu,diffusers=0.42.1"]["status"] == "ok"
+    failed = by_variant["torch=2.13.0+cpu,diffusers=99.0.0"]
+    assert failed["status"] == "error" and failed["phase"] == "build"
+    assert not managed_containers(engine)
+
+
+def test_runner_crash_marks_the_case_and_goes_on(engine, wheelhouse, ca_bundle, tmp_path):
+    out = tmp_path / "run"
+    proc = vercompare("run", *QUICK, "--diffusers", "0.42.1", "--batch-size", "1", "--batch-size", "2",
+                      "--batch-size", "3", "--inject-fault", "crash@/b2/", *build_args(engine, wheelhouse, ca_bundle),
+                      "--out", str(out), engine=engine)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    status = {r["case"]["batch_size"]: r for r in records(out)}
+    assert status[1]["status"] == "ok" and status[3]["status"] == "ok"
+    assert status[2]["status"] == "error"
+    assert "runner exited with code" in status[2]["error"]["message"]
+    assert status[2]["error"]["tail"]  # the runner's last words come along
+    assert "1 runner crash" in proc.stderr
+    assert not managed_containers(engine)

@@ -1,0 +1,173 @@
+"""Runs that survive: a killed container, Ctrl-C, a hung case, resume; and no secret anywhere."""
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import signal
+import subprocess
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from cli import start, vercompare
+from engines import build_args, managed_containers, records
+
+pytestmark = pytest.mark.engine
+
+# Long enough per case (load + warmup + 4 calls of 12 steps) that a test can act mid-case.
+SLOW = ["--torch", "2.13.0+cpu", "--diffusers", "0.42.1", "--pipeline", "sd-txt2img", "--weights", "tiny",
+        "--device", "cpu", "--steps", "12", "--warmup", "1", "--repeats", "4", "--cpu-threads", "1",
+        "--batch-size", "1", "--batch-size", "2", "--batch-size", "3"]
+
+
+def wait_for(predicate, timeout: float, what: str):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def assert_complete(run_dir: Path, batch_sizes=(1, 2, 3)):
+    recs = records(run_dir)
+    by_batch = {}
+    for r in recs:
+        by_batch.setdefault(r["case"]["batch_size"], []).append(r)
+    assert sorted(by_batch) == list(batch_sizes), by_batch.keys()
+    for batch, rs in by_batch.items():
+        assert len(rs) == 1 and rs[0]["status"] == "ok", (batch, [r["status"] for r in rs])
+
+
+def test_killed_container_marks_the_case_and_resume_completes(engine, wheelhouse, ca_bundle, tmp_path):
+    out = tmp_path / "run"
+    proc = start("run", *SLOW, *build_args(engine, wheelhouse, ca_bundle), "--out", str(out), engine=engine)
+    try:
+        wait_for(lambda: len(records(out)) >= 1 and managed_containers(engine), 900, "the first case and a live container")
+        (container,) = managed_containers(engine)
+        container.kill()  # the engine kills it mid-case, as a segfault or the OOM killer would
+        stdout, stderr = proc.communicate(timeout=900)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr[-2000:]
+    status = {r["case"]["batch_size"]: r["status"] for r in records(out)}
+    assert status[1] == "ok" and status[2] == "error" and status[3] == "ok", status
+    assert "1 runner crash" in stderr
+    assert not managed_containers(engine)
+
+    again = vercompare("run", "--resume", str(out), "--retry-failed", engine=engine, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "retrying 1 failed cell(s)" in again.stderr
+    assert_complete(out)
+
+
+def test_sigint_stops_fast_keeps_results_and_resume_finishes(engine, wheelhouse, ca_bundle, tmp_path):
+    out = tmp_path / "run"
+    proc = start("run", *SLOW, *build_args(engine, wheelhouse, ca_bundle), "--out", str(out), engine=engine)
+    try:
+        wait_for(lambda: len(records(out)) >= 1 and managed_containers(engine), 900, "the first case")
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    print(f"SIGINT to exit: {took:.1f} s")  # a figure, not a timed assertion: communicate(timeout=30) bounds it
+    assert proc.returncode == 130
+    assert f"vercompare run --resume {out}" in stderr
+    assert not managed_containers(engine)
+    kept = records(out)
+    assert kept and all(r["status"] == "ok" for r in kept)  # finished results intact, nothing half-written
+
+    again = vercompare("run", "--resume", str(out), engine=engine, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert_complete(out)
+
+
+def test_hung_case_times_out_and_the_run_goes_on(engine, wheelhouse, ca_bundle, tmp_path):
+    out = tmp_path / "run"
+    proc = vercompare("run", *SLOW, "--inject-fault", "hang@/b2/", "--case-timeout", "45",
+                      *build_args(engine, wheelhouse, ca_bundle), "--out", str(out), engine=engine, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    status = {r["case"]["batch_size"]: r for r in records(out)}
+    assert status[1]["status"] == "ok" and status[3]["status"] == "ok"
+    assert status[2]["status"] == "timeout" and "--case-timeout 45" in status[2]["error"]["message"]
+    assert not managed_containers(engine)
+
+
+SECRET = "VC-FAKE-SECRET-7f3a9c"
+TOKEN = "hf_VCFAKETOKEN0123456789"
+
+
+class _AuthIndex(http.server.BaseHTTPRequestHandler):
+    """A private index that wants basic auth and holds no packages: it proves pip sent the
+    credentials (it records them) without giving pip anything to install."""
+
+    seen: list = []
+
+    def do_GET(self):
+        auth = self.headers.get("Authorization", "")
+        type(self).seen.append(auth)
+        if auth != "Basic " + base64.b64encode(f"vcuser:{SECRET}".encode()).decode():
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="private"')
+            self.end_headers()
+            return
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_no_secret_in_any_image_layer_label_history_or_run_dir(engine, wheelhouse, ca_bundle, tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AuthIndex)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    index = f"http://vcuser:{SECRET}@127.0.0.1:{server.server_address[1]}/simple/"
+    out = tmp_path / "run"
+    try:
+        proc = vercompare("run", "--torch", "2.13.0+cpu", "--diffusers", "0.42.1", "--pipeline", "sd-txt2img",
+                          "--weights", "tiny", "--device", "cpu", "--steps", "2", "--repeats", "1", "--batch-size", "1",
+                          "--extra-index-url", index, *build_args(engine, wheelhouse, ca_bundle), "--out", str(out),
+                          engine=engine, env={"HF_TOKEN": TOKEN})
+    finally:
+        server.shutdown()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    good = "Basic " + base64.b64encode(f"vcuser:{SECRET}".encode()).decode()
+    assert good in _AuthIndex.seen  # the build really used the credentials
+
+    meta = json.loads((out / "run.json").read_text())
+    image = engine.client.images.get(meta["variants"][0]["image"]["id"])
+    history = subprocess.run(["docker", "history", "--no-trunc", image.id], env=engine.env, capture_output=True, text=True)
+    inspect = subprocess.run(["docker", "image", "inspect", image.id], env=engine.env, capture_output=True, text=True)
+    assert history.returncode == 0 and inspect.returncode == 0
+    for secret in (SECRET, TOKEN):
+        assert secret not in history.stdout and secret not in inspect.stdout
+        assert secret not in proc.stdout and secret not in proc.stderr
+    # The image's whole file system.
+    container = engine.client.containers.create(image.id, command=["true"])
+    try:
+        tar_path = tmp_path / "fs.tar"
+        with open(tar_path, "wb") as fh:
+            for chunk in container.export():
+                fh.write(chunk)
+    finally:
+        container.remove(force=True)
+    with tarfile.open(tar_path) as tar:
+        for member in tar:
+            if member.isfile() and member.size < 50_000_000:
+                data = tar.extractfile(member).read()
+                assert SECRET.encode() not in data and TOKEN.encode() not in data, member.name
+    tar_path.unlink()
+    # The run directory: run.json, results, specs, logs.
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert SECRET.encode() not in data and TOKEN.encode() not in data, path
+    assert "***@127.0.0.1" in meta["command"]
+    assert not managed_containers(engine)

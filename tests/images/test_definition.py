@@ -1,0 +1,75 @@
+"""Image definitions are pure: a plan + build options -> Dockerfile, build arguments, labels, a
+content-addressed tag; credentials never reach any of them."""
+from __future__ import annotations
+
+import json
+
+from vercompare.images import definition
+from vercompare.planning import versions as specs
+from vercompare.planning.matrix import Variant
+from vercompare.planning.plan import plan_variant
+
+
+def v(torch="2.13.0+cpu", diffusers="0.42.1", **kw):
+    return Variant(specs.parse_torch(torch), specs.parse_diffusers(diffusers), **kw)
+
+
+def _define(plan, **kw):
+    return definition.define(plan, definition.BuildOptions(**kw), base_image_id="sha256:base",
+                             runner_digest="r1", fresh_as_of="2026-11-26")
+
+
+def test_tags_are_content_addressed_and_layers_shared():
+    a = plan_variant(v("2.13.0+cpu", "0.36.0"))
+    b = plan_variant(v("2.13.0+cpu", "0.42.1"))
+    da, db = _define(a), _define(b)
+    assert da.tag == _define(a).tag  # same content, same tag
+    assert da.tag != db.tag
+    # Variants differing only in diffusers share the torch and deps layers' arguments.
+    for arg in ("BASE_IMAGE", "TORCH_PIP_OPTS", "TORCH_REQS", "TORCH_NIGHTLY_DATE", "DEPS_PIP_ARGS"):
+        assert da.buildargs[arg] == db.buildargs[arg], arg
+    assert da.buildargs["DIFFUSERS_PIP_ARGS"] != db.buildargs["DIFFUSERS_PIP_ARGS"]
+    # A changed runner or base image gives a new tag.
+    other = definition.define(a, definition.BuildOptions(), base_image_id="sha256:base", runner_digest="r2")
+    assert other.tag != da.tag
+    assert json.loads(da.labels["io.vercompare.plan"])["variant"] == a.name
+
+
+def test_dockerfile_declares_each_arg_right_before_its_step():
+    text = definition.dockerfile_text()
+    assert not text.startswith("# syntax")
+    order = [line.split()[1].split("=")[0] for line in text.splitlines() if line.startswith("ARG ")]
+    assert order == ["BASE_IMAGE", "TORCH_PIP_OPTS", "TORCH_REQS", "TORCH_NIGHTLY_DATE", "SECRETS_URL", "DEPS_PIP_ARGS",
+                     "DIFFUSERS_PIP_ARGS", "FRESH_AS_OF"]
+    body = text.split("FROM ${BASE_IMAGE}", 1)[1]
+    assert body.index("ARG TORCH_PIP_OPTS") < body.index("ARG DEPS_PIP_ARGS") < body.index("ARG DIFFUSERS_PIP_ARGS") \
+        < body.index("COPY runner")
+
+
+def test_wheelhouse_installs_torch_offline():
+    p = plan_variant(v("2.13.0+cpu", "0.42.1"))
+    d = definition.define(p, definition.BuildOptions(), base_image_id="x", runner_digest="r",
+                          wheelhouse_url="http://127.0.0.1:1234/")
+    assert d.buildargs["TORCH_PIP_OPTS"] == "--no-index --find-links http://127.0.0.1:1234/"
+    assert d.buildargs["TORCH_REQS"].startswith("torch==2.13.0+cpu")
+
+
+def test_index_credentials_never_reach_build_arguments():
+    p = plan_variant(v("2.13.0+cpu", "0.42.1"))
+    options = definition.BuildOptions(index_url="https://vcuser:s3cret-token@index.example/simple",
+                                      extra_index_urls=("https://other:pw2@extra.example/simple",))
+    d = definition.define(p, options, base_image_id="x", runner_digest="r", secrets_url="http://127.0.0.1:4/netrc")
+    flat = json.dumps([d.buildargs, d.labels, d.dockerfile])
+    assert "s3cret-token" not in flat and "pw2" not in flat and "vcuser" not in flat
+    assert "--index-url https://index.example/simple" in d.buildargs["DEPS_PIP_ARGS"]
+    creds = definition.credentials(options)
+    assert [c.netrc_line() for c in creds] == ["machine index.example login vcuser password s3cret-token\n",
+                                               "machine extra.example login other password pw2\n"]
+
+
+def test_redaction():
+    from vercompare.images.secrets import redact
+
+    assert redact("vercompare run --index-url https://u:tok@h.example/simple x") == \
+        "vercompare run --index-url https://***@h.example/simple x"
+    assert redact("https://h.example/simple") == "https://h.example/simple"

@@ -1,0 +1,182 @@
+"""Real images across the diffusers range on torch 2.13.0+cpu: the compatibility table's pins are
+shown and recorded, and every tiny workload runs (or fails with a clear status) in real containers.
+
+One `vercompare run` (four diffusers versions x six workloads, tiny sizes) feeds every test here;
+the images it builds are also what the `vercompare images` tests list and keep.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vercompare_runner import schema
+from vercompare_runner.vocabulary import PIPELINES
+
+from cli import vercompare
+from engines import build_args
+
+pytestmark = pytest.mark.engine
+
+# Spread over the runner's range: the oldest (hub pin, no SDXL), one more hub-pinned, the
+# transformers<5 era, and the newest (no pins).
+VERSIONS = ("0.17.1", "0.25.1", "0.30.3", "0.42.1")
+EXPECTED_PINS = {
+    "0.17.1": ["huggingface_hub<0.26", "transformers<4.49"],
+    "0.25.1": ["huggingface_hub<0.26", "transformers<4.49"],
+    "0.30.3": ["transformers<5"],
+    "0.42.1": [],
+}
+REPEATS = 2
+
+
+def name_of(version: str) -> str:
+    return f"diffusers-{version}"  # named variants: the run goes through a config file
+
+
+def config_text() -> str:
+    variants = "".join(f'[variants."{name_of(v)}"]\ntorch = "2.13.0+cpu"\ndiffusers = "{v}"\n\n' for v in VERSIONS)
+    return variants + f"""[matrix]
+pipeline = {json.dumps(list(PIPELINES))}
+batch_size = 1
+weights = "tiny"
+device = "cpu"
+steps = 2
+height = 32
+width = 32
+warmup = 1
+repeats = {REPEATS + 3}   # the command line's --repeats wins
+"""
+
+
+@pytest.fixture(scope="module")
+def versions_run(engine, wheelhouse, ca_bundle, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("versions")
+    out = tmp / "run"
+    (tmp / "vercompare.toml").write_text(config_text())
+    proc = vercompare("run", "--config", tmp / "vercompare.toml", "--repeats", REPEATS, "--cpu-threads", "1",
+                      *build_args(engine, wheelhouse, ca_bundle), "--out", out, engine=engine, columns=400)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    recs, problems = schema.read_records(str(out / "results.jsonl"))
+    assert not problems
+    return proc, json.loads((out / "run.json").read_text()), recs
+
+
+def test_pins_are_shown_and_recorded(versions_run):
+    proc, meta, _ = versions_run
+    plans = {p["variant"]: p for p in meta["plans"]}
+    variants = {v["name"]: v for v in meta["variants"]}
+    for version in VERSIONS:
+        name = name_of(version)
+        pins = [p["requirement"] for p in plans[name]["pins"]]
+        assert pins == EXPECTED_PINS[version], (version, pins)
+        for pin in plans[name]["pins"]:
+            # shown before anything is built, with its reason
+            assert f"{name}: pin {pin['requirement']} ({pin['reason']})" in proc.stderr, proc.stderr
+        variant = variants[name]
+        assert variant["resolved"]["diffusers"] == version
+        assert variant["spec"]["diffusers"] == version and variant["image"]["tag"].startswith("vercompare/variant:")
+        assert variant["resolved"]["torch"] == "2.13.0+cpu"
+        # pip freeze spells names its own way (huggingface-hub): normalise
+        freeze = {k.lower().replace("-", "_"): v for k, v in
+                  (line.split("==", 1) for line in variant["image"]["freeze"] if "==" in line)}
+        assert freeze["diffusers"] == version
+        # the pins hold in what was really installed
+        if "huggingface_hub<0.26" in EXPECTED_PINS[version]:
+            assert tuple(int(x) for x in freeze["huggingface_hub"].split(".")[:2]) < (0, 26), freeze
+        if "transformers<4.49" in EXPECTED_PINS[version]:
+            assert tuple(int(x) for x in freeze["transformers"].split(".")[:2]) < (4, 49), freeze
+        if "transformers<5" in EXPECTED_PINS[version]:
+            assert int(freeze["transformers"].split(".")[0]) < 5, freeze
+    # variants differing only in diffusers got different images
+    assert len({v["image"]["id"] for v in variants.values()}) == len(VERSIONS)
+
+
+def test_every_tiny_workload_on_each_version(versions_run):
+    _, _, recs = versions_run
+    by_cell = {(r["variant"]["resolved"]["diffusers"], r["case"]["pipeline"]): r for r in recs}
+    assert {r["variant"]["name"] for r in recs} == {name_of(v) for v in VERSIONS}
+    assert len(recs) == len(VERSIONS) * len(PIPELINES) == len(by_cell)
+    for (version, pipeline), r in sorted(by_cell.items()):
+        if version == "0.17.1" and pipeline == "sdxl-txt2img":
+            # diffusers 0.17 has no SDXL: a clear status, not a crash of the runner
+            assert r["status"] == "error" and r["phase"] == "load", r
+            assert "StableDiffusionXLPipeline" in r["error"]["message"], r["error"]
+            continue
+        assert r["status"] == "ok", (version, pipeline, r.get("phase"), r.get("error"))
+        assert r["case"]["steps"] == 2
+        if pipeline == "if":
+            assert r["stages"] and all(len(s["samples"]["it_per_s"]) == REPEATS for s in r["stages"]), r["stages"]
+        else:
+            assert len(r["samples"]["it_per_s"]) == REPEATS, r["samples"]
+            # a time per denoising step per call (PNDM adds a step to SD's 2; img2img's strength takes some)
+            steps = r["samples"]["step_s"]
+            assert len(steps) == REPEATS and len({len(c) for c in steps}) == 1 and 1 <= len(steps[0]) <= 3, steps
+            assert all(t > 0 for call in steps for t in call)
+            assert r["metrics"]["it_per_s"] > 0
+        assert r["fingerprint"], (version, pipeline)
+
+
+# `vercompare images ls | rm | prune`, on the images the run above built plus throw-away ones
+# (labelled like ours, made in a second from the base image), so the cache survives the test.
+
+def _disposable(engine, variant: str):
+    import io
+
+    from vercompare.images.definition import LABEL_PREFIX
+
+    plan = {"python": "3.11", "pins": [{"requirement": "x<1", "reason": "test"}]}
+    image, _ = engine.client.images.build(
+        fileobj=io.BytesIO(f"FROM {engine.base_image}\nLABEL vercompare.test.disposable={variant}\n".encode()),
+        tag=f"vercompare/variant:test-{variant}", rm=True,
+        labels={LABEL_PREFIX + "managed": "true", LABEL_PREFIX + "variant": variant,
+                LABEL_PREFIX + "plan": json.dumps(plan)})
+    return image
+
+
+def _ls(engine) -> dict:
+    """tag -> row (a variant name may have several images: older builds of the same variant)."""
+    proc = vercompare("images", "ls", "--json", engine=engine, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return {row["tag"]: row for row in json.loads(proc.stdout)}
+
+
+def test_images_ls_rm_prune(engine, versions_run):
+    _, meta, _ = versions_run
+    built = {v["image"]["tag"]: v["name"] for v in meta["variants"]}
+    for name in ("disposable-a", "disposable-b", "disposable-c"):
+        _disposable(engine, name)
+
+    listed = _ls(engine)
+    for tag, name in built.items():
+        # Tags are content-addressed: an image built earlier by another run of the same content
+        # keeps that run's variant name in its label, so compare the version, not the name.
+        version = name.rsplit("-", 1)[-1]
+        assert listed[tag]["variant"].endswith(version) and listed[tag]["python"] == "3.11", listed[tag]
+        assert listed[tag]["size_mb"] > 100
+    oldest = next(tag for tag, name in built.items() if name == name_of("0.17.1"))
+    assert listed[oldest]["pins"] == EXPECTED_PINS["0.17.1"]
+    assert listed["vercompare/variant:test-disposable-a"]["pins"] == ["x<1"]
+    table = vercompare("images", "ls", engine=engine, timeout=120)
+    assert table.returncode == 0 and "disposable-a" in table.stdout, table.stderr
+
+    # rm: by variant name, then by tag; an unknown name is one line, exit 2
+    proc = vercompare("images", "rm", "disposable-a", engine=engine, timeout=120)
+    assert proc.returncode == 0 and "removed disposable-a" in proc.stdout, proc.stderr
+    proc = vercompare("images", "rm", "vercompare/variant:test-disposable-b", engine=engine, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    proc = vercompare("images", "rm", "no-such-variant", engine=engine, timeout=120)
+    assert proc.returncode == 2 and "no vercompare image named no-such-variant" in proc.stderr
+    variants = {row["variant"] for row in _ls(engine).values()}
+    assert "disposable-a" not in variants and "disposable-b" not in variants and "disposable-c" in variants
+
+    # prune: everything but what --keep names (every other image of ours, so the cache stays)
+    keep = [a for name in sorted(variants) if not name.startswith("disposable-") for a in ("--keep", name)]
+    proc = vercompare("images", "prune", *keep, "--yes", engine=engine, timeout=300)
+    assert proc.returncode == 0 and "removed 1 image(s)" in proc.stdout, proc.stdout + proc.stderr
+    after = _ls(engine)
+    assert {row["variant"] for row in after.values()} == variants - {"disposable-c"}
+    assert set(built) <= set(after)
+    # nothing left to prune under the same --keep
+    proc = vercompare("images", "prune", *keep, "--yes", engine=engine, timeout=120)
+    assert proc.returncode == 0 and "nothing to prune" in proc.stdout

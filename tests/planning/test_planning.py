@@ -1,0 +1,152 @@
+"""Planning is pure: version specs, the compatibility table, variants x cases."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from vercompare.errors import BadInput
+from vercompare.planning import compat
+from vercompare.planning import versions as specs
+from vercompare.planning.matrix import Variant
+from vercompare.planning.plan import plan_variant, plan_variants
+from vercompare.planning.request import RunRequest, cases, expand_both, variants
+
+TODAY = dt.date(2026, 11, 26)
+
+
+def v(torch="2.13.0+cpu", diffusers="0.42.1", **kw):
+    return Variant(specs.parse_torch(torch), specs.parse_diffusers(diffusers), **kw)
+
+
+@pytest.mark.parametrize("text,kind,value,local", [
+    ("2.0", "version", "2.0.1", ""),  # a minor means its newest patch
+    ("2.0.1", "version", "2.0.1", ""),
+    ("2.0.1+cu118", "version", "2.0.1", "cu118"),
+    ("stable", "stable", "", ""),
+    ("nightly", "nightly", "", ""),
+])
+def test_torch_specs(text, kind, value, local):
+    spec = specs.parse_torch(text)
+    assert (spec.kind, spec.value, spec.local) == (kind, value, local)
+
+
+def test_dated_nightly():
+    assert specs.parse_torch("nightly@2026-11-20").date == "2026-11-20"
+    with pytest.raises(BadInput, match="nightly@YYYY-MM-DD"):
+        specs.parse_torch("nightly@yesterday")
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("9.9", "not a known release"),
+    ("2.0.7", "no such release"),
+    ("banana", "not a torch version"),
+    ("2.0.1+cu130", "has no 'cu130' build"),
+    ("/no/such/torch.whl", "no such wheel"),
+])
+def test_bad_torch_specs(text, fragment):
+    with pytest.raises(BadInput, match=fragment):
+        specs.parse_torch(text)
+
+
+@pytest.mark.parametrize("text,kind,value", [
+    ("latest", "latest", ""), ("0.30.3", "version", "0.30.3"), ("main", "git", "main"),
+    ("0123abcd", "git", "0123abcd"),
+])
+def test_diffusers_specs(text, kind, value):
+    spec = specs.parse_diffusers(text)
+    assert (spec.kind, spec.value) == (kind, value)
+
+
+@pytest.mark.parametrize("text,fragment", [("banana", "not a version"), ("0.16.1", "supports diffusers >= 0.17")])
+def test_bad_diffusers_specs(text, fragment):
+    with pytest.raises(BadInput, match=fragment):
+        specs.parse_diffusers(text)
+
+
+def test_pins_follow_the_measured_table():
+    def reqs(t, d):
+        return [p.requirement for p in compat.pins(t, d)]
+    assert reqs("2.0.1", "0.17.1") == ["numpy<2", "huggingface_hub<0.26", "transformers<4.49"]
+    assert reqs("2.13.0", "0.28.2") == ["huggingface_hub<0.26", "transformers<4.49"]
+    assert reqs("2.0.1", "0.30.3") == ["numpy<2", "transformers<4.52"]
+    assert reqs("2.13.0", "0.30.3") == ["transformers<5"]
+    assert reqs("2.13.0", "0.35.0") == ["transformers<5"]
+    assert reqs("2.13.0", "0.35.2") == []
+    assert reqs("2.13.0", "0.42.1") == []
+    assert "invisible-watermark>=0.2.0" in reqs("2.13.0", "0.18.2")
+    # every pin carries its reason
+    assert all(p.reason for p in compat.pins("2.0.1", "0.18.0"))
+
+
+def test_explicit_package_specs_are_not_pinned():
+    p = plan_variant(v("2.13.0+cpu", "0.30.3", transformers=specs.parse_package("transformers", "4.46.3")))
+    assert "transformers==4.46.3" in p.deps
+    assert not any(x.startswith("transformers<") for x in p.deps)
+
+
+def test_python_auto_and_impossible_combinations():
+    assert plan_variant(v("2.0", "0.17.1")).python == "3.11"
+    assert plan_variant(v("nightly", "latest")).python == "3.11"
+    with pytest.raises(BadInput, match="supports Python 3.8 .. 3.11, not 3.12"):
+        plan_variant(v("2.0", "0.17.1", python="3.12"))
+    with pytest.raises(BadInput, match="needs Python >= 3.11"):
+        plan_variant(v("2.13.0", "0.42.1", python="3.10"))
+
+
+def test_cuda_flavour_defaults_and_refusals():
+    assert plan_variant(v("2.0", "0.17.1"), device="cuda").cuda == "cu117"
+    assert plan_variant(v("2.0", "0.17.1"), device="cpu").cuda == "cpu"
+    assert plan_variant(v("2.0.1+cu118", "0.17.1"), device="cuda").cuda == "cu118"
+    assert plan_variant(v("2.13.0+cpu", "0.42.1"), device="cuda").cuda == "cpu"  # the wheel's label wins
+    with pytest.raises(BadInput, match="has no 'cu130' build"):
+        plan_variant(v("2.0", "0.17.1", cuda="cu130"), device="cuda")
+
+
+def test_nightly_is_dated_for_the_cache_key():
+    p = plan_variant(v("nightly", "latest"), device="cuda", today=TODAY)
+    assert p.torch.nightly_date == "2026-11-26" and p.torch.pre
+    assert p.torch.index_url.endswith("/nightly/cu128")
+    dated = plan_variant(v("nightly@2026-11-20", "latest"), device="cuda", today=TODAY)
+    assert dated.torch.nightly_date == "2026-11-20"
+
+
+def test_the_product_of_axes_gives_the_variants():
+    req = RunRequest(torch=("2.0", "nightly"), diffusers=("0.17.1", "latest"))
+    names = [x.name for x in variants(req)]
+    assert names == ["torch=2.0.1,diffusers=0.17.1", "torch=2.0.1,diffusers=latest",
+                     "torch=nightly,diffusers=0.17.1", "torch=nightly,diffusers=latest"]
+    explicit = RunRequest(variant=("torch=2.0,diffusers=0.17.1",))
+    assert [x.name for x in variants(explicit)] == ["torch=2.0.1,diffusers=0.17.1"]
+    with pytest.raises(BadInput, match="key=value"):
+        variants(RunRequest(variant=("torch2.0",)))
+    with pytest.raises(BadInput, match="twice"):
+        plan_variants(variants(RunRequest(torch=("2.0", "2.0.1"), diffusers=("0.17.1",))))
+
+
+def test_cases_and_their_refusals():
+    req = RunRequest(pipeline=("sd-txt2img", "sdxl-txt2img"), batch_size=(1, 4), device="cpu",
+                     compile=expand_both(["both"], ("off", "reduce-overhead")))
+    ids = [c.id for c in cases(req)]
+    assert len(ids) == 8 and len(set(ids)) == 8
+    assert "sdxl-txt2img/b4/fp32/sdpa/compile=reduce-overhead/modules=unet/seed=0/cpu/tiny" in ids
+    for bad, fragment in [
+        (dict(pipeline=("sd-banana",)), "unknown pipeline"),
+        (dict(batch_size=(0,)), "between 1 and 1024"),
+        (dict(batch_size=(-3,)), "between 1 and 1024"),
+        (dict(batch_size=(100000,)), "between 1 and 1024"),
+        (dict(height=500), "multiple of 8"),
+        (dict(compile=("fast",)), "--compile fast"),
+        (dict(device="tpu"), "--device tpu"),
+        (dict(weights="huge"), "--weights huge"),
+    ]:
+        with pytest.raises(BadInput, match=fragment):
+            cases(RunRequest(**{"device": "cpu", **bad}))
+
+
+def test_request_round_trips_through_run_json():
+    req = RunRequest(torch=("2.0", "nightly"), batch_size=(1, 4), compile=("off", "reduce-overhead"))
+    assert RunRequest.from_dict(json.loads(json.dumps(req.to_dict()))) == req
+    with pytest.raises(BadInput, match="unknown run setting"):
+        RunRequest.from_dict({"torhc": ["2.0"]})

@@ -1,0 +1,45 @@
+"""The one way tests invoke the command line: `python -m vercompare ...` as a user would, in a
+subprocess, with a known environment.
+
+    vercompare("plan", "--torch", "2.0")                        # this environment, COLUMNS=200
+    vercompare("run", ..., engine=engine)                       # pointed at a private engine
+    vercompare("run", ..., env=NO_ENGINE, inherit=False)        # a bare environment, no engine
+    proc = start("run", ..., engine=engine)                     # a Popen, for signals
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+# No engine, a short PATH: proves a command fails (or works) before any engine is asked anything.
+NO_ENGINE = {"PATH": "/usr/bin:/bin", "DOCKER_HOST": "unix:///nonexistent"}
+
+
+def environment(engine=None, env: dict | None = None, inherit: bool = True, columns: int = 200) -> dict:
+    out = dict(os.environ) if inherit else {}
+    if engine is not None:
+        out.update(engine.env)
+        # The history of engine tests goes beside the engine, never into the user's home.
+        out["VERCOMPARE_DB"] = str(Path(engine.dir) / "history.db")
+    out["COLUMNS"] = str(columns)
+    out.update(env or {})
+    return out
+
+
+def argv(*args, python: str | None = None) -> list[str]:
+    return [python or sys.executable, "-m", "vercompare", *map(str, args)]
+
+
+def vercompare(*args, engine=None, env: dict | None = None, inherit: bool = True, python: str | None = None,
+               columns: int = 200, cwd: Path | None = REPO, timeout: float = 1500) -> subprocess.CompletedProcess:
+    return subprocess.run(argv(*args, python=python), env=environment(engine, env, inherit, columns), cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start(*args, engine=None, env: dict | None = None, python: str | None = None, columns: int = 200,
+          cwd: Path | None = REPO) -> subprocess.Popen:
+    return subprocess.Popen(argv(*args, python=python), env=environment(engine, env, True, columns), cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

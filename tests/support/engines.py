@@ -1,0 +1,218 @@
+"""Private Docker engines and cached inputs for the `engine` tests.
+
+Each engine is a private dockerd started by scripts/dockerd.sh in a slot directory under the test cache
+(`$VERCOMPARE_TEST_CACHE`, default /var/cache/vercompare-test), so built images survive between sessions.
+A slot is held with an exclusive lock for the whole session: a second pytest session running at the same
+time takes the next slot (its own dockerd, bridge and image cache) instead of sharing, and stopping, ours.
+
+Where no engine can be had (not root, no docker.io, ...) the fixtures skip, except under CI=true: fail.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import docker
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "scripts"
+BASE_IMAGE = "vercompare-test/base:bookworm"
+TEST_LABEL = "vercompare.test"  # label tests may put on their containers; every container counts anyway
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+SLOTS = 4
+# Fixtures that need this machine's engines or network; tests using them get the `engine` marker.
+ENGINE_FIXTURES = frozenset({"engine", "plain_engine", "wheelhouse", "compose_plugins"})
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("VERCOMPARE_TEST_CACHE", "/var/cache/vercompare-test"))
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally; under CI=true an engine test must never skip."""
+    if in_ci():
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def why_no_engine() -> str | None:
+    if os.geteuid() != 0:
+        return "engine tests need root (a private dockerd)"
+    for cmd, pkg in (("dockerd", "docker.io"), ("docker", "docker.io"), ("ip", "iproute2")):
+        if not any(Path(d, cmd).exists() for d in os.environ.get("PATH", "").split(os.pathsep)):
+            return f"no `{cmd}` on PATH (install {pkg}: scripts/host-deps.sh)"
+    return None
+
+
+def script(name: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    """Run scripts/NAME; return its stdout, or skip/fail with its stderr tail."""
+    try:
+        proc = subprocess.run(["bash", str(SCRIPTS / name), *args], env=env, text=True,
+                              capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        unavailable(f"scripts/{name} {' '.join(args)} took over {timeout:.0f} s")
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        unavailable(f"scripts/{name} {' '.join(args)} failed ({proc.returncode}):\n{tail}")
+    return proc.stdout.strip()
+
+
+@dataclass
+class Slot:
+    dir: Path
+    lock: IO[str]
+
+    def release(self) -> None:
+        self.lock.close()
+
+
+def take_slot(kind: str) -> Slot:
+    """The first free slot directory for this kind of engine (short names: socket path limits)."""
+    for i in range(SLOTS):
+        d = cache_dir() / f"{kind}{i}"
+        d.mkdir(parents=True, exist_ok=True)
+        lock = open(d / "session.lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        return Slot(d, lock)
+    unavailable(f"all {SLOTS} {kind} engine slots in {cache_dir()} are held by other sessions")
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class Engine:
+    name: str
+    dir: Path
+    docker_host: str
+    client: docker.DockerClient
+    base_image: str = BASE_IMAGE
+    env: dict[str, str] = field(default_factory=dict)
+
+    def containers(self) -> list[str]:
+        """Every container on this engine (the engine is ours alone for the session)."""
+        return [f"{c.name} ({c.status}, {c.image.tags or c.image.id[:19]})"
+                for c in self.client.containers.list(all=True)]
+
+    def remove_all_containers(self) -> None:
+        for c in self.client.containers.list(all=True):
+            c.remove(force=True, v=True)
+
+
+def start_engine(kind: str, nvidia_stub: bool) -> tuple[Slot, Engine]:
+    reason = why_no_engine()
+    if reason:
+        unavailable(reason)
+    slot = take_slot(kind)
+    try:
+        args = ["start", str(slot.dir)] + (["--nvidia-stub"] if nvidia_stub else [])
+        host = script("dockerd.sh", *args, timeout=90)
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"} | {"DOCKER_HOST": host}
+        # The rootfs tarball is shared by all slots: debootstrap once (~1 min), import in seconds.
+        script("base-image.sh", BASE_IMAGE, str(cache_dir() / "base"), env=env, timeout=900)
+        client = docker.DockerClient(base_url=host, version="auto", timeout=300)
+        engine = Engine(kind, slot.dir, host, client, env=env)
+        engine.remove_all_containers()  # leftovers of a session that crashed
+        return slot, engine
+    except BaseException:
+        stop_engine(slot)
+        raise
+
+
+def stop_engine(slot: Slot) -> None:
+    try:
+        subprocess.run(["bash", str(SCRIPTS / "dockerd.sh"), "stop", str(slot.dir)], timeout=60)
+    finally:
+        slot.release()
+
+
+def engine_session(kind: str, nvidia_stub: bool) -> Iterator[Engine]:
+    """Body of the session fixtures: start, yield, then fail the session on leaked containers."""
+    slot, engine = start_engine(kind, nvidia_stub)
+    leaked: list[str] = []
+    try:
+        yield engine
+        leaked = engine.containers()
+        engine.remove_all_containers()  # so the next session starts clean even after a leak
+    finally:
+        engine.client.close()
+        stop_engine(slot)
+    if leaked:
+        pytest.fail(f"tests left containers on the {kind} engine: {leaked}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    """Private dockerd with the stand-in NVIDIA hook: `--gpus all` starts (no GPU behind it)."""
+    yield from engine_session("gpu", nvidia_stub=True)
+
+
+@pytest.fixture(scope="session")
+def plain_engine() -> Iterator[Engine]:
+    """Private dockerd without NVIDIA support: `--gpus` fails like on a machine without the toolkit."""
+    yield from engine_session("plain", nvidia_stub=False)
+
+
+@pytest.fixture(scope="session")
+def wheelhouse() -> Path:
+    """Directory of wheels: torch==2.13.0+cpu, its dependencies, numpy (CPython 3.11, x86_64)."""
+    d = cache_dir() / "wheelhouse"
+    script("wheelhouse.sh", str(d), timeout=600)
+    return d
+
+
+@pytest.fixture(scope="session")
+def ca_bundle() -> Path:
+    """The system CA bundle (trusts this network's TLS proxy); containers need it for pip."""
+    return CA_BUNDLE
+
+
+@pytest.fixture(scope="session")
+def compose_plugins() -> Path:
+    """A DOCKER_CONFIG directory whose cli-plugins/ has docker compose v2 and buildx."""
+    d = cache_dir() / "docker-config"
+    script("docker-plugins.sh", str(d), timeout=300)
+    return d
+
+
+def mark_engine_tests(items: list[pytest.Item]) -> None:
+    for item in items:
+        if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.engine)
+
+
+# -- helpers of the engine tests --------------------------------------------------------------
+
+def build_args(engine: Engine, wheelhouse: Path, ca_bundle: Path) -> list[str]:
+    """What every engine test's `vercompare run` builds with: the offline base image, torch from the
+    wheelhouse, this network's CA bundle."""
+    return ["--base-image", engine.base_image, "--wheelhouse", str(wheelhouse), "--ca-bundle", str(ca_bundle)]
+
+
+def managed_containers(engine: Engine) -> list:
+    """The containers vercompare started on this engine (by its label)."""
+    return engine.client.containers.list(all=True, filters={"label": "io.vercompare.managed=true"})
+
+
+def records(run_dir: Path) -> list[dict]:
+    """The run's records; an unreadable line fails the test."""
+    from vercompare_runner import schema
+
+    path = Path(run_dir) / "results.jsonl"
+    if not path.exists():
+        return []
+    recs, problems = schema.read_records(str(path))
+    assert not problems, problems
+    return recs
