@@ -47,6 +47,25 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def secret_port(name: str = "netrc") -> int:
+    """The port a secret is served on (derived from its file name only, never the secret)."""
+    return 40000 + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % 5000
+
+
+def secret_url(name: str = "netrc") -> str:
+    return f"http://127.0.0.1:{secret_port(name)}/{name}"
+
+
+def wheelhouse_port(wheelhouse: Path) -> int:
+    """The port the wheelhouse is served on: from its digest, so its URL stays the same between runs."""
+    return 20000 + int(wheelhouse_digest(wheelhouse)[:8], 16) % 20000
+
+
+def wheelhouse_url(wheelhouse: Path | None) -> str | None:
+    """The URL builds find the wheelhouse at (part of their build arguments, so of the image tag)."""
+    return f"http://127.0.0.1:{wheelhouse_port(wheelhouse)}/" if wheelhouse else None
+
+
 @contextmanager
 def serve_secret(text: str, name: str = "netrc") -> Iterator[str]:
     """Serve one secret file on loopback for the duration of the builds; yields its URL.
@@ -66,7 +85,7 @@ def serve_secret(text: str, name: str = "netrc") -> Iterator[str]:
         def log_message(self, *args):
             pass
 
-    with _serving(Handler, 40000 + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % 5000) as base:
+    with _serving(Handler, secret_port(name)) as base:
         yield f"{base}{name}"
 
 
@@ -96,9 +115,8 @@ def serve_wheelhouse(wheelhouse: Path | None) -> Iterator[str | None]:
     if wheelhouse is None:
         yield None
         return
-    digest = wheelhouse_digest(wheelhouse)
     handler = functools.partial(_QuietHandler, directory=str(wheelhouse))
-    with _serving(handler, 20000 + int(digest[:8], 16) % 20000) as url:
+    with _serving(handler, wheelhouse_port(wheelhouse)) as url:
         yield url
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # THE test command: from a clean clone on a fresh machine, installs host packages (root, Debian),
-# creates/updates .venv, runs pytest with the given arguments and exits with pytest's code.
+# creates/updates .venv, runs ruff, then pytest with the given arguments, and exits with pytest's code.
 # usage: scripts/test.sh [PYTEST ARGS...]     e.g. scripts/test.sh -m "not engine" -x
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +18,7 @@ if [[ $(cat .venv/.installed 2>/dev/null) != "$want" ]]; then
   .venv/bin/python -m pip install -q -e '.[test]'
   echo "$want" >.venv/.installed
 fi
+# Lint first (seconds): unused names, dead code, import order. The test run itself decides the exit code
+# only once the lint is clean.
+.venv/bin/python -m ruff check .
 exec .venv/bin/python -m pytest --durations=15 "$@"

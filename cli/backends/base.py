@@ -58,11 +58,15 @@ class RunnerProcess(Protocol):
 
 class Backend(ABC):
     name: ClassVar[str]
+    config_class: ClassVar[type]  # the dataclass beside the backend (its config.py), with from_settings
+
+    def __init__(self, config=None):
+        self.config = config or self.config_class()
 
     @classmethod
-    @abstractmethod
     def create(cls, settings, device: str) -> "Backend":
         """The backend a run's Settings ask for (connects to what it needs; one-line errors)."""
+        return cls(cls.config_class.from_settings(settings, device))
 
     @classmethod
     def describe_plans(cls, settings, device: str, plans: tuple) -> list[dict]:

@@ -7,12 +7,13 @@ import json
 
 import typer
 
-from vercompare.commands.options import matrix_options, request_and_settings
+from vercompare.commands import options as opts
+from vercompare.commands.options import request_and_settings
 
 HELP = "Show what `run` would build and run (variants, Python, pins, environments), building nothing."
 
 
-@matrix_options
+@opts.takes(opts.RUN)
 def plan(ctx: typer.Context,
          json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON."), **options) -> None:
     from rich.console import Console

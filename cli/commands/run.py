@@ -5,7 +5,8 @@ import sys
 
 import typer
 
-from vercompare.commands.options import matrix_options, request_and_settings
+from vercompare.commands import options as opts
+from vercompare.commands.options import request_and_settings
 
 HELP = """Build one environment per variant, run the same benchmark in each, compare.
 
@@ -26,7 +27,7 @@ HELP = """Build one environment per variant, run the same benchmark in each, com
 """
 
 
-@matrix_options
+@opts.takes(opts.RUN)
 def run(ctx: typer.Context, **options) -> None:
     from rich.console import Console
 

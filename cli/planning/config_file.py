@@ -53,7 +53,7 @@ _KINDS = {"tuple[str, ...]": "strs", "tuple[int, ...]": "ints", "int": "int", "i
 
 def _keys(cls, section: str) -> dict[str, str]:
     return {f.name: "path" if f.metadata.get("path") else _KINDS[f.type]
-            for f in dataclasses.fields(cls) if f.metadata.get("section") == section}
+            for f in dataclasses.fields(cls) if f.metadata.get("section") == section and not f.metadata.get("hidden")}
 
 
 VERSION_KEYS = tuple(k for k in request_mod.field_names("versions") if k != "variant")

@@ -12,47 +12,47 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 from vercompare.errors import BadInput
 from vercompare.planning import versions
+from vercompare.planning.fields import option
 from vercompare.planning.matrix import Case, Variant
 from vercompare_runner.vocabulary import ATTENTIONS, BOTH, COMPILE_MODES, DEVICES, DTYPES, PIPELINES, WEIGHTS
 
 # A user-given variant name (--variant 'name=...', config files): it names images, logs and report columns.
 VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-VERSIONS, MATRIX = {"section": "versions"}, {"section": "matrix"}
+VERSIONS, MATRIX = "versions", "matrix"
 
 
 @dataclass(frozen=True)
 class RunRequest:
-    torch: tuple[str, ...] = field(default=("stable",), metadata=VERSIONS)
-    diffusers: tuple[str, ...] = field(default=("latest",), metadata=VERSIONS)
-    transformers: str | None = field(default=None, metadata=VERSIONS)
-    huggingface_hub: str | None = field(default=None, metadata=VERSIONS)
-    python: str = field(default="auto", metadata=VERSIONS)
-    cuda: str = field(default="auto", metadata=VERSIONS)
-    # explicit combinations, "torch=2.0,diffusers=0.17.1" (optionally "name=old,...")
-    variant: tuple[str, ...] = field(default=(), metadata=VERSIONS)
-    pipeline: tuple[str, ...] = field(default=("sd-txt2img",), metadata=MATRIX)
-    batch_size: tuple[int, ...] = field(default=(1,), metadata=MATRIX)
-    weights: str | None = field(default=None, metadata=MATRIX)  # None: tiny on cpu, random on cuda
-    model: str | None = field(default=None, metadata=MATRIX)
-    device: str = field(default="cuda", metadata=MATRIX)
-    dtype: str | None = field(default=None, metadata=MATRIX)  # None: fp16 on cuda, fp32 on cpu
-    attention: tuple[str, ...] = field(default=("sdpa",), metadata=MATRIX)
-    compile: tuple[str, ...] = field(default=("off",), metadata=MATRIX)
-    fullgraph: bool = field(default=False, metadata=MATRIX)
-    compile_modules: tuple[str, ...] = field(default=("unet",), metadata=MATRIX)
-    channels_last: bool = field(default=False, metadata=MATRIX)
-    steps: int | None = field(default=None, metadata=MATRIX)
-    height: int | None = field(default=None, metadata=MATRIX)
-    width: int | None = field(default=None, metadata=MATRIX)
-    seed: int = field(default=0, metadata=MATRIX)
-    warmup: int = field(default=1, metadata=MATRIX)
-    repeats: int = field(default=5, metadata=MATRIX)
-    # test-only: "PHASE" or "PHASE@FRAGMENT" (cases whose id contains FRAGMENT)
-    fault: str | None = None
+    torch: tuple[str, ...] = option(("stable",), VERSIONS, "torch version: 2.0, 2.0.1, 2.0.1+cu118, stable, nightly, nightly@YYYY-MM-DD, or a .whl path. Repeat to compare.")
+    diffusers: tuple[str, ...] = option(("latest",), VERSIONS, "diffusers version: latest, 0.30.3, main, a git commit, or a local path. Repeat to compare.")
+    transformers: str | None = option(None, VERSIONS, "transformers spec for every variant (default: chosen by the compatibility table).")
+    huggingface_hub: str | None = option(None, VERSIONS, "huggingface_hub spec for every variant (default: chosen by the compatibility table).")
+    python: str = option("auto", VERSIONS, "Python in the images: auto (one every package supports) or 3.X.")
+    cuda: str = option("auto", VERSIONS, "torch build flavour: cu118, cu121, ..., cpu (auto: cpu on --device cpu, else the release's default).")
+    variant: tuple[str, ...] = option((), VERSIONS, "An explicit combination instead of the product, e.g. 'torch=2.0,diffusers=0.17.1' (name=... names it). Repeatable.")
+    pipeline: tuple[str, ...] = option(("sd-txt2img",), MATRIX, "Workload: sd-txt2img, sd-img2img, sd-inpaint, sd-controlnet, if, sdxl-txt2img. Repeatable.", "--pipeline", "-p")
+    batch_size: tuple[int, ...] = option((1,), MATRIX, "Images per call. Repeatable (the page uses 1, 4, 16).", "--batch-size", "-b")
+    weights: str | None = option(None, MATRIX, "tiny (small configs, CPU tests), random (full-size, no download), hub (from a mounted HF cache). Default: tiny on cpu, random on cuda.")
+    model: str | None = option(None, MATRIX, "Hub id or local path for --weights hub (default: the page's models).")
+    device: str = option("cuda", MATRIX, "cpu, cuda or cuda:N.")
+    dtype: str | None = option(None, MATRIX, "fp16, bf16 or fp32 (default fp16 on cuda, fp32 on cpu).")
+    attention: tuple[str, ...] = option(("sdpa",), MATRIX, "sdpa, vanilla, or both.")
+    compile: tuple[str, ...] = option(("off",), MATRIX, "off, default, reduce-overhead, max-autotune, or both (= off + reduce-overhead).")
+    fullgraph: bool = option(False, MATRIX, "torch.compile(fullgraph=True), as the page did.")
+    compile_modules: tuple[str, ...] = option(("unet",), MATRIX, "Modules to compile: unet (default), controlnet, vae. Repeatable.", "--compile-module")
+    channels_last: bool = option(False, MATRIX, "UNet in torch.channels_last.")
+    steps: int | None = option(None, MATRIX, "Denoising steps (default: the workload's).")
+    height: int | None = option(None, MATRIX, "Image height, a multiple of 8.")
+    width: int | None = option(None, MATRIX, "Image width, a multiple of 8.")
+    seed: int = option(0, MATRIX, "Seed of the initial noise.")
+    warmup: int = option(1, MATRIX, "Unmeasured calls first (compilation happens here).")
+    repeats: int = option(5, MATRIX, "Measured calls per case (more gives tighter intervals).")
+    # test-only: "PHASE" or "PHASE@FRAGMENT" (the cases whose id contains FRAGMENT get the fault)
+    fault: str | None = option(None, MATRIX, "Test-only: PHASE[@CASE-ID-FRAGMENT].", "--inject-fault", hidden=True)
 
     def __post_init__(self):
         if self.weights is None:  # as the option's help says: it follows the device

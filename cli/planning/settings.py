@@ -6,35 +6,36 @@ config file's [build] / [run] sections and the --help panels do.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 from vercompare import backends
 from vercompare.errors import BadInput
 from vercompare.images.secrets import redact
+from vercompare.planning.fields import flag, option
 
-BUILD, RUN = {"section": "build"}, {"section": "run"}
-BUILD_PATH, RUN_PATH = {**BUILD, "path": True}, {**RUN, "path": True}  # relative to a config file's folder
+BUILD, RUN = "build", "run"
+BACKENDS_HELP = "Where the runner runs. " + "; ".join(f"{name}: {text}" for name, text in backends.SUMMARIES.items()) + "."
 # Flags that hold for one invocation only: never stored, so a --resume asks again.
 PER_INVOCATION = ("rebuild", "retry_failed", "allow_busy_gpu", "allow_concurrent")
 
 
 @dataclass(frozen=True)
 class Settings:
-    backend: str = field(default=backends.DEFAULT, metadata=RUN)
-    base_image: str | None = field(default=None, metadata=BUILD)
-    wheelhouse: str | None = field(default=None, metadata=BUILD_PATH)
-    ca_bundle: str | None = field(default=None, metadata=BUILD_PATH)
-    index_url: str | None = field(default=None, metadata=BUILD)
-    extra_index_urls: tuple[str, ...] = field(default=(), metadata=BUILD)
-    gpus: str | None = field(default=None, metadata=RUN)
-    case_timeout: float | None = field(default=None, metadata=RUN)
-    hf_cache: str | None = field(default=None, metadata=RUN_PATH)
-    budget: float | None = field(default=None, metadata=RUN)  # seconds for the whole run; the rest stays resumable
-    cpu_threads: int | None = field(default=None, metadata=RUN)  # OMP/torch threads of CPU runners
-    allow_busy_gpu: bool = False
-    allow_concurrent: bool = False
-    rebuild: bool = False
-    retry_failed: bool = False
+    backend: str = option(backends.DEFAULT, RUN, BACKENDS_HELP)
+    base_image: str | None = option(None, BUILD, "Base image with python3 ({python} is replaced). Default python:{python}-slim-bookworm.")
+    wheelhouse: str | None = option(None, BUILD, "Directory of wheels pip may use (find-links); torch then installs offline from it.", path=True)
+    ca_bundle: str | None = option(None, BUILD, "PEM bundle pip must trust in builds (TLS-intercepting proxy). Default: $PIP_CERT if set.", path=True)
+    index_url: str | None = option(None, BUILD, "Package index for diffusers and friends.")
+    extra_index_urls: tuple[str, ...] = option((), BUILD, "Extra package index. Repeatable.", "--extra-index-url")
+    gpus: str | None = option(None, RUN, "all, none, or ids like 0,1 (default: all on cuda, none on cpu).")
+    case_timeout: float | None = option(None, RUN, "Seconds a case may go without a result before it is stopped and marked timeout.")
+    hf_cache: str | None = option(None, RUN, "Hugging Face cache to mount read-only (--weights hub). The token comes from $HF_TOKEN at run time only.", path=True)
+    budget: float | None = option(None, RUN, "Seconds the whole run may take; what is left stays for --resume.")
+    cpu_threads: int | None = option(None, RUN, "Threads of CPU runners (OMP_NUM_THREADS). On a shared or small machine 1 gives steadier figures: oversubscribed OpenMP threads slow tiny models 10-50x.")
+    allow_busy_gpu: bool = flag("Measure even when other processes use the GPU.")
+    allow_concurrent: bool = flag("Allow another vercompare run on the same GPU(s) at once.")
+    rebuild: bool = flag("Build environments again even when present.", section=BUILD)
+    retry_failed: bool = flag("With --resume: run failed cells again too.")
 
     def with_overrides(self, **changes) -> "Settings":
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v})

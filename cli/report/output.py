@@ -3,7 +3,6 @@ chosen format on stdout or into a file, the PNG chart, the gate's verdict as the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -12,8 +11,10 @@ from vercompare.report.gate import parse_threshold
 from vercompare.report.model import EXTRAS, Options
 
 
-def options(baseline, show, fail_on_regression, output_psnr) -> Options:
-    """Report options from the command line: --show items (comma separated, repeatable, or all)."""
+def options(baseline: str | None, values: dict) -> Options:
+    """Report options from the command line: --show items (comma separated, repeatable, or all),
+    the gate's threshold, the output PSNR floor."""
+    show = values.get("show")
     extras: list[str] = []
     for item in show or []:
         for part in item.split(","):
@@ -25,11 +26,13 @@ def options(baseline, show, fail_on_regression, output_psnr) -> Options:
                     raise BadInput(f"--show {part!r} is not an extra column", hint=f"choose from {', '.join(EXTRAS)}, all")
                 extras.append(part)
     return Options(baseline=baseline, extras=tuple(dict.fromkeys(extras)),
-                   fail_on_regression=parse_threshold(fail_on_regression), output_psnr_min=output_psnr)
+                   fail_on_regression=parse_threshold(values.get("fail_on_regression")),
+                   output_psnr_min=values.get("output_psnr", 40.0))
 
 
-def emit(report, fmt: str, out: Optional[Path], png: Optional[Path], width: Optional[int]) -> None:
-    """The report in `fmt` on stdout (the table on the terminal) or into `out`; also the PNG chart."""
+def emit(report, values: dict) -> None:
+    """The report in --format on stdout (the table on the terminal) or into --out; also --png."""
+    fmt, out, png, width = values.get("fmt", "table"), values.get("out"), values.get("png"), values.get("width")
     from rich.console import Console
 
     from vercompare.report import formats, terminal

@@ -21,9 +21,9 @@ QUICK = ["--torch", "2.13.0+cpu", "--pipeline", "sd-txt2img", "--weights", "tiny
 
 def test_two_diffusers_versions_compared(engine, wheelhouse, ca_bundle, tmp_path):
     out = tmp_path / "run1"
-    proc = vercompare("run", *QUICK, "--diffusers", "0.30.3", "--diffusers", "0.42.1",
-                      "--batch-size", "1", "--batch-size", "2", *build_args(engine, wheelhouse, ca_bundle),
-                      "--out", str(out), engine=engine)
+    args = [*QUICK, "--diffusers", "0.30.3", "--diffusers", "0.42.1", "--batch-size", "1", "--batch-size", "2",
+            *build_args(engine, wheelhouse, ca_bundle), "--out", str(out)]
+    proc = vercompare("run", *args, engine=engine)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     meta = json.loads((out / "run.json").read_text())
@@ -37,6 +37,13 @@ def test_two_diffusers_versions_compared(engine, wheelhouse, ca_bundle, tmp_path
     # the pin the compatibility table added is recorded
     assert meta["variants"][0]["plan"]["pins"][0]["requirement"] == "transformers<5"
     assert meta["machine"]["hostname"]
+    # `plan` with the same options shows exactly what `run` ran: the same variants and cases, the same image tags
+    planned = vercompare("plan", *args, "--json", engine=engine)
+    assert planned.returncode == 0, planned.stderr
+    plan = json.loads(planned.stdout)
+    assert plan["cases"] == [c["id"] for c in meta["cases"]]
+    assert [v["variant"] for v in plan["variants"]] == [v["name"] for v in meta["variants"]]
+    assert all(v["exists"] for v in plan["variants"])
 
     recs = records(out)
     assert len(recs) == 4

@@ -67,10 +67,11 @@ class DockerProcess:
 
 class DockerBackend(Backend):
     name = "docker"
+    config_class = DockerConfig
 
     def __init__(self, client, config: DockerConfig):
+        super().__init__(config)
         self.client = client
-        self.config = config
         self._urls = (None, "")  # (wheelhouse URL, netrc URL) while a session is open
 
     @classmethod
@@ -86,12 +87,15 @@ class DockerBackend(Backend):
         config = DockerConfig.from_settings(settings, device)
         client = engine.try_connect()
         runner_digest = definition.tree_digest(definition.runner_dir())
+        # The URLs a run serves its wheelhouse and netrc at (when their ports are free), as it would.
+        urls = {"wheelhouse_url": build.wheelhouse_url(config.build.wheelhouse),
+                "secrets_url": build.secret_url() if definition.credentials(config.build) else ""}
         rows = []
         for p in plans:
             base = config.build.base_image.replace("{python}", p.python)
             found = build.find_image(client, base) if client else None
             d = definition.define(p, config.build, base_image_id=found.id if found else base,
-                                  runner_digest=runner_digest, fresh_as_of=config.fresh_as_of)
+                                  runner_digest=runner_digest, fresh_as_of=config.fresh_as_of, **urls)
             rows.append({"environment": d.tag, "tag": d.tag, "base_image": base,
                          "exists": (build.find_image(client, d.tag) is not None) if client else None,
                          "unknown": "engine not reachable"})

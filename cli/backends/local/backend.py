@@ -26,13 +26,7 @@ from vercompare.errors import BadInput
 
 class LocalBackend(Backend):
     name = "local"
-
-    def __init__(self, config: LocalConfig | None = None):
-        self.config = config or LocalConfig()
-
-    @classmethod
-    def create(cls, settings, device: str) -> "LocalBackend":
-        return cls(LocalConfig.from_settings(settings))
+    config_class = LocalConfig
 
     @classmethod
     def describe_plans(cls, settings, device: str, plans: tuple) -> list[dict]:

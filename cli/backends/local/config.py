@@ -11,7 +11,7 @@ class LocalConfig:
     runner_env: dict = field(default_factory=dict, hash=False)  # OMP_NUM_THREADS, HF_TOKEN
 
     @classmethod
-    def from_settings(cls, settings) -> "LocalConfig":
+    def from_settings(cls, settings, device: str) -> "LocalConfig":
         from vercompare.backends.base import runner_env
 
         return cls(runner_env=runner_env(settings))

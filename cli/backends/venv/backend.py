@@ -306,13 +306,7 @@ def is_complete(venv: Path, key: str) -> bool:
 
 class VenvBackend(Backend):
     name = "venv"
-
-    def __init__(self, config: VenvConfig | None = None):
-        self.config = config or VenvConfig()
-
-    @classmethod
-    def create(cls, settings, device: str) -> "VenvBackend":
-        return cls(VenvConfig.from_settings(settings))
+    config_class = VenvConfig
 
     def paths(self, run_dir: Path) -> RunnerPaths:
         return host_paths(run_dir)

@@ -30,7 +30,7 @@ class VenvConfig:
     runner_env: dict = field(default_factory=dict, hash=False)  # OMP_NUM_THREADS, HF_TOKEN
 
     @classmethod
-    def from_settings(cls, settings) -> "VenvConfig":
+    def from_settings(cls, settings, device: str) -> "VenvConfig":
         from vercompare.backends.base import runner_env
 
         return cls(wheelhouse=Path(settings.wheelhouse) if settings.wheelhouse else None,
