@@ -18,6 +18,7 @@ from pathlib import Path
 
 from vercompare.errors import RunDirError
 from vercompare_runner import schema
+from vercompare_runner.vocabulary import INTERRUPTED
 
 RUN_KIND = schema.RUN_KIND
 RUN_JSON = "run.json"
@@ -53,9 +54,24 @@ def read_results(run_dir: Path) -> list[dict]:
     return schema.read_records(str(path))[0] if path.exists() else []
 
 
-def finished_ids(run_dir: Path, variant: str) -> set[str]:
-    """Case ids that have a record for this variant."""
-    return {r["case"].get("id") for r in read_results(run_dir) if r["variant"].get("name") == variant}
+def latest(run_dir: Path) -> dict[tuple[str, str, int], dict]:
+    """The last record of each variant x case x round (a retried or resumed round replaces one)."""
+    out = {}
+    for r in read_results(run_dir):
+        out[(r["variant"].get("name"), r["case"].get("id"), schema.round_of(r))] = r
+    return out
+
+
+def finished_ids(run_dir: Path, variant: str, round: int) -> set[str]:
+    """Case ids this variant has finished in this round: a record that the infrastructure did not
+    interrupt (an interrupted case runs again on a plain --resume)."""
+    return {cid for (name, cid, rnd), r in latest(run_dir).items()
+            if name == variant and rnd == round and r.get("status") != INTERRUPTED}
+
+
+def interrupted(run_dir: Path) -> list[dict]:
+    """The cells (variant x case x round) whose last record says the infrastructure stopped them."""
+    return [r for r in latest(run_dir).values() if r.get("status") == INTERRUPTED]
 
 
 def load_run(path: str | Path) -> LoadedRun:

@@ -14,6 +14,7 @@ from . import faults, knobs, schema, workloads
 from .fingerprint import fingerprint
 from .memory import MemoryTracker, free_memory
 from .outcome import CaseTimeout, classify, error_info
+from .sampling import Sampling
 from .timing import LoopTimer
 from .weights import store
 from .workloads.base import Components
@@ -176,9 +177,12 @@ def run_case(case, weights_dir, run_id, variant, env):
                     metrics["first_call_s"] = latency
                 first = False
                 log("  warmup %d: %.3fs" % (index + 1, latency))
-            # --- measured calls
+            # --- measured calls: `repeats` of them, then more while --target-ci asks (sampling.py)
             latencies, loops_per_call, outputs = [], [], None
-            for index in range(int(case_full["repeats"])):
+            sampling = Sampling(case_full)
+            index = -1
+            while sampling.more(index + 1, loops_per_call):
+                index += 1
                 label = "call %d" % (index + 1)
                 state.phase = "compile" if (compile_on and first) else label
                 faults.check(case_full, label)
@@ -191,6 +195,7 @@ def run_case(case, weights_dir, run_id, variant, env):
                 outputs = (images, stage_outputs)
                 log("  %s: %.3fs" % (label, latency))
             state.phase = None
+            metrics.update(sampling.summary(loops_per_call))
             metrics.update(tracker.stop())
             # --- summary
             samples["latency_s"] = latencies

@@ -43,6 +43,11 @@ CASE_DEFAULTS = {
     "init_image": None,        # optional path to the input image (img2img, inpaint, controlnet)
     "mask_image": None,        # optional path to the inpainting mask
     "fault": None,             # test-only: "load" | "compile" | "warmup" | "call" | "oom:<phase>" | "crash" | "hang"
+    # Adaptive sampling: after `repeats` calls, keep calling until the it/s median's interval is
+    # within target_ci (a fraction: 0.01 = +-1 %) of it, or target_time seconds of measured calls
+    # are spent. None: exactly `repeats` calls.
+    "target_ci": None,
+    "target_time": None,
 }
 
 
@@ -63,7 +68,8 @@ def make_case(**knobs):
 def case_id(case):
     """A stable, readable identity of a case: equal knobs give an equal id.
 
-    Only knobs that change what is measured take part (not "fault"), in a fixed order.
+    Only knobs that change what is measured take part (not "fault", nor how many calls the
+    adaptive sampling makes), in a fixed order.
     """
     parts = [
         case["pipeline"],
@@ -89,11 +95,13 @@ def case_id(case):
     return "/".join(parts)
 
 
-def make_spec(run_id, variant, cases, results_path, weights_dir):
-    """What the host hands the runner: one variant, the cases still to run.
+def make_spec(run_id, variant, cases, results_path, weights_dir, round=1):
+    """What the host hands the runner: one variant, the cases still to run, in which round.
 
     variant: {"name": str, "spec": {package: requested spec}}; the runner adds
     what is really installed ("resolved") to every record it writes.
+    round: the 1-based round (a fresh runner process per variant and round); every record of
+    this spec carries it.
     """
     return {
         "kind": SPEC_KIND,
@@ -103,12 +111,13 @@ def make_spec(run_id, variant, cases, results_path, weights_dir):
         "cases": list(cases),
         "results": results_path,
         "weights_dir": weights_dir,
+        "round": round,
     }
 
 
 def make_result(run_id, variant, case, status, phase=None, error=None,
                 metrics=None, samples=None, stages=None, fingerprint=None,
-                env=None, started_at=None, finished_at=None):
+                env=None, started_at=None, finished_at=None, round=1, process=None):
     """One result record. Failure statuses carry phase and error; ok carries metrics.
 
     variant: {"name", "spec", "resolved": {package: exact version}, "image": id or None}
@@ -150,6 +159,9 @@ def make_result(run_id, variant, case, status, phase=None, error=None,
              sorted "name==version" lines of every installed distribution),
              nvidia_visible_devices (what the engine granted), uid (the runner's user).
     error:   {"type": exception class, "message": first line, "tail": last lines}
+    round:   the 1-based round the record was measured in (records without one are round 1)
+    process: {"id": unique per runner process, "pid", "started_at"}: which process measured it
+             (None for records the host writes for a case whose process died)
     """
     if status not in STATUSES:
         raise ValueError("unknown status %r" % (status,))
@@ -169,6 +181,8 @@ def make_result(run_id, variant, case, status, phase=None, error=None,
         "env": env or {},
         "started_at": started_at,
         "finished_at": finished_at,
+        "round": int(round),
+        "process": process,
     }
 
 
@@ -210,6 +224,11 @@ def parse_line(line):
     if record["status"] not in STATUSES:
         raise SchemaError("unknown status %r" % record["status"])
     return record
+
+
+def round_of(record):
+    """A record's round (1 for records written before rounds existed)."""
+    return int(record.get("round") or 1)
 
 
 def append_record(path, record):

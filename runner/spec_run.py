@@ -1,7 +1,9 @@
 """`run SPEC.json`: every case of the spec, in order, one record appended per case."""
 import json
+import os
 import sys
 import time
+import uuid
 
 from . import schema
 from .case_run import log, run_case
@@ -20,14 +22,18 @@ def run_spec(path):
     variant["resolved"] = resolved_versions()
     variant.setdefault("image", env.get("image"))
     cases = spec.get("cases") or []
-    log("variant %s: %d case(s); torch %s, diffusers %s, transformers %s" % (
-        variant.get("name"), len(cases), variant["resolved"].get("torch"),
+    round_ = int(spec.get("round") or 1)
+    process = {"id": uuid.uuid4().hex[:16], "pid": os.getpid(),
+               "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    log("variant %s, round %d: %d case(s); torch %s, diffusers %s, transformers %s" % (
+        variant.get("name"), round_, len(cases), variant["resolved"].get("torch"),
         variant["resolved"].get("diffusers"), variant["resolved"].get("transformers")))
     for number, case in enumerate(cases, 1):
         cid = case.get("id") or schema.case_id(dict(schema.CASE_DEFAULTS, **case))
         log("case %d/%d: %s" % (number, len(cases), cid))
         t0 = time.time()
         record = run_case(case, spec["weights_dir"], spec.get("run_id"), variant, env)
+        record["round"], record["process"] = round_, process
         schema.append_record(spec["results"], record)
         m = record["metrics"]
         log("case %d/%d: %s in %.1fs%s" % (

@@ -33,9 +33,13 @@ BOTH = {"compile": ("off", "reduce-overhead"), "attention": ATTENTIONS}
 
 # -- what a record says ---------------------------------------------------------------------
 
-# How a case ended. Everything but "ok" is a failure state the report shows in words.
-STATUSES = ("ok", "oom", "compile_error", "error", "timeout")
+# How a case ended. Everything but "ok" is a failure state the report shows in words. The first five
+# say what the software under test did; "interrupted" says the infrastructure stopped the case (killed
+# from outside, the engine or a node lost, the run's budget, Ctrl-C): the host writes it, a plain
+# --resume runs the case again, and it never counts as the candidate's breakage.
+STATUSES = ("ok", "oom", "compile_error", "error", "timeout", "interrupted")
 OK = "ok"
+INTERRUPTED = "interrupted"
 # Where a failed case was: "call N" (1-based) is written as the string "call 1", "call 2", ...
 PHASES = ("build", "load", "compile", "warmup", "call")
 
@@ -53,6 +57,8 @@ PEAK_MEM_RESERVED = "peak_mem_reserved_bytes"
 CPU_PEAK_RSS = "cpu_peak_rss_bytes"
 FLOPS_PER_STEP = "flops_per_step"
 ACHIEVED_TFLOPS = "achieved_tflop_per_s"
+STOPPED_BY = "stopped_by"  # what ended the measured calls: "repeats", "target", "time cap", "max calls"
+CI_HALF_WIDTH = "ci_half_width"  # the it/s median's interval half-width / median, within the process
 
 # The packages whose exact versions every record and run.json name (variant["resolved"]), and
 # reports show, in this order.

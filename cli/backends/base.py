@@ -49,6 +49,10 @@ class RunnerProcess(Protocol):
     def poll(self) -> int | None:
         """The exit code once finished, else None."""
 
+    def cause(self) -> str | None:
+        """Once it has ended: "oom" when the engine's OOM killer ended it, "killed" when something
+        outside killed it (SIGKILL), None when it ended by itself (an exit code, a crash)."""
+
     def kill(self) -> None:
         """Stop it now (timeouts, Ctrl-C)."""
 

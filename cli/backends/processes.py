@@ -116,6 +116,11 @@ class LocalProcess:
     def poll(self) -> int | None:
         return self._popen.poll()
 
+    def cause(self) -> str | None:
+        # SIGKILL from outside this tool (the kernel's OOM killer sends it too: on this backend the
+        # two cannot be told apart, so both read "killed").
+        return "killed" if self._popen.returncode in (-signal.SIGKILL, 128 + signal.SIGKILL) else None
+
     def _signal_group(self, sig: int) -> None:
         try:
             os.killpg(self._popen.pid, sig)  # start_new_session: the group id is the runner's pid

@@ -20,9 +20,11 @@ import typer
 
 from vercompare.planning import request as request_mod
 from vercompare.planning import settings as settings_mod
+from vercompare.planning import thresholds as thresholds_mod
 
 PANELS = {"versions": "Versions (what is installed)", "matrix": "Matrix (what is measured)",
-          "build": "Build (how environments are made)", "run": "Run", "report": "Report"}
+          "build": "Build (how environments are made)", "run": "Run", "gate": "Gate (when to fail)",
+          "report": "Report"}
 # A field's type -> the option's (None, the default, means "not given": the field's default applies).
 _TYPES = {"tuple[str, ...]": Optional[List[str]], "tuple[int, ...]": Optional[List[int]], "int": Optional[int],
           "int | None": Optional[int], "bool": bool, "str": Optional[str], "str | None": Optional[str],
@@ -56,15 +58,14 @@ def _field_params(cls) -> list[inspect.Parameter]:
 # Options of run and plan that set no field.
 RUN_EXTRAS = [
     _param("config", Optional[Path], None, ("--config", "-c"), "A vercompare.toml: \\[variants.NAME], \\[matrix], "
-           "\\[build], \\[run] (see examples/). Options typed here win over it.", "run"),
+           "\\[build], \\[run], \\[gate] (see examples/). Options typed here win over it.", "run"),
     _param("out", Optional[Path], None, ("--out", "-o"), "Run directory (default runs/<date-time>).", "run"),
     _param("resume", Optional[Path], None, ("--resume",), "Finish the run in this directory: only missing cells run.",
            "run"),
     _param("baseline", Optional[str], None, ("--baseline",), "Variant the ratios compare against (default the first).",
            "report"),
-    _param("fail_on_regression", Optional[str], None, ("--fail-on-regression",),
-           "e.g. 5%: exit 1 when a cell is significantly slower than the baseline by more.", "report"),
 ]
+GATE = _field_params(thresholds_mod.Thresholds)
 
 
 
@@ -74,7 +75,7 @@ def _panel_order(parameters: list[inspect.Parameter]) -> list[inspect.Parameter]
     return sorted(parameters, key=lambda p: order.index(p.annotation.__metadata__[0].rich_help_panel))
 
 
-RUN = _panel_order(_field_params(request_mod.RunRequest) + _field_params(settings_mod.Settings) + RUN_EXTRAS)
+RUN = _panel_order(_field_params(request_mod.RunRequest) + _field_params(settings_mod.Settings) + RUN_EXTRAS + GATE)
 
 # Options of report and diff.
 REPORT = [
@@ -84,8 +85,7 @@ REPORT = [
     _param("png", Optional[Path], None, ("--png",), "Also write the speedup chart as PNG.", "report"),
     _param("show", Optional[List[str]], None, ("--show",), "Extra columns, comma separated or repeated: compile, "
            "first-call, memory, tflops, output (or all).", "report"),
-    _param("fail_on_regression", Optional[str], None, ("--fail-on-regression",),
-           "Exit 1 when a cell is significantly slower than its baseline by more than this, e.g. 5%.", "report"),
+    *GATE,
     _param("output_psnr", float, 40.0, ("--output-psnr",), "Flag outputs below this PSNR (dB) vs the baseline.",
            "report", shown="40"),
     _param("width", Optional[int], None, ("--width",), "Terminal width for the table format.", "report"),
@@ -118,15 +118,17 @@ def given(ctx: typer.Context) -> set[str]:
 
 
 def request_and_settings(ctx: typer.Context, values: dict):
-    """(RunRequest, Settings) from the options typed, a --config file under them, or the run
-    directory of --resume (whose stored request and settings win; per-invocation flags still apply)."""
+    """(RunRequest, Settings, Thresholds) from the options typed, a --config file under them, or the
+    run directory of --resume (whose stored request and settings win; per-invocation flags and the
+    gate typed now still apply)."""
     import os
 
     from vercompare.execution.steps import resumed
 
+    gate = thresholds_mod.from_options(values)
     if values.get("resume"):
         request, settings = resumed(values["resume"])
-        return request, settings.with_overrides(**{k: values.get(k) for k in settings_mod.PER_INVOCATION})
+        return request, settings.with_overrides(**{k: values.get(k) for k in settings_mod.PER_INVOCATION}), gate
     request = request_mod.from_options(values)
     settings = settings_mod.from_options(values)
     if not settings.ca_bundle and os.environ.get("PIP_CERT"):
@@ -134,5 +136,5 @@ def request_and_settings(ctx: typer.Context, values: dict):
     if values.get("config"):
         from vercompare.planning import config_file
 
-        request, settings = config_file.apply(values["config"], given(ctx), request, settings)
-    return request, settings
+        request, settings, gate = config_file.apply(values["config"], given(ctx), request, settings, gate)
+    return request, settings, gate

@@ -17,14 +17,13 @@ HELP = "Show what `run` would build and run (variants, Python, pins, environment
 def plan(ctx: typer.Context,
          json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON."), **options) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     from vercompare import backends
     from vercompare.planning import request as request_mod
     from vercompare.planning import settings as settings_mod
     from vercompare.planning.plan import plan_variants
 
-    request, settings = request_and_settings(ctx, options)
+    request, settings, _gate = request_and_settings(ctx, options)
     settings_mod.validate(settings)
     cases = request_mod.cases(request)
     plans = plan_variants(request_mod.variants(request), device=request.device)
@@ -33,16 +32,19 @@ def plan(ctx: typer.Context,
     if json_out:
         print(json.dumps({"variants": rows, "cases": [c.id for c in cases]}, indent=2))
         return
+    # A list, not a table: read in a pipe or an 80-column CI log, a table folds requirements like
+    # huggingface_hub<0.26 mid-word; lines wrap only between words.
     console = Console()
-    table = Table(title=f"{len(plans)} variant(s) x {len(cases)} case(s) = {len(plans) * len(cases)} cell(s)")
-    for col in ("variant", "python", "torch", "diffusers", "pins", "environment", "state"):
-        table.add_column(col, overflow="fold")
+    console.print(f"{len(plans)} variant(s) x {len(cases)} case(s) = {len(plans) * len(cases)} cell(s)",
+                  highlight=False)
     for r in rows:
-        pins = "\n".join(f"{pin['requirement']} ({pin['reason']})" for pin in r["pins"]) or "-"
         state = {True: "present", False: "to build", None: r.get("unknown", "unknown")}[r["exists"]]
-        table.add_row(r["variant"], r["python"], r["torch"] + f" [{r['cuda']}]", r["diffusers"], pins,
-                      r["environment"], state)
-    console.print(table)
+        console.print(f"[bold]{r['variant']}[/]", highlight=False)
+        console.print(f"  python {r['python']} · torch {r['torch']} [{r['cuda']}] · {r['diffusers']}",
+                      highlight=False, markup=False)
+        console.print(f"  environment {r['environment']} ({state})", highlight=False, markup=False)
+        for pin in r["pins"]:
+            console.print(f"  pin {pin['requirement']}: {pin['reason']}", highlight=False, markup=False)
     if any(p.torch.nightly_date for p in plans):
         console.print("[dim]nightly resolves at build time to that day's exact build (X.Y.0.devYYYYMMDD); "
                       "the environment records its version and git hash[/]")

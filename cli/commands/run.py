@@ -33,11 +33,10 @@ def run(ctx: typer.Context, **options) -> None:
 
     from vercompare.execution import steps
 
-    request, settings = request_and_settings(ctx, options)
+    request, settings, gate = request_and_settings(ctx, options)
     out = options.get("resume") or options.get("out") or steps.default_out()
     code = steps.execute(steps.Run(request, settings, out, resume=options.get("resume") is not None, argv=sys.argv,
-                                   console=Console(stderr=True), baseline=options.get("baseline"),
-                                   fail_on_regression=options.get("fail_on_regression")))
+                                   console=Console(stderr=True), baseline=options.get("baseline"), thresholds=gate))
     raise typer.Exit(code)
 
 

@@ -1,9 +1,13 @@
-"""The driver: runs a variant's cases through any backend, so that a crash, a hang
-or Ctrl-C loses nothing finished and every case ends with a record.
+"""The driver: runs one round of a variant's cases through any backend, so that a crash, a hang or
+Ctrl-C loses nothing finished and every case ends with a record.
 
-The runner goes through the spec's cases in order, so when its process dies the
-first case without a record is the one it died in: that case gets an `error`
-(or `timeout`) record with the log tail, and a fresh process takes the rest.
+The runner goes through the spec's cases in order, so when its process dies the first case without
+a record is the one it died in. What it gets depends on who ended the process:
+- the software under test: a crash (a non-zero exit, a signal of its own) is `error`; the engine's
+  OOM killer is `oom`; no result within --case-timeout is `timeout`;
+- the infrastructure: a kill from outside (SIGKILL that is not the OOM killer), the run's budget
+  running out, is `interrupted`: a plain --resume runs it again, and it never counts as breakage.
+Then a fresh process takes the rest of the list.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from vercompare import rundir
 from vercompare.backends.base import Backend, Prepared
 from vercompare.rundir import finished_ids, slugify
 from vercompare_runner import schema
+from vercompare_runner.vocabulary import INTERRUPTED
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,7 @@ class VariantOutcome:
     finished: int  # records written this time
     crashed: int  # processes that died before finishing their list
     timed_out: int
+    interrupted: int = 0
     out_of_budget: bool = False  # stopped by the run's deadline; the rest stays for --resume
 
 
@@ -35,19 +41,27 @@ def log_tail(path: Path, lines: int = 30) -> list[str]:
         return []
 
 
-def failure_record(run_id: str, variant_info: dict, case: dict, status: str, tail: list[str],
-                   message: str, phase: str | None = None) -> dict:
+def failure_record(run_id: str, variant_info: dict, case: dict, status: str, tail: list[str], message: str,
+                   round: int, phase: str | None = None) -> dict:
+    kind = {"error": "RunnerDied", "timeout": "Timeout", "oom": "OOMKilled", INTERRUPTED: "Interrupted"}[status]
     return schema.make_result(
         run_id, variant_info, case, status, phase=phase,
-        error={"type": "RunnerDied" if status == "error" else "Timeout", "message": message,
-               "tail": "\n".join(tail)},
-        finished_at=time.time())
+        error={"type": kind, "message": message, "tail": "\n".join(tail)}, finished_at=time.time(), round=round)
+
+
+def _ended(code: int | None, cause: str | None) -> tuple[str, str]:
+    """(status, message) for a runner process that ended before its list was through."""
+    if cause == "oom":
+        return "oom", "the engine's OOM killer ended the runner"
+    if cause == "killed":
+        return INTERRUPTED, "the runner was killed from outside (SIGKILL, not the OOM killer)"
+    return "error", f"runner exited with code {code}" if code not in (None, 0) else "runner ended early"
 
 
 def run_variant(backend: Backend, prepared: Prepared, cases: list[dict], run_dir: Path, run_id: str,
-                variant_info: dict, *, case_timeout: float | None = None, deadline: float | None = None,
-                on_progress: Callable[[str], None] = lambda msg: None) -> VariantOutcome:
-    """Run every case of `cases` that has no record yet for this variant."""
+                variant_info: dict, round: int = 1, *, case_timeout: float | None = None,
+                deadline: float | None = None, on_progress: Callable[[str], None] = lambda msg: None) -> VariantOutcome:
+    """Run, in round `round`, every case of `cases` this variant has not finished in that round."""
     paths = backend.paths(run_dir)
     slug = slugify(prepared.variant)
     spec_dir = run_dir / "specs"
@@ -56,29 +70,30 @@ def run_variant(backend: Backend, prepared: Prepared, cases: list[dict], run_dir
     rundir.results_path(run_dir).touch()
     log_path = run_dir / "logs" / f"runner-{slug}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    done = finished_ids(run_dir, prepared.variant)
+    done = finished_ids(run_dir, prepared.variant, round)
     remaining = [c for c in cases if c["id"] not in done]
-    finished = crashed = timed_out = 0
+    finished = crashed = timed_out = interrupted = 0
     attempt = 0
     out_of_budget = False
     while remaining and not out_of_budget:
         attempt += 1
-        spec = schema.make_spec(run_id, variant_info, remaining, paths.results, paths.weights)
-        spec_file = spec_dir / f"{slug}.{attempt}.json"
+        spec = schema.make_spec(run_id, variant_info, remaining, paths.results, paths.weights, round=round)
+        spec_file = spec_dir / f"{slug}.r{round}.{attempt}.json"
         spec_file.write_text(json.dumps(spec, indent=1))
         process = backend.start(prepared, f"{paths.specs}/{spec_file.name}", run_dir, log_path)
-        code, hung = None, False
+        code, hung, cause = None, False, None
+        ids = {c["id"] for c in remaining}
         try:
-            seen = len(finished_ids(run_dir, prepared.variant) & {c["id"] for c in remaining})
+            seen = len(finished_ids(run_dir, prepared.variant, round) & ids)
             last_change = time.monotonic()
             while True:
                 code = process.poll()
-                now_done = finished_ids(run_dir, prepared.variant)
-                count = len(now_done & {c["id"] for c in remaining})
+                count = len(finished_ids(run_dir, prepared.variant, round) & ids)
                 if count != seen:
                     seen, last_change = count, time.monotonic()
-                    on_progress(f"{prepared.variant}: {count}/{len(remaining)} cases")
+                    on_progress(f"{count}/{len(remaining)} cases")
                 if code is not None:
+                    cause = process.cause()
                     break
                 if case_timeout and time.monotonic() - last_change > case_timeout:
                     process.kill()
@@ -91,23 +106,24 @@ def run_variant(backend: Backend, prepared: Prepared, cases: list[dict], run_dir
                 time.sleep(0.25)
         finally:
             process.close()  # also on Ctrl-C: no container is left behind
-        now_done = finished_ids(run_dir, prepared.variant)
-        finished += len(now_done & {c["id"] for c in remaining})
+        now_done = finished_ids(run_dir, prepared.variant, round)
+        finished += len(now_done & ids)
         remaining = [c for c in remaining if c["id"] not in now_done]
         if not remaining:
             break
-        # The process ended (or was stopped) before its list was through.
+        # The process ended (or was stopped) before its list was through: the first case without a
+        # record is the one it was in.
         victim, remaining = remaining[0], remaining[1:]
         tail = log_tail(log_path)
-        if hung:
-            timed_out += 1
-            why = "the run budget (--budget) ran out" if out_of_budget else \
-                f"no result within --case-timeout {case_timeout:g} s"
-            record = failure_record(run_id, variant_info, victim, "timeout", tail, f"{why}; runner stopped")
+        if out_of_budget:
+            status, message = INTERRUPTED, "the run budget (--budget) ran out; runner stopped"
+        elif hung:
+            status, message = "timeout", f"no result within --case-timeout {case_timeout:g} s; runner stopped"
         else:
-            crashed += 1
-            reason = f"runner exited with code {code}" if code not in (None, 0) else "runner ended early"
-            record = failure_record(run_id, variant_info, victim, "error", tail, reason)
-        rundir.append(run_dir, record)
+            status, message = _ended(code, cause)
+        timed_out += status == "timeout"
+        interrupted += status == INTERRUPTED
+        crashed += status in ("error", "oom")
+        rundir.append(run_dir, failure_record(run_id, variant_info, victim, status, tail, message, round))
         finished += 1
-    return VariantOutcome(prepared.variant, finished, crashed, timed_out, out_of_budget)
+    return VariantOutcome(prepared.variant, finished, crashed, timed_out, interrupted, out_of_budget)

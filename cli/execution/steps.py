@@ -8,8 +8,13 @@
     report                  the run indexed in the history, the comparison printed, the gate's verdict
 
 Each step is one function of the Run (the invocation's state) and returns None to go on, or why
-the run stopped early ("interrupted", "the run budget is spent", "the engine stopped answering"):
-then the finished results stay and the resume command is printed. Side effects happen here and in
+the run stopped early ("interrupted", "the run budget is spent", "the engine stopped answering",
+cases the infrastructure interrupted): then the finished results stay, run.json says why
+("stopped"), and the resume command is printed.
+
+Rounds: every variant x compile mode runs in --rounds fresh runner processes, interleaved
+A B B A ... (the order reverses every round, so a linear drift of the machine - heat, clocks,
+other load - falls on both sides alike, not on whichever ran second). Side effects happen here and in
 the backends; everything the steps decide with comes from the pure planning package.
 """
 from __future__ import annotations
@@ -34,9 +39,10 @@ from vercompare.planning import settings as settings_mod
 from vercompare.planning.plan import plan_variants
 from vercompare.planning.request import RunRequest
 from vercompare.planning.settings import Settings
+from vercompare.planning.thresholds import Thresholds
 from vercompare_runner import schema
 
-INTERRUPTED = "interrupted"
+CTRL_C = "interrupted"
 OUT_OF_BUDGET = "the run budget (--budget) is spent"
 
 
@@ -51,15 +57,15 @@ class Run:
     argv: list[str]
     console: object
     baseline: str | None = None
-    fail_on_regression: str | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
     # filled in by the steps
     cases: list[dict] = field(default_factory=list)
     plans: tuple = ()
-    gate: float | None = None
     backend: object = None
     meta: dict = field(default_factory=dict)
     variants: dict = field(default_factory=dict)  # name -> its run.json entry
     failed_builds: list[str] = field(default_factory=list)
+    exit_code: int = 0  # the gate's, once the report step has run
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def save(self) -> None:
@@ -76,13 +82,10 @@ class Step:
 
 def check_input(run: Run) -> None:
     """Everything the user typed, checked before anything is built or written."""
-    from vercompare.report.gate import parse_threshold
-
     run.cases = [c.as_dict() for c in request_mod.cases(run.request)]
     run.plans = plan_variants(request_mod.variants(run.request), device=run.request.device)
     settings_mod.validate(run.settings)
     preflight.check_inputs(run.settings)
-    run.gate = parse_threshold(run.fail_on_regression)
     rundir.check_new_or_same(run.out, run.request.to_dict(), run.resume)
 
 
@@ -110,7 +113,7 @@ def open_run_dir(run: Run) -> None:
         "command": redact(" ".join(["vercompare"] + list(run.argv[1:]))),
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         "request": run.request.to_dict(), "settings": run.settings.to_dict(), "backend": run.settings.backend,
-        "plans": [p.summary() for p in run.plans], "cases": run.cases,
+        "plans": [p.summary() for p in run.plans], "cases": run.cases, "gate": run.thresholds.to_dict(),
         "machine": {**machine(), **run.backend.describe()}, "variants": [],
     }
     run.meta = rundir.open_for_writing(run.out, meta)
@@ -123,31 +126,63 @@ def open_run_dir(run: Run) -> None:
 
 
 def prepare_and_run(run: Run) -> str | None:
-    """Prepare every variant, then run its cases; finished results stay whatever happens."""
+    """Prepare every variant, then run the rounds; finished results stay whatever happens."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     deadline = time.monotonic() + run.settings.budget if run.settings.budget else None
+    stopped = None
     try:
         with run.backend.session(), \
                 Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=run.console,
                          transient=True) as progress:
             prepared = [(p, ready) for p in run.plans if (ready := _prepare(run, p, progress))]
-            for p, ready in prepared:
-                if deadline and time.monotonic() > deadline:
-                    return OUT_OF_BUDGET
-                stopped = _run_cases(run, p, ready, progress, deadline)
-                if stopped:
-                    return stopped
+            stopped = _rounds(run, prepared, progress, deadline)
     except KeyboardInterrupt:
-        return INTERRUPTED
+        stopped = CTRL_C
     except Exception as exc:
-        lost = run.backend.lost(exc)
-        if lost is None:
+        stopped = run.backend.lost(exc)
+        if stopped is None:
             raise
-        return lost
     finally:
+        if not stopped:
+            interrupted = len(rundir.interrupted(run.out))
+            if interrupted:
+                stopped = f"{interrupted} case(s) were interrupted (killed from outside or the budget)"
+        run.meta["stopped"] = stopped
         run.meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
         run.save()
+    return stopped
+
+
+def schedule(plans_ready: list, cases: list[dict], rounds: int) -> list[tuple[int, object, object, str]]:
+    """(round, plan, prepared, compile mode) in the order they run: compile modes outer, variants
+    inner, and every other round reversed (A B B A): drift falls on both sides alike."""
+    modes = list(dict.fromkeys(c["compile"] for c in cases))
+    units = [(p, ready, mode) for mode in modes for p, ready in plans_ready]
+    out = []
+    for rnd in range(1, rounds + 1):
+        out += [(rnd, p, ready, mode) for p, ready, mode in (units if rnd % 2 else units[::-1])]
+    return out
+
+
+def _rounds(run: Run, prepared: list, progress, deadline) -> str | None:
+    order = schedule(prepared, run.cases, run.request.rounds)
+    run.meta.setdefault("rounds", [])
+    started = time.monotonic()
+    for done, (rnd, plan, ready, mode) in enumerate(order):
+        if deadline and time.monotonic() > deadline:
+            return OUT_OF_BUDGET
+        cases = [c for c in run.cases if c["compile"] == mode]
+        eta = f", about {(time.monotonic() - started) / done * (len(order) - done):.0f} s left" if done else ""
+        what = f"round {rnd}/{run.request.rounds} {plan.name} ({'no compile' if mode == 'off' else mode}){eta}"
+        entry = {"round": rnd, "variant": plan.name, "compile": mode,
+                 "started_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+        stopped = _run_cases(run, plan, ready, cases, rnd, progress, deadline, what)
+        entry["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
+        run.meta["rounds"].append(entry)
+        run.save()
+        if stopped:
+            return stopped
     return None
 
 
@@ -178,27 +213,28 @@ def _prepare(run: Run, plan, progress):
     return ready
 
 
-def _run_cases(run: Run, plan, ready, progress, deadline) -> str | None:
+def _run_cases(run: Run, plan, ready, cases: list[dict], rnd: int, progress, deadline, what: str) -> str | None:
     from vercompare.execution import driver
 
     variant_info = {"name": plan.name, "spec": plan.variant.spec_dict(), "image": ready.info.get("id")}
-    task = progress.add_task(f"running {plan.name}")
+    task = progress.add_task(f"running {what}")
     try:
         outcome = driver.run_variant(
-            run.backend, ready, run.cases, run.out, run.meta["run_id"], variant_info,
+            run.backend, ready, cases, run.out, run.meta["run_id"], variant_info, rnd,
             case_timeout=run.settings.case_timeout, deadline=deadline,
-            on_progress=lambda msg: progress.update(task, description=f"running {msg}"))
+            on_progress=lambda msg: progress.update(task, description=f"running {what}: {msg}"))
     finally:
         progress.remove_task(task)
-    note = f" ({outcome.crashed} runner crash(es), {outcome.timed_out} timeout(s))" \
-        if outcome.crashed or outcome.timed_out else ""
-    run.console.print(f"{plan.name}: {outcome.finished} case(s) finished{note}", highlight=False)
+    notes = [f"{n} {word}" for n, word in ((outcome.crashed, "runner crash(es)"), (outcome.timed_out, "timeout(s)"),
+                                          (outcome.interrupted, "interrupted")) if n]
+    run.console.print(f"{plan.name}: round {rnd}: {outcome.finished} case(s) finished"
+                      + (f" ({', '.join(notes)})" if notes else ""), highlight=False)
     return OUT_OF_BUDGET if outcome.out_of_budget else None
 
 
 def _fail_cases(run: Run, plan, message: str, tail: list[str]) -> None:
     variant_info = {"name": plan.name, "spec": plan.variant.spec_dict(), "image": None}
-    done = rundir.finished_ids(run.out, plan.name)
+    done = rundir.finished_ids(run.out, plan.name, 1)
     for case in run.cases:
         if case["id"] not in done:
             rundir.append(run.out, schema.make_result(
@@ -207,18 +243,21 @@ def _fail_cases(run: Run, plan, message: str, tail: list[str]) -> None:
 
 
 def report(run: Run) -> None:
+    """The comparison (the verdict line first) on stdout; with a gate, the verdict's cells on stderr."""
     from rich.console import Console
 
-    from vercompare import report as report_mod
-    from vercompare.report import history
+    from vercompare.report import Options, build, history, terminal
+    from vercompare.report.gate import print_verdict
 
     loaded = rundir.load_run(run.out)
     try:
         history.index_run(loaded, history.default_db())
     except Exception as exc:  # the history is a convenience; a run never fails for it
         run.console.print(f"[dim]history not updated: {exc}[/]")
-    report_mod.print_comparison(loaded, Console(), baseline=run.baseline)
+    result = build(loaded, Options(baseline=run.baseline, thresholds=run.thresholds))
+    terminal.render(result, Console())
     run.console.print(f"results: {rundir.results_path(run.out)}", highlight=False, soft_wrap=True)
+    run.exit_code = print_verdict(result, run.console)
 
 
 STEPS = (
@@ -232,8 +271,8 @@ STEPS = (
 
 
 def execute(run: Run) -> int:
-    """Go through STEPS; the exit code: 0, 1 for a failed build or a gate failure, 130 when
-    interrupted, 1 when stopped early otherwise."""
+    """Go through STEPS; the exit code: 0; 1 for a failed build or a gate failure (FAIL), 3 for a
+    gate's INCONCLUSIVE under --strict; 130 when interrupted, 1 when stopped early otherwise."""
     with run.stack:
         for step in STEPS:
             stopped = step.do(run)
@@ -241,14 +280,8 @@ def execute(run: Run) -> int:
                 # soft_wrap: the resume command must stay one line, for copying
                 run.console.print(f"{stopped}: finished results are kept in {run.out}; continue with: "
                                   f"vercompare run --resume {run.out}", highlight=False, soft_wrap=True)
-                return 130 if stopped == INTERRUPTED else 1
-    code = 1 if run.failed_builds else 0
-    if run.gate is not None:
-        from vercompare.report.gate import check_run
-
-        if check_run(rundir.load_run(run.out), run.gate, baseline=run.baseline, console=run.console):
-            code = 1
-    return code
+                return 130 if stopped == CTRL_C else 1
+    return max(run.exit_code, 1 if run.failed_builds else 0)
 
 
 def default_out() -> Path:

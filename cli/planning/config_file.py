@@ -36,8 +36,10 @@ from pathlib import Path
 
 from vercompare.errors import BadInput
 from vercompare.planning import request as request_mod
+from vercompare.planning import thresholds as thresholds_mod
 from vercompare.planning.request import VARIANT_NAME, RunRequest, expand_both
 from vercompare.planning.settings import Settings
+from vercompare.planning.thresholds import Thresholds
 from vercompare_runner.vocabulary import BOTH
 
 try:  # Python >= 3.11
@@ -62,7 +64,8 @@ AXES = tuple(k for k, kind in _keys(RunRequest, "versions").items() if kind == "
 MATRIX_KEYS = _keys(RunRequest, "matrix")
 BUILD_KEYS = _keys(Settings, "build")
 RUN_KEYS = _keys(Settings, "run")
-SECTIONS = ("variants", "versions", "matrix", "build", "run")
+GATE_KEYS = _keys(Thresholds, "gate")
+SECTIONS = ("variants", "versions", "matrix", "build", "run", "gate")
 # Other spellings people write for a key (the option's singular, a plural).
 ALIASES = {"compile_module": "compile_modules", "batch_sizes": "batch_size", "pipelines": "pipeline",
            "extra_index_url": "extra_index_urls"}
@@ -75,6 +78,7 @@ class ConfigFile:
     source: str
     request: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
+    gate: dict = field(default_factory=dict)  # Thresholds fields
 
 
 def _bad(source: str, key: str, problem: str, hint: str | None = None) -> BadInput:
@@ -200,7 +204,8 @@ def parse(text: str, source: str = "vercompare.toml", base_dir: Path | None = No
         v = _value(source, f"matrix.{key}", MATRIX_KEYS[k], value)
         request[k] = expand_both(v, BOTH[k]) if k in BOTH else v
 
-    for section, known in (("build", BUILD_KEYS), ("run", RUN_KEYS)):
+    gate: dict = {}
+    for section, known, into in (("build", BUILD_KEYS, settings), ("run", RUN_KEYS, settings), ("gate", GATE_KEYS, gate)):
         table = _table(source, section, data.get(section, {}))
         for key, value in table.items():
             k = ALIASES.get(key.replace("-", "_"), key.replace("-", "_"))
@@ -210,8 +215,13 @@ def parse(text: str, source: str = "vercompare.toml", base_dir: Path | None = No
             if known[k] == "path":
                 path = Path(v).expanduser()
                 v = str(path if path.is_absolute() else base_dir / path)
-            settings[k] = v
-    return ConfigFile(source, request, settings)
+            into[k] = v
+    config = ConfigFile(source, request, settings, gate)
+    try:
+        thresholds_mod.validate(Thresholds(**gate))
+    except BadInput as exc:
+        raise BadInput(f"{source}: gate: {exc.message}", hint=exc.hint) from None
+    return config
 
 
 def load(path: Path) -> ConfigFile:
@@ -279,8 +289,9 @@ def merge_settings(config: ConfigFile, settings: Settings, explicit) -> Settings
     return dataclasses.replace(settings, **changes)
 
 
-def apply(path: Path, explicit, request: RunRequest, settings: Settings) -> tuple[RunRequest, Settings]:
-    """`--config FILE` on run and plan: the file's request and settings under the options typed.
-    explicit: the names of the options given on the command line (= field names)."""
+def apply(path: Path, explicit, request: RunRequest, settings: Settings, thresholds: Thresholds):
+    """`--config FILE` on run and plan: the file's request, settings and gate under the options
+    typed. explicit: the names of the options given on the command line (= field names)."""
     config = load(Path(path))
-    return merge(config, request, explicit), merge_settings(config, settings, explicit)
+    gate = dataclasses.replace(thresholds, **{k: v for k, v in config.gate.items() if k not in set(explicit)})
+    return merge(config, request, explicit), merge_settings(config, settings, explicit), gate

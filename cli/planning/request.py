@@ -18,6 +18,7 @@ from vercompare.errors import BadInput
 from vercompare.planning import versions
 from vercompare.planning.fields import option
 from vercompare.planning.matrix import Case, Variant
+from vercompare.planning.thresholds import parse_threshold
 from vercompare_runner.vocabulary import ATTENTIONS, BOTH, COMPILE_MODES, DEVICES, DTYPES, PIPELINES, WEIGHTS
 
 # A user-given variant name (--variant 'name=...', config files): it names images, logs and report columns.
@@ -50,7 +51,10 @@ class RunRequest:
     width: int | None = option(None, MATRIX, "Image width, a multiple of 8.")
     seed: int = option(0, MATRIX, "Seed of the initial noise.")
     warmup: int = option(1, MATRIX, "Unmeasured calls first (compilation happens here).")
-    repeats: int = option(5, MATRIX, "Measured calls per case (more gives tighter intervals).")
+    repeats: int = option(5, MATRIX, "Measured calls per case and round (more gives tighter intervals).")
+    rounds: int = option(2, MATRIX, "Runner processes per variant and compile mode, interleaved A B B A ...: the replicate is the process, so intervals include process-to-process variance (2 or more for that).")
+    target_ci: str | None = option(None, MATRIX, "e.g. 1%: after --repeats, keep adding measured calls to a case until its median's interval (within the process) is within this of it; --target-time caps it.")
+    target_time: float | None = option(None, MATRIX, "Seconds of measured calls a case may spend reaching --target-ci (default 60).")
     # test-only: "PHASE" or "PHASE@FRAGMENT" (the cases whose id contains FRAGMENT get the fault)
     fault: str | None = option(None, MATRIX, "Test-only: PHASE[@CASE-ID-FRAGMENT].", "--inject-fault", hidden=True)
 
@@ -157,9 +161,13 @@ def cases(request: RunRequest) -> tuple[Case, ...]:
         _one_of("compile", mode, COMPILE_MODES, both=True)
     for attention in request.attention:
         _one_of("attention", attention, ATTENTIONS, both=True)
-    for name, value in (("steps", request.steps), ("warmup", request.warmup), ("repeats", request.repeats)):
-        if value is not None and (value < (0 if name == "warmup" else 1) or value > 10000):
+    for name, value in (("steps", request.steps), ("warmup", request.warmup), ("repeats", request.repeats),
+                        ("rounds", request.rounds)):
+        if value is not None and (value < (0 if name == "warmup" else 1) or value > (100 if name == "rounds" else 10000)):
             raise BadInput(f"--{name} {value}: out of range")
+    target = parse_threshold(request.target_ci, "--target-ci") if request.target_ci else None
+    if request.target_time is not None and request.target_time <= 0:
+        raise BadInput(f"--target-time {request.target_time:g}: must be positive")
     height = versions.parse_resolution("height", request.height)
     width = versions.parse_resolution("width", request.width)
     out = []
@@ -170,7 +178,7 @@ def cases(request: RunRequest) -> tuple[Case, ...]:
             fullgraph=request.fullgraph, compile_modules=list(request.compile_modules),
             channels_last=request.channels_last, steps=request.steps, height=height, width=width,
             seed=request.seed, device=request.device, weights=request.weights, model=request.model,
-            warmup=request.warmup, repeats=request.repeats))
+            warmup=request.warmup, repeats=request.repeats, target_ci=target, target_time=request.target_time))
     if request.fault:
         phase, _, fragment = request.fault.partition("@")
         out = [Case.of(**{**c.as_dict_without_id(), "fault": phase}) if fragment in c.id else c for c in out]

@@ -10,6 +10,7 @@ import math
 
 from vercompare.report import text as T
 from vercompare.report.model import Report
+from vercompare.report.stats import NOISE
 from vercompare_runner.vocabulary import COMPILE_S, FIRST_CALL_S
 
 FORMATS = ("table", "md", "html", "json", "csv", "png")
@@ -60,7 +61,15 @@ def _md_line(line) -> str:
 
 
 def markdown(report: Report) -> str:
-    out = ["### vercompare report", ""]
+    """Fit for a pull-request comment: the verdict first, the details collapsed below it."""
+    v = report.verdict
+    out = [f"### vercompare: **{v.result}**", "", _md_escape(v.line()), ""]
+    details = T.verdict_details(report)
+    if details:
+        out += ["<details><summary>cells that changed</summary>", ""]
+        out += [f"- {_md_escape(line)}" for line in details]
+        out += ["", "</details>", ""]
+    out += ["<details><summary>tables and provenance</summary>", ""]
     out.extend(f"- {_md_escape(line)}" for line in report.provenance.lines())
     out.append("")
     for table in report.tables:
@@ -84,8 +93,10 @@ def markdown(report: Report) -> str:
         out.append("")
     out.append(f"<sub>{_md_escape(T.LEGEND)}</sub>")
     out.append("")
-    for line in T.summary_lines(report):
-        out.append(f"- {_md_escape(line.strip())}")
+    for i, note in enumerate(report.footnotes, 1):
+        out.append(f"- [{i}] {_md_escape(note)}")
+    out.extend(f"- {_md_escape(flag)}" for flag in report.output_flags)
+    out += ["", "</details>"]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -109,8 +120,10 @@ def report_dict(report: Report) -> dict:
                 for f in cell["figures"]:
                     if f["ratio"] is not None:
                         lo, hi = f["ratio"]["low"], f["ratio"]["high"]
-                        f["ratio"]["significant"] = lo > 1.0 or hi < 1.0
+                        f["ratio"]["significant"] = lo > 1.0 + NOISE or hi < 1.0 - NOISE
     d["kind"] = "vercompare.report"
+    d["verdict_line"] = report.verdict.line()
+    d["verdict"]["exit_code"] = report.verdict.exit_code()
     d["provenance_lines"] = report.provenance.lines()
     return _jsonable(d)
 

@@ -60,7 +60,7 @@ def connect(db_path: str | Path | None = None) -> sqlite3.Connection:
 def index_run(loaded_run, db_path: str | Path | None = None) -> int:
     """Index (or re-index) a loaded run directory; returns the number of result rows written."""
     from vercompare.report import stats
-    from vercompare.report.records import device_label
+    from vercompare.report.records import device_label, measured_cells
 
     meta = loaded_run.meta or {}
     run_key = str(Path(loaded_run.path).resolve())
@@ -68,34 +68,29 @@ def index_run(loaded_run, db_path: str | Path | None = None) -> int:
     if isinstance(command, list):
         command = " ".join(map(str, command))
     meta_variants = {v.get("name"): v for v in meta.get("variants") or [] if isinstance(v, dict)}
-    latest = {}
-    for r in loaded_run.records:
-        latest[((r.get("variant") or {}).get("name"), (r.get("case") or {}).get("id"))] = r
     rows = []
-    for (vname, cid), r in latest.items():
+    for (vname, cid), m in measured_cells(loaded_run.records).items():
+        r = m.last
         case = r.get("case") or {}
         variant = r.get("variant") or {}
         mv = meta_variants.get(vname, {})
         resolved = {**(mv.get("resolved") or {}), **(variant.get("resolved") or {})}
         image = variant.get("image") or mv.get("image")
-        m = r.get("metrics") or {}
-        figures = []
-        if r.get("status") == "ok":
-            for st in r.get("stages") or [{"name": "", "samples": r.get("samples") or {}, "metrics": m}]:
-                xs = stats.clean((st.get("samples") or {}).get(IT_PER_S))
-                if not xs and isinstance((st.get("metrics") or {}).get(IT_PER_S), (int, float)):
-                    xs = [float(st["metrics"][IT_PER_S])]
-                est = stats.median_ci(xs) if xs else None
-                figures.append((st.get("name") or "", est))
-        else:
-            figures.append(("", None))
-        for stage, est in figures:
+        # every round's calls pooled; the per-round metrics as their median
+        figures = [(stage or "", stats.median_ci([x for rnd in rounds for x in rnd]))
+                   for stage, rounds in m.figures()] if m.status == "ok" else []
+        status, phase = m.status, (m.failure or {}).get("phase")
+
+        def per_round(metric):
+            values = m.per_round(metric)
+            return stats.median(values) if values else None
+        for stage, est in figures or [("", None)]:
             rows.append((run_key, vname, json.dumps(resolved, sort_keys=True), str(image) if image else None,
                          cid, case.get("pipeline"), case.get("batch_size"), case.get("compile"), case.get("dtype"),
-                         case.get("attention"), device_label(r), stage, r.get("status"), r.get("phase"),
+                         case.get("attention"), device_label(r), stage, status, phase,
                          est.value if est else None, est.low if est else None, est.high if est else None,
-                         est.n if est else 0, _f(m.get(COMPILE_S)), _f(m.get(FIRST_CALL_S)),
-                         _f(m.get(PEAK_MEM_ALLOCATED))))
+                         est.n if est else 0, per_round(COMPILE_S), per_round(FIRST_CALL_S),
+                         per_round(PEAK_MEM_ALLOCATED)))
     con = connect(db_path)
     try:
         with con:
@@ -107,10 +102,6 @@ def index_run(loaded_run, db_path: str | Path | None = None) -> int:
     finally:
         con.close()
     return len(rows)
-
-
-def _f(v):
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ table.vc th{background:#f3f3f3}
 .noise{color:#555;font-size:.85em;font-style:italic}
 .prov{font-family:ui-monospace,monospace;font-size:.85em;background:#fafafa;border:1px solid #eee;padding:.5em}
 .charts{display:flex;flex-wrap:wrap;gap:1em}
+.verdict{font-size:1.1em;font-weight:bold;padding:.4em .6em;border-radius:4px}
+.verdict.pass{background:#e6f4ea;color:#087f23}.verdict.fail{background:#fde7e9;color:#b00020}
+.verdict.inconclusive{background:#fff4e5;color:#8a5300}
 svg text{font-family:system-ui,sans-serif;font-size:11px}
 """
 
@@ -161,6 +164,7 @@ def render_html(report: Report) -> str:
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
            f"<h1>{escape(title)}</h1>",
+           f'<p class="verdict {report.verdict.result.lower()}" id="verdict">{escape(report.verdict.line())}</p>',
            '<pre class="prov" id="provenance">' + escape("\n".join(p.lines())) + "</pre>",
            f'<p class="dim">{escape(T.LEGEND)}</p>']
     for k, table in enumerate(report.tables):

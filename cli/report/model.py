@@ -2,10 +2,12 @@
 from a run's records and makes every layout decision; renderers only render."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from vercompare.planning.thresholds import Thresholds
 from vercompare.report import stats
 from vercompare.report.records import knob_text
+from vercompare.report.verdict import Verdict
 from vercompare_runner.vocabulary import PACKAGES
 
 # Knobs that split tables when they vary (in this order in titles).
@@ -26,7 +28,7 @@ class Options:
     baseline: str | None = None  # a variant name; None: the first variant
     extras: tuple[str, ...] = ()  # keys of EXTRAS
     confidence: float = stats.CONFIDENCE
-    fail_on_regression: float | None = None  # 0.05 = 5 %: mark significant regressions past it
+    thresholds: Thresholds = field(default_factory=Thresholds)  # the gate (none given: no gate)
     output_psnr_min: float = 40.0  # outputs below this PSNR (dB) vs the baseline are flagged
     # (variant, its baseline variant) pairs overriding `baseline` per variant (`vercompare diff`
     # pairs each variant of run B with the same variant of run A)
@@ -47,7 +49,7 @@ class Figure:
     estimate: stats.Estimate
     noise: stats.Noise
     ratio: stats.Ratio | None  # vs the baseline's same figure; None in the baseline column
-    regression: bool = False  # a significant regression past --fail-on-regression
+    regression: bool = False  # the verdict found this figure regressed (slower past the threshold)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Cell:
     peak_fraction: float | None = None  # of the GPU's dense fp16 peak
     output: OutputDiff | None = None
     step_ms: tuple[float, float, float, float, float] | None = None  # min, q1, median, q3, max per step
+    rounds: int = 0  # runner processes the figures come from
 
     @property
     def noisy(self) -> bool:
@@ -81,7 +84,7 @@ class Cell:
 class Column:
     variant: str
     compile: str  # compile mode label ("off", "reduce-overhead", "default+fullgraph", ...)
-    label: str
+    label: str  # what tells it apart: "torch 2.0.1 - no compile" (the full spec is in the provenance)
     baseline: bool  # this column's variant is the baseline
     extra: str | None = None  # None: the main it/s column; else a key of EXTRAS
     main: int = 0  # index of the main column this column belongs to
@@ -115,6 +118,7 @@ class VariantInfo:
     image: str | None
     torch_git: str | None
     nightly_date: str | None
+    label: str = ""  # how the tables' columns name it, when that is not the name
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,8 @@ class Provenance:
             if v.torch_git:
                 parts.append(f"torch git {v.torch_git[:12]}")
             parts.append(f"image {v.image}" if v.image else "no image")
-            out.append(f"variant {v.name}: " + "; ".join(parts))
+            shown_as = f" (columns: {v.label})" if v.label and v.label != v.name else ""
+            out.append(f"variant {v.name}{shown_as}: " + "; ".join(parts))
         for m in self.machines:
             out.append(f"machine: {m}")
         if self.shared_knobs:
@@ -152,25 +157,11 @@ class Provenance:
 
 
 @dataclass(frozen=True)
-class Regression:
-    table: str
-    row: str
-    column: str
-    stage: str | None
-    ratio: stats.Ratio
-
-    def line(self) -> str:
-        what = f"{self.row}" + (f" ({self.stage})" if self.stage else "")
-        return (f"{self.table}: {what} / {self.column}: x{self.ratio.value:.3f} "
-                f"[{self.ratio.low:.3f}, {self.ratio.high:.3f}]")
-
-
-@dataclass(frozen=True)
 class Report:
     provenance: Provenance
     baseline: str
     options: Options
     tables: tuple[Table, ...]
     footnotes: tuple[str, ...]
-    regressions: tuple[Regression, ...]
     output_flags: tuple[str, ...]
+    verdict: Verdict

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from vercompare.errors import BadInput
-from vercompare.report.gate import parse_threshold
+from vercompare.planning import thresholds
 from vercompare.report.model import EXTRAS, Options
 
 
@@ -26,8 +26,7 @@ def options(baseline: str | None, values: dict) -> Options:
                     raise BadInput(f"--show {part!r} is not an extra column", hint=f"choose from {', '.join(EXTRAS)}, all")
                 extras.append(part)
     return Options(baseline=baseline, extras=tuple(dict.fromkeys(extras)),
-                   fail_on_regression=parse_threshold(values.get("fail_on_regression")),
-                   output_psnr_min=values.get("output_psnr", 40.0))
+                   thresholds=thresholds.from_options(values), output_psnr_min=values.get("output_psnr", 40.0))
 
 
 def emit(report, values: dict) -> None:
@@ -73,9 +72,9 @@ def gate(report) -> None:
     """The gate's lines on stderr; exits 1 when it failed."""
     from rich.console import Console
 
-    from vercompare.report.gate import print_failures
+    from vercompare.report.gate import print_verdict
 
-    code = print_failures(report, Console(stderr=True))
+    code = print_verdict(report, Console(stderr=True))
     if code:
         # SystemExit, not typer.Exit: the entry point runs click with standalone_mode=False,
         # which turns typer.Exit into a return value that is then dropped.

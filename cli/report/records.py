@@ -1,11 +1,15 @@
 """Reading result records for reports: which GPU a record ran on, its compile mode and failure
-in words, its figures' samples. Pure functions of the records (dicts as the runner wrote them)."""
+in words, its figures' samples, and one variant x case across its rounds (Measured). Pure
+functions of the records (dicts as the runner wrote them)."""
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 
 from vercompare.report import stats
-from vercompare_runner.vocabulary import IT_PER_S
+from vercompare_runner import schema
+from vercompare_runner.vocabulary import INTERRUPTED, IT_PER_S, OK
 
 
 def knob_text(v) -> str:
@@ -97,6 +101,8 @@ def failure_text(record: dict) -> str:
         return "timeout" + (f" in {phase}" if phase and phase not in ("call",) else "")
     if status == "error":
         return f"error in {phase}" if phase else "error"
+    if status == INTERRUPTED:
+        return "interrupted"
     return status or "?"
 
 
@@ -117,3 +123,63 @@ def figures_samples(record: dict) -> list[tuple[str | None, list[float], float |
         return out
     samples = stats.clean((record.get("samples") or {}).get(IT_PER_S))
     return [(None, samples, (record.get("metrics") or {}).get(IT_PER_S))]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One variant x case over its rounds: the last record of each round, in round order."""
+
+    records: tuple[dict, ...]
+
+    @property
+    def last(self) -> dict:
+        return self.records[-1]
+
+    @property
+    def failure(self) -> dict | None:
+        """The record that says how the cell failed: a failure of the software under test in any
+        round wins (a flaky OOM is an OOM), then an interrupted round; None when every round is ok."""
+        bad = [r for r in self.records if r.get("status") not in (OK, INTERRUPTED)]
+        if bad:
+            return bad[0]
+        return next((r for r in self.records if r.get("status") == INTERRUPTED), None)
+
+    @property
+    def status(self) -> str:
+        failed = self.failure
+        return failed.get("status") if failed is not None else OK
+
+    def figures(self) -> list[tuple[str | None, list[list[float]]]]:
+        """(stage, [it/s samples of each round]) per figure; a round without samples is left out."""
+        by_stage: dict = {}
+        for r in self.records:
+            for stage, samples, recorded in figures_samples(r):
+                if not samples and recorded is not None and math.isfinite(recorded):
+                    samples = [float(recorded)]
+                if samples:
+                    by_stage.setdefault(stage, []).append(samples)
+        return list(by_stage.items())
+
+    def per_round(self, metric: str) -> list[float]:
+        """A metric's value in each round that has it (compile_s, first_call_s, peak memory)."""
+        out = []
+        for r in self.records:
+            v = (r.get("metrics") or {}).get(metric)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                out.append(float(v))
+        return out
+
+
+def measured_cells(records) -> dict[tuple[str, str], Measured]:
+    """(variant name, case id) -> Measured, from a run's records; within a round the last record
+    counts (a resumed or retried round replaces the earlier one)."""
+    latest: dict[tuple[str, str, int], dict] = {}
+    for r in records:
+        case = r.get("case") or {}
+        cid = case.get("id") or schema.case_id({**schema.CASE_DEFAULTS, **case})
+        latest[((r.get("variant") or {}).get("name"), cid, schema.round_of(r))] = r
+    grouped: dict[tuple[str, str], list[tuple[int, dict]]] = {}
+    for (name, cid, rnd), r in latest.items():
+        grouped.setdefault((name, cid), []).append((rnd, r))
+    return {key: Measured(tuple(r for _, r in sorted(rounds, key=lambda x: x[0])))
+            for key, rounds in grouped.items()}

@@ -1,41 +1,50 @@
-"""Statistics for comparing samples: pure functions, standard library only.
+"""Statistics for comparing versions: pure functions, standard library only. The method, in five lines:
 
-Medians with percentile-bootstrap confidence intervals, the ratio of two medians
-with its own bootstrap interval, significance, and a pyperf-style noise check.
+1. A figure's median and its interval are distribution-free (order statistics, exact coverage stated);
+   below 6 values not even [min, max] reaches 95 %, so the range is shown and called a range.
+2. The replicate is the runner process (a round): a ratio's estimate is the geometric mean over rounds
+   of candidate / baseline round medians, its interval a Student t on the between-round variance,
+   moderated towards the variance pooled over the report's cells (PRIOR_DF degrees of freedom).
+3. A difference is significant only when its whole 95 % interval lies outside +-NOISE (1 %).
+4. The gate tests each cell one-sided ("slower than the threshold") and Holm's step-down across the
+   matrix keeps the chance of any false regression at ALPHA (5 %).
+5. A figure is too noisy to judge when its std dev is >= 10 % of its mean or it has < 3 values (pyperf).
 
-The bootstrap is seeded and therefore reproducible: the same samples always give
-the same interval. It is also fast enough for tens of thousands of cells: the
-median of a resample depends on the sample only through which order statistics
-it picks, so the resampling *index patterns* are drawn once per sample size
-(seed fixed) and applied to each sorted sample as a weighted support. A cell then
-costs a few dozen operations instead of thousands of resamples.
+Why rounds: calls within one process share its allocator layout, kernel choices and clocks, so they
+agree with each other more than two processes do; an interval from one process's calls is too narrow.
+A side measured in one process only falls back to its calls' spread, and says so (`one_process`).
 """
 from __future__ import annotations
 
 import math
-import random
 import statistics
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import itemgetter
 
-CONFIDENCE = 0.95
-RESAMPLES = 2000
-SEED = 0
+from vercompare_runner import intervals
+
+CONFIDENCE = intervals.CONFIDENCE
 NOISY_REL_STDEV = 0.10  # pyperf: std dev >= 10 % of the mean is unstable
 MIN_SAMPLES = 3  # fewer values than this cannot be judged
-_MAX_PRODUCT = 1024  # beyond this many support pairs, the ratio pairs the draws instead
-_PAIRED_DRAWS = 1000
+NOISE = 0.01  # differences within +-1 % are noise, whatever the interval (criterion's noise threshold)
+ALPHA = 0.05  # the gate's family-wise error rate over a matrix
+PRIOR_DF = 4.0  # how much the pooled between-round variance counts, in degrees of freedom
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A median and its confidence interval."""
+    """A median and its distribution-free interval; `coverage` is the interval's real coverage."""
 
     value: float
     low: float
     high: float
     n: int
+    coverage: float = 0.0
+
+    @property
+    def is_ci(self) -> bool:
+        """The interval reaches the asked confidence (else it is only the range of the values)."""
+        return self.coverage >= CONFIDENCE
 
     @property
     def width(self) -> float:
@@ -43,24 +52,43 @@ class Estimate:
 
 
 @dataclass(frozen=True)
+class Side:
+    """One variant's figure of one cell, as the ratio sees it: log round medians and their spread."""
+
+    rounds: int
+    mean_log: float
+    var: float | None  # variance of one round's log median; None: cannot be told (one value)
+    df: float
+    one_process: bool  # var comes from one process's calls: process-to-process variance left out
+
+
+@dataclass(frozen=True)
 class Ratio:
-    """other / baseline of two medians, with a bootstrap interval."""
+    """candidate / baseline, with a 95 % interval; `se` and `df` of the log ratio for the gate's tests."""
 
     value: float
     low: float
     high: float
+    se: float | None = None
+    df: float = math.inf
+    one_process: bool = False
 
     @property
     def significant(self) -> bool:
-        """The interval excludes 1: the two medians really differ."""
-        return self.low > 1.0 or self.high < 1.0
+        """The whole interval is outside 1 +- NOISE: the two really differ, by more than noise."""
+        return self.low > 1.0 + NOISE or self.high < 1.0 - NOISE
 
-    def regression_past(self, threshold: float, higher_is_better: bool = True) -> bool:
-        """Significantly worse than the baseline by more than `threshold` (0.05 = 5 %):
-        the whole interval lies past 1 - threshold (or 1 + threshold for lower-is-better)."""
-        if higher_is_better:
-            return self.high < 1.0 - threshold
-        return self.low > 1.0 + threshold
+    def p_worse_than(self, threshold: float, higher_is_better: bool = True) -> float:
+        """One-sided p-value of "worse than the baseline by more than threshold" (0.05 = 5 %)."""
+        if self.se is None or not self.se > 0:
+            worse = self.value < 1.0 - threshold if higher_is_better else self.value > 1.0 + threshold
+            if not worse:
+                return 1.0
+            # no spread at all (identical values): certain; no way to tell the spread: undecidable
+            return 0.0 if self.se == 0 else 0.5
+        bound = math.log(1.0 - threshold) if higher_is_better else math.log(1.0 + threshold)
+        t = (math.log(self.value) - bound) / self.se
+        return t_cdf(t, self.df) if higher_is_better else 1.0 - t_cdf(t, self.df)
 
 
 @dataclass(frozen=True)
@@ -88,104 +116,149 @@ def median(samples) -> float:
     return statistics.median(xs)
 
 
-@lru_cache(maxsize=256)
-def _median_support(n: int, resamples: int = RESAMPLES, seed: int = SEED) -> tuple[tuple[int, int, float], ...]:
-    """For samples of size n: ((i, j, weight), ...) where the bootstrap median is
-    (sorted[i] + sorted[j]) / 2 with the given probability weight (weights sum to 1)."""
-    rng = random.Random(seed * 1_000_003 + n)
-    counts: dict[tuple[int, int], int] = {}
-    lo, hi = (n - 1) // 2, n // 2
-    rng_choices = rng.choices
-    population = range(n)
-    for _ in range(resamples):
-        draw = sorted(rng_choices(population, k=n))
-        key = (draw[lo], draw[hi])
-        counts[key] = counts.get(key, 0) + 1
-    return tuple((i, j, c / resamples) for (i, j), c in sorted(counts.items()))
-
-
-def _support(xs: list[float]) -> list[tuple[float, float]]:
-    return _support_cached(tuple(xs))
-
-
-@lru_cache(maxsize=4096)
-def _support_cached(xs: tuple[float, ...]) -> list[tuple[float, float]]:
-    """The bootstrap distribution of the median of xs as sorted (value, weight) pairs."""
-    s = sorted(xs)
-    merged: dict[float, float] = {}
-    for i, j, w in _median_support(len(s)):
-        v = (s[i] + s[j]) / 2.0
-        merged[v] = merged.get(v, 0.0) + w
-    return sorted(merged.items())
-
-
-def _quantiles(support: list[tuple[float, float]], confidence: float) -> tuple[float, float]:
-    """Percentile interval of a weighted, sorted support."""
-    total = math.fsum(map(itemgetter(1), support))
-    alpha = (1.0 - confidence) / 2.0
-    lo_target, hi_target = alpha * total, (1.0 - alpha) * total
-    eps = 1e-12 * total
-    low = high = support[-1][0]
-    cum = 0.0
-    low_found = False
-    for v, w in support:
-        cum += w
-        if not low_found and cum > lo_target + eps:
-            low, low_found = v, True
-        if cum >= hi_target - eps:
-            high = v
-            break
-    return low, high
-
-
-def _cumulative(support):
-    out, cum = [], 0.0
-    for _, w in support:
-        cum += w
-        out.append(cum)
-    return out
-
-
 def median_ci(samples, confidence: float = CONFIDENCE) -> Estimate:
-    """The median and its percentile-bootstrap confidence interval."""
+    """The median with its distribution-free interval (intervals.median_interval)."""
     xs = clean(samples)
     if not xs:
         raise ValueError("median of no values")
-    m = statistics.median(xs)
-    if len(xs) == 1:
-        return Estimate(m, m, m, 1)
-    low, high = _quantiles(_support(xs), confidence)
-    return Estimate(m, min(low, m), max(high, m), len(xs))
+    value, low, high, cov = intervals.median_interval(xs, confidence)
+    return Estimate(value, low, high, len(xs), cov)
 
 
-def ratio_ci(baseline, other, confidence: float = CONFIDENCE) -> Ratio:
-    """median(other) / median(baseline), with a bootstrap interval that resamples both
-    sample sets independently. Identical sample sets give 1 with a zero-width interval."""
-    a, b = clean(baseline), clean(other)
-    if not a or not b:
-        raise ValueError("ratio needs values on both sides")
-    ma, mb = statistics.median(a), statistics.median(b)
-    if ma == 0:
-        raise ValueError("ratio to a zero baseline")
-    value = mb / ma
-    sa, sb = _support(a), _support(b)
-    if any(v == 0 for v, _ in sa):
-        # a resample with a zero median: no ratio interval; report none rather than nonsense
-        return Ratio(value, -math.inf, math.inf)
-    if len(sa) * len(sb) <= _MAX_PRODUCT:
-        prod: dict[float, float] = {}
-        for vb, wb in sb:
-            for va, wa in sa:
-                r = vb / va
-                prod[r] = prod.get(r, 0.0) + wa * wb
-        support = sorted(prod.items())
-    else:  # large samples: pair independent draws (seeded) instead of the full product
-        rng = random.Random(SEED + 7919)
-        da = rng.choices([v for v, _ in sa], cum_weights=_cumulative(sa), k=_PAIRED_DRAWS)
-        db = rng.choices([v for v, _ in sb], cum_weights=_cumulative(sb), k=_PAIRED_DRAWS)
-        support = [(r, 1.0) for r in sorted(y / x for x, y in zip(da, db))]
-    low, high = _quantiles(support, confidence)
-    return Ratio(value, min(low, value), max(high, value))
+# -- ratios at the process level -------------------------------------------------------------
+
+def side(rounds) -> Side | None:
+    """A figure's per-round samples ([[it/s of each call] per round]) as the ratio needs them."""
+    per_round = [clean(r) for r in rounds]
+    per_round = [r for r in per_round if r and all(x > 0 for x in r)]
+    if not per_round:
+        return None
+    logs = [math.log(_median_of(r)) for r in per_round]
+    if len(logs) >= 2:
+        return Side(len(logs), math.fsum(logs) / len(logs), _variance(logs), len(logs) - 1.0, False)
+    calls = [math.log(x) for x in per_round[0]]
+    if len(calls) < 2:
+        return Side(1, logs[0], None, 0.0, True)
+    # the variance of a median of n values: about pi/2 times that of their mean (large n, normal)
+    return Side(1, logs[0], math.pi / 2 * _variance(calls) / len(calls), len(calls) - 1.0, True)
+
+
+def _median_of(xs: list[float]) -> float:
+    s = sorted(xs)
+    n, mid = len(s), len(s) // 2
+    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2.0
+
+
+def _variance(xs: list[float]) -> float:
+    """The sample variance (statistics.variance computes exactly with fractions: ~50x slower)."""
+    mean = math.fsum(xs) / len(xs)
+    return math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1)
+
+
+def prior(sides) -> tuple[float, float] | None:
+    """(variance, df) pooled over sides measured in several rounds: the median of their variances
+    (robust to a few noisy cells), weighted as PRIOR_DF degrees of freedom."""
+    pooled = [s.var for s in sides if s is not None and not s.one_process and s.var is not None]
+    if not pooled:
+        return None
+    return statistics.median(pooled), PRIOR_DF
+
+
+def _moderated(s: Side, pooled: tuple[float, float] | None) -> tuple[float | None, float]:
+    if s.one_process or pooled is None or s.var is None:
+        return s.var, s.df
+    var0, df0 = pooled
+    return (s.df * s.var + df0 * var0) / (s.df + df0), s.df + df0
+
+
+def ratio(base: Side, cand: Side, pooled: tuple[float, float] | None = None,
+          confidence: float = CONFIDENCE) -> Ratio:
+    """cand / base: exp(mean log round median difference), its interval a Student t on the
+    (moderated) between-round variances. Identical sides give 1 with a zero-width interval."""
+    d = cand.mean_log - base.mean_log
+    value = math.exp(d)
+    (vb, dfb), (vc, dfc) = _moderated(base, pooled), _moderated(cand, pooled)
+    if vb is None or vc is None:
+        return Ratio(value, value, value, None, math.inf, base.one_process or cand.one_process)
+    se = math.sqrt(vb / base.rounds + vc / cand.rounds)
+    df = max(1.0, dfb + dfc - (pooled[1] if pooled and not (base.one_process or cand.one_process) else 0.0))
+    half = t_ppf(0.5 + confidence / 2.0, df) * se
+    return Ratio(value, math.exp(d - half), math.exp(d + half), se, df, base.one_process or cand.one_process)
+
+
+def ratio_of_samples(baseline, other, confidence: float = CONFIDENCE) -> Ratio:
+    """The ratio of two flat sample lists measured in one process each (no rounds)."""
+    a, b = side([baseline]), side([other])
+    if a is None or b is None:
+        raise ValueError("ratio needs positive values on both sides")
+    return ratio(a, b, None, confidence)
+
+
+def holm(pvalues: list[float], alpha: float = ALPHA) -> list[bool]:
+    """Holm's step-down: which hypotheses are rejected with the family-wise error rate at alpha."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    rejected = [False] * len(pvalues)
+    m = len(pvalues)
+    for rank, i in enumerate(order):
+        if pvalues[i] > alpha / (m - rank):
+            break
+        rejected[i] = True
+    return rejected
+
+
+# -- Student's t (regularized incomplete beta, Lentz's continued fraction) -------------------
+
+def _betacf(a: float, b: float, x: float) -> float:
+    tiny, eps = 1e-300, 3e-14
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 400):
+        m2 = 2 * m
+        for aa in (m * (b - m) * x / ((qam + m2) * (a + m2)), -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
+            d = 1.0 + aa * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + aa / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < eps:
+            break
+    return h
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for Student's t with df degrees of freedom (the normal for df = inf)."""
+    if math.isinf(df):
+        return 0.5 * (1.0 + math.erf(t / math.sqrt(2.0)))
+    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t > 0 else tail
+
+
+@lru_cache(maxsize=4096)
+def t_ppf(p: float, df: float) -> float:
+    """The t value whose cdf is p (bisection; cached: a report asks for few distinct (p, df))."""
+    lo, hi = -1e4, 1e4
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if t_cdf(mid, df) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-10:
+            break
+    return (lo + hi) / 2.0
 
 
 def noise(samples, min_samples: int = MIN_SAMPLES, max_rel_stdev: float = NOISY_REL_STDEV) -> Noise:

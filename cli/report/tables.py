@@ -13,8 +13,13 @@ vanilla table per device x batch). Knobs the whole run shares are shown once, in
 header. fullgraph and compile_modules are part of the compile mode (the column).
 
 Ratios compare each cell with the baseline variant's cell of the *same case* (same
-compile mode, same knobs): "is nightly faster than 2.0 here?". When a variant has two
-records for one case (a resumed run), the last one counts.
+compile mode, same knobs): "is nightly faster than 2.0 here?". A cell is a variant x case over
+its rounds (one runner process each); within a round the last record counts (a resumed run).
+
+Column labels name only what tells the variants apart ("torch 2.0.1 - no compile"); the full
+variant names stay in the provenance. The verdict (verdict.py) is decided from every candidate
+cell against its baseline cell, after the tables are laid out, and marks the figures it found
+regressed.
 """
 from __future__ import annotations
 
@@ -22,33 +27,33 @@ import math
 from dataclasses import replace
 
 from vercompare.errors import BadInput
-from vercompare.report import stats
+from vercompare.report import stats, verdict
 from vercompare.report.fingerprints import output_diff
-from vercompare.report.model import (
-    EXTRAS,
-    SETTING_KNOBS,
-    Cell,
-    Column,
-    Figure,
-    Options,
-    Regression,
-    Report,
-    Row,
-    Table,
-)
+from vercompare.report.model import EXTRAS, SETTING_KNOBS, Cell, Column, Figure, Options, Report, Row, Table
 from vercompare.report.peaks import peak_tflops
 from vercompare.report.provenance import provenance_of
-from vercompare.report.records import compile_label, device_label, failure_text, figures_samples, gpu_name, knob_text
+from vercompare.report.records import (
+    Measured,
+    compile_label,
+    device_label,
+    failure_text,
+    gpu_name,
+    knob_text,
+    measured_cells,
+)
 from vercompare_runner import schema
 from vercompare_runner.vocabulary import (
     COMPILE_S,
     FIRST_CALL_S,
     FLOPS_PER_STEP,
+    OK,
     PEAK_MEM_ALLOCATED,
     PIPELINE_LABELS,
     PIPELINES,
     STEP_S,
 )
+
+VERSION_KEYS = ("torch", "diffusers", "transformers", "huggingface_hub", "python", "cuda")
 
 
 def build(loaded_run, options: Options | None = None) -> Report:
@@ -78,17 +83,14 @@ def build(loaded_run, options: Options | None = None) -> Report:
         raise BadInput(f"--baseline {baseline!r} is not a variant of this run",
                        hint=f"choose from {', '.join(names)}")
 
-    # the last record per (variant, case id)
-    latest: dict[tuple[str, str], dict] = {}
-    for r in records:
-        case = r.get("case") or {}
-        cid = case.get("id") or schema.case_id({**schema.CASE_DEFAULTS, **case})
-        latest[((r.get("variant") or {}).get("name"), cid)] = r
-
-    provenance, proven = provenance_of(loaded_run, meta_variants, names, list(latest.values()))
+    measured = measured_cells(records)
+    lasts = [m.last for m in measured.values()]
+    labels = short_labels(names, {v["name"]: v.get("spec") or {} for v in meta_variants})
+    provenance, proven = provenance_of(loaded_run, meta_variants, names, lasts)
+    provenance = replace(provenance, variants=tuple(replace(v, label=labels.get(v.name, "")) for v in provenance.variants))
 
     # which setting knobs vary across the run
-    cases = [r.get("case") or {} for r in latest.values()]
+    cases = [r.get("case") or {} for r in lasts]
     varying, shared = [], []
     for k in SETTING_KNOBS:
         values = {knob_text(c.get(k, schema.CASE_DEFAULTS.get(k))) for c in cases}
@@ -99,28 +101,33 @@ def build(loaded_run, options: Options | None = None) -> Report:
     provenance = replace(provenance, shared_knobs=tuple(shared))
 
     known_gpus: dict[str, str] = {}
-    for r in latest.values():
+    for r in lasts:
         name = gpu_name(r.get("env"))
         if name:
             known_gpus.setdefault(str((r.get("case") or {}).get("device")), name)
 
-    # group: table key -> pipeline -> (variant, compile) -> record
-    groups: dict[tuple, dict[str, dict[tuple[str, str], dict]]] = {}
+    # group: table key -> pipeline -> (variant, compile) -> Measured
+    groups: dict[tuple, dict[str, dict[tuple[str, str], Measured]]] = {}
     compiles: list[str] = []
-    for (vname, _cid), r in latest.items():
-        case = r.get("case") or {}
+    for (vname, _cid), m in measured.items():
+        case = m.last.get("case") or {}
         setting = tuple((k, case.get(k, schema.CASE_DEFAULTS.get(k))) for k in varying)
-        key = (device_label(r, known_gpus), int(case.get("batch_size") or 1), _hashable(setting))
+        key = (device_label(m.last, known_gpus), int(case.get("batch_size") or 1), _hashable(setting))
         cl = compile_label(case)
         if cl not in compiles:
             compiles.append(cl)
-        groups.setdefault(key, {}).setdefault(case.get("pipeline") or "?", {})[(vname, cl)] = r
+        groups.setdefault(key, {}).setdefault(case.get("pipeline") or "?", {})[(vname, cl)] = m
     compiles.sort(key=lambda c: (c != "off",))  # "off" first, the rest in order of appearance
+
+    # the between-round variance every cell's ratio leans on (stats.prior), from all of them
+    pooled = stats.prior([stats.side(rounds) for m in measured.values() if m.status == OK
+                          for _, rounds in m.figures()])
+    incomplete = bool(meta.get("stopped"))  # the run stopped early: its missing cells have not run yet
 
     footnotes: list[str] = []
     foot_index: dict[str, int] = {}
-    regressions: list[Regression] = []
     output_flags: list[str] = []
+    comparisons: list[verdict.Comparison] = []
 
     def footnote(text: str) -> int:
         if text not in foot_index:
@@ -138,11 +145,8 @@ def build(loaded_run, options: Options | None = None) -> Report:
         main_cols = []
         for cl in table_compiles:
             for v in names:
-                if cl == "off":
-                    mode = "no compile"
-                else:
-                    mode = f"compile {cl}" if several_modes else "compile"
-                main_cols.append(Column(v, cl, f"{v} - {mode}", options.baseline_of(v, baseline) == v))
+                mode = "no compile" if cl == "off" else (f"compile {cl}" if several_modes else "compile")
+                main_cols.append(Column(v, cl, f"{labels.get(v, v)} - {mode}", options.baseline_of(v, baseline) == v))
         columns = []
         for i, col in enumerate(main_cols):
             columns.append(Column(col.variant, col.compile, col.label, col.baseline, None, i))
@@ -151,39 +155,113 @@ def build(loaded_run, options: Options | None = None) -> Report:
         title = _title(device, batch, setting)
 
         rows = []
-        noisy_cells = []
-        spreads = []
         pipes = sorted(by_pipe, key=lambda p: (PIPELINES.index(p) if p in PIPELINES else 99, p))
         for pipe in pipes:
             recs = by_pipe[pipe]
             label = PIPELINE_LABELS.get(pipe, pipe)
             cells = []
-            stage_names: list[str] = []
             for col in main_cols:
-                r = recs.get((col.variant, col.compile))
-                base = recs.get((options.baseline_of(col.variant, baseline), col.compile))
-                cell = _cell(r, base, col, proven, options, footnote)
-                for f in cell.figures:
-                    if f.stage and f.stage not in stage_names:
-                        stage_names.append(f.stage)
-                    if f.noise.rel_stdev is not None:
-                        spreads.append((f.noise.rel_stdev, f"{label}{' ' + f.stage if f.stage else ''} / {col.label}"))
-                    if f.noise.noisy:
-                        noisy_cells.append(f"{label}{' (' + f.stage + ')' if f.stage else ''} / {col.label}: "
-                                           f"{f.noise.reason}")
-                    if f.regression:
-                        regressions.append(Regression(title, label, col.label, f.stage, f.ratio))
+                base_name = options.baseline_of(col.variant, baseline)
+                m, base = recs.get((col.variant, col.compile)), recs.get((base_name, col.compile))
+                cell = _cell(m, None if base_name == col.variant else base, col, proven, options, footnote, pooled)
                 if cell.output is not None and cell.output.flagged:
                     what = (cell.output.note or f"PSNR {cell.output.psnr:.1f} dB, max abs {cell.output.max_abs}")
                     output_flags.append(f"{title}: {label} / {col.label}: output differs from "
-                                        f"{options.baseline_of(col.variant, baseline)}: {what}")
+                                        f"{labels.get(base_name, base_name)}: {what}")
                 cells.append(cell)
-            rows.append(Row(pipe, label, tuple(stage_names), tuple(cells)))
-        tables.append(Table(device, batch, setting, title, tuple(columns), tuple(main_cols), tuple(rows),
-                            _noise_line(spreads, noisy_cells, sum(len(c.figures) for r in rows for c in r.cells)),
-                            tuple(noisy_cells)))
-    return Report(provenance, baseline, options, tuple(tables), tuple(footnotes), tuple(regressions),
-                  tuple(output_flags))
+            by_column = dict(zip(((c.variant, c.compile) for c in main_cols), cells))
+            for col, cell in zip(main_cols, cells):
+                base_name = options.baseline_of(col.variant, baseline)
+                if base_name != col.variant:
+                    base_cell = by_column.get((base_name, col.compile), Cell("missing", "-"))
+                    comparisons.append(_comparison(f"{title}: {label} / {col.label}", cell, base_cell,
+                                                   recs.get((col.variant, col.compile)),
+                                                   recs.get((base_name, col.compile)), pending=incomplete))
+            rows.append(Row(pipe, label, (), tuple(cells)))
+        tables.append(Table(device, batch, setting, title, tuple(columns), tuple(main_cols), tuple(rows), "", ()))
+
+    decided = verdict.decide(comparisons, options.thresholds)
+    regressed = {(c.where, stage) for c in decided.cells for stage in c.regressed_stages}
+    tables = [_finish(t, regressed) for t in tables]
+    return Report(provenance, baseline, options, tuple(tables), tuple(footnotes), tuple(output_flags), decided)
+
+
+def _finish(table: Table, regressed: set) -> Table:
+    """The table with the verdict's regression marks, stage names and its noise line."""
+    rows, noisy_cells, spreads = [], [], []
+    for row in table.rows:
+        cells, stage_names = [], []
+        for col, cell in zip(table.main_columns, row.cells):
+            where = f"{table.title}: {row.label} / {col.label}"
+            figures = tuple(replace(f, regression=(where, f.stage) in regressed) for f in cell.figures)
+            for f in figures:
+                if f.stage and f.stage not in stage_names:
+                    stage_names.append(f.stage)
+                if f.noise.rel_stdev is not None:
+                    spreads.append((f.noise.rel_stdev, f"{row.label}{' ' + f.stage if f.stage else ''} / {col.label}"))
+                if f.noise.noisy:
+                    noisy_cells.append(f"{row.label}{' (' + f.stage + ')' if f.stage else ''} / {col.label}: "
+                                       f"{f.noise.reason}")
+            cells.append(replace(cell, figures=figures))
+        rows.append(replace(row, stages=tuple(stage_names), cells=tuple(cells)))
+    n_figures = sum(len(c.figures) for r in rows for c in r.cells)
+    return replace(table, rows=tuple(rows), noise_line=_noise_line(spreads, noisy_cells, n_figures),
+                   noisy_cells=tuple(noisy_cells))
+
+
+def short_labels(names: list[str], specs: dict[str, dict]) -> dict[str, str]:
+    """What tells each variant apart, for column labels: the versions that differ between the
+    variants ("torch 2.0.1", "torch nightly"); a name the user gave stays as it is. `diff`'s
+    "NAME @A" / "NAME @B" keep their side."""
+    def side(name: str) -> tuple[str, str]:
+        base, sep, tail = name.rpartition(" @")
+        return (base, f" @{tail}") if sep and tail in ("A", "B") else (name, "")
+
+    def parts(name: str) -> dict[str, str]:
+        base = side(name)[0]
+        spec = {k: str(v) for k, v in (specs.get(name) or {}).items() if v not in (None, "", "auto")}
+        if not spec and "=" in base:
+            spec = dict(item.split("=", 1) for item in base.split(",") if "=" in item)
+        return spec
+
+    derived = {n: parts(n) for n in names if "=" in side(n)[0]}
+    differing = [k for k in VERSION_KEYS if len({d.get(k) for d in derived.values()}) > 1]
+    out = {}
+    for n in names:
+        base, tail = side(n)
+        if n not in derived:
+            out[n] = n
+            continue
+        keys = differing or [k for k in ("torch", "diffusers") if k in derived[n]]
+        text = " ".join(f"{k} {derived[n][k]}" for k in keys if k in derived[n]) or base
+        out[n] = text + tail
+    if len(set(out.values())) < len(out):  # not told apart: the names are
+        return {n: n for n in names}
+    return out
+
+
+def _comparison(where: str, cell: Cell, base_cell: Cell, m, base, pending: bool) -> verdict.Comparison:
+    speed = tuple((f.stage, f.ratio) for f in cell.figures if f.ratio is not None)
+    compile_ratio = first_call = memory = None
+    if cell.state == OK and base_cell.state == OK:
+        compile_ratio = _metric_ratio(base, m, COMPILE_S)
+        first_call = _metric_ratio(base, m, FIRST_CALL_S)
+        if cell.peak_mem_bytes and base_cell.peak_mem_bytes:
+            memory = (base_cell.peak_mem_bytes, cell.peak_mem_bytes)
+    psnr = cell.output.psnr if cell.output is not None and cell.output.psnr is not None else None
+    return verdict.Comparison(where, cell.state, base_cell.state, cell.text, speed, compile_ratio, first_call,
+                              memory, psnr if psnr is None or math.isfinite(psnr) else None,
+                              pending=pending and (cell.state == "missing" or base_cell.state == "missing"))
+
+
+def _metric_ratio(base: Measured | None, cand: Measured | None, metric: str):
+    """A per-round metric (compile time, first call) candidate / baseline, one value per round: its
+    own between-round spread only (no pooling: these vary far more between cells than it/s)."""
+    if base is None or cand is None:
+        return None
+    a = stats.side([[v] for v in base.per_round(metric) if v > 0])
+    b = stats.side([[v] for v in cand.per_round(metric) if v > 0])
+    return stats.ratio(a, b) if a is not None and b is not None else None
 
 
 def _hashable(setting):
@@ -217,70 +295,73 @@ def _noise_line(spreads, noisy_cells, n_figures) -> str:
     return line
 
 
-def _cell(r, base, col: Column, proven: set, options: Options, footnote) -> Cell:
-    if r is None:
+def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, options: Options, footnote,
+          pooled) -> Cell:
+    """One table cell: its failure in words, or its figures with their ratio to `base` (None in a
+    baseline column)."""
+    if m is None:
         return Cell("missing", "-")
-    status = r.get("status")
-    if status == "ok" and col.variant not in proven:
+    r = m.last
+    status = m.status
+    if status == OK and col.variant not in proven:
         n = footnote(f"{col.variant}: no provenance (resolved versions unknown), numbers not shown")
         return Cell("unproven", "n/p", footnote=n)
-    if status != "ok":
-        err = r.get("error") or {}
-        text = failure_text(r)
+    if status != OK:
+        failed = m.failure
+        err = failed.get("error") or {}
+        text = failure_text(failed)
         n = None
-        if status in ("compile_error", "error", "timeout"):
+        if status in ("compile_error", "error", "timeout", "interrupted"):
             msg = f"{err.get('type') or status}: {err.get('message') or 'no message'}"
-            phase = f" in {r['phase']}" if r.get("phase") else ""
-            pipe = (r.get("case") or {}).get("pipeline")
+            phase = f" in {failed['phase']}" if failed.get("phase") else ""
+            pipe = (failed.get("case") or {}).get("pipeline")
             what = "compile error" if status == "compile_error" else status
-            n = footnote(f"{what}, {col.variant} / {PIPELINE_LABELS.get(pipe, pipe)}{phase}: {msg}")
+            rounds = f" (round {schema.round_of(failed)})" if len(m.records) > 1 else ""
+            n = footnote(f"{what}, {col.variant} / {PIPELINE_LABELS.get(pipe, pipe)}{phase}{rounds}: {msg}")
         return Cell(status, text, footnote=n)
 
-    figs = figures_samples(r)
     base_figs = {}
-    if base is not None and base is not r and base.get("status") == "ok" and base.get("variant", {}).get("name") != col.variant:
-        base_figs = {stage: s for stage, s, _ in figures_samples(base)}
+    if base is not None and base.status == OK:
+        base_figs = {stage: stats.side(rounds) for stage, rounds in base.figures()}
     figures = []
-    for stage, samples, recorded in figs:
-        if not samples:
-            if recorded is None:
-                continue
-            samples = [float(recorded)]
+    for stage, rounds in m.figures():
+        samples = [x for rnd in rounds for x in rnd]
         est = stats.median_ci(samples, options.confidence)
         ratio = None
-        bs = base_figs.get(stage)
-        if bs:
-            try:
-                ratio = stats.ratio_ci(bs, samples, options.confidence)
-            except ValueError:
-                ratio = None
-        regression = bool(ratio is not None and options.fail_on_regression is not None
-                          and ratio.regression_past(options.fail_on_regression))
-        figures.append(Figure(stage, est, stats.noise(samples), ratio, regression))
+        bs, cs = base_figs.get(stage), stats.side(rounds)
+        if bs is not None and cs is not None:
+            ratio = stats.ratio(bs, cs, pooled, options.confidence)
+        figures.append(Figure(stage, est, stats.noise(samples), ratio))
     if not figures:
         return Cell("error", "no samples", footnote=footnote("ok records without it/s samples are not shown"))
 
-    m = r.get("metrics") or {}
+    metrics = r.get("metrics") or {}
     tflops = frac = None
-    fps = m.get(FLOPS_PER_STEP)
+    fps = metrics.get(FLOPS_PER_STEP)
     # for IF the runner counts stage I's UNet, so the figure is stage I's (figures[0])
     if isinstance(fps, (int, float)) and fps > 0:
         tflops = fps * figures[0].estimate.value / 1e12
         peak = peak_tflops(gpu_name(r.get("env"))) if device_label(r) != "cpu" else None
         frac = tflops / peak if peak else None
     out = None
-    if base is not None and col.variant != (base.get("variant") or {}).get("name"):
-        out = output_diff(r.get("fingerprint"), base.get("fingerprint"), options.output_psnr_min)
-    return Cell("ok", None, tuple(figures), None, _num(m.get(COMPILE_S)), _num(m.get(FIRST_CALL_S)),
-                _num(m.get(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(r))
+    if base is not None:
+        out = output_diff(r.get("fingerprint"), base.last.get("fingerprint"), options.output_psnr_min)
+    return Cell(OK, None, tuple(figures), None, _median(m.per_round(COMPILE_S)), _median(m.per_round(FIRST_CALL_S)),
+                _median(m.per_round(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(m), len(m.records))
 
 
-def _step_summary(r: dict):
-    """Five-number summary (ms) of the per-step times of every measured call."""
-    steps = (r.get("samples") or {}).get(STEP_S)
-    if not steps and r.get("stages"):
-        steps = (r["stages"][0].get("samples") or {}).get(STEP_S)
-    flat = stats.clean([x for call in steps or () if isinstance(call, list) for x in call])
+def _median(values):
+    return stats.median(values) if values else None
+
+
+def _step_summary(m: Measured):
+    """Five-number summary (ms) of the per-step times of every measured call of every round."""
+    flat = []
+    for r in m.records:
+        steps = (r.get("samples") or {}).get(STEP_S)
+        if not steps and r.get("stages"):
+            steps = (r["stages"][0].get("samples") or {}).get(STEP_S)
+        flat += stats.clean([x for call in steps or () if isinstance(call, list) for x in call])
     if not flat:
         return None
     flat.sort()
@@ -289,7 +370,3 @@ def _step_summary(r: dict):
     def q(p):
         return flat[min(n - 1, int(round(p * (n - 1))))] * 1000.0
     return (q(0.0), q(0.25), q(0.5), q(0.75), q(1.0))
-
-
-def _num(v):
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None

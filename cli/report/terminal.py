@@ -98,7 +98,10 @@ def _table_lines(table: Table, width: int):
     ncols = len(header)
     natural = [max(_len(line) for cells in [header] + body for line in cells[i]) for i in range(ncols)]
     minimum = [natural[0]] + [min(natural[i], MIN_COL) for i in range(1, ncols)]
-    widths = _column_widths(natural, minimum, width - INDENT - GAP * (ncols - 1) - 1)
+    # Narrower gaps before a table wider than the console (an 80-column CI log): the terminal would
+    # wrap every line otherwise.
+    gap = next((g for g in (GAP, 2, 1) if sum(minimum) + g * (ncols - 1) + INDENT + 1 <= width), 1)
+    widths = _column_widths(natural, minimum, width - INDENT - gap * (ncols - 1) - 1)
 
     def emit(cells):
         wrapped = [[w for line in lines for w in _wrap(line, widths[i])] for i, lines in enumerate(cells)]
@@ -109,14 +112,14 @@ def _table_lines(table: Table, width: int):
                 line = col_lines[k] if k < len(col_lines) else []
                 segs.extend(line)
                 if i < ncols - 1:
-                    segs.append((" " * (widths[i] - _len(line) + GAP), None))
+                    segs.append((" " * (widths[i] - _len(line) + gap), None))
             while segs and not segs[-1][0].strip():  # no trailing blanks
                 segs.pop()
             yield segs
 
     yield [(table.title, "title")]
     yield from emit(header)
-    yield [(" " + "━" * (INDENT - 1 + sum(widths) + GAP * (ncols - 1)), None)]
+    yield [(" " + "━" * (INDENT - 1 + sum(widths) + gap * (ncols - 1)), None)]
     for i, cells in enumerate(body):
         if i:
             yield []
@@ -127,6 +130,8 @@ def _table_lines(table: Table, width: int):
 
 
 def report_lines(report: Report, width: int, provenance: bool = True):
+    yield from _wrap([(report.verdict.line(), T.verdict_style(report))], width - 1)
+    yield []
     if provenance:
         for line in report.provenance.lines():
             yield from _wrap([(line, "dim")], width - 1)
@@ -135,7 +140,7 @@ def report_lines(report: Report, width: int, provenance: bool = True):
         yield from _table_lines(table, width)
     yield from _wrap([(T.LEGEND, "dim")], width - 1)
     for line in T.summary_lines(report):
-        bad = ("regression" in line and "no significant" not in line) or "differs" in line
+        bad = line.startswith(("broke:", "regressed:")) or "differs" in line
         yield from _wrap([(line, "slower" if bad else None)], width - 1)
 
 

@@ -63,7 +63,9 @@ def ratio_segments(f: Figure) -> Line:
 def figure_lines(f: Figure, column: Column, with_stage: bool) -> list[Line]:
     e = f.estimate
     head = f"{f.stage}: " if with_stage and f.stage else ""
-    value = [(f"{head}{num(e.value)} ({num(e.low)}-{num(e.high)})", None)]
+    # A CI where the values support one (distribution-free, >= 6 values); else the range, called so.
+    spread = f"({num(e.low)}-{num(e.high)})" if e.is_ci else f"[range {num(e.low)}-{num(e.high)}]"
+    value = [(f"{head}{num(e.value)} {spread}", None)]
     if f.noise.noisy:
         value.append((" ?", "noisy"))
     lines = [value]
@@ -145,20 +147,27 @@ def table_cells(table: Table):
 
 
 def summary_lines(report: Report) -> list[str]:
-    """What follows the tables: footnotes, flags, regressions."""
+    """What follows the tables: footnotes, output flags, the verdict's cells that are not unchanged."""
     out = []
     for i, note in enumerate(report.footnotes, 1):
         out.append(f"[{i}] {note}")
     out.extend(report.output_flags)
-    if report.options.fail_on_regression is not None:
-        thr = report.options.fail_on_regression * 100
-        if report.regressions:
-            out.append(f"significant regressions past {thr:g} %:")
-            out.extend("  " + r.line() for r in report.regressions)
-        else:
-            out.append(f"no significant regression past {thr:g} %")
+    out.extend(verdict_details(report))
     return out
 
 
-LEGEND = ("it/s: median (95 % CI); x: ratio of medians to the baseline (95 % bootstrap CI); "
-          "↑/↓ significant, ≈ not; ? too noisy to judge")
+def verdict_details(report: Report) -> list[str]:
+    """One line per cell that broke, regressed, was interrupted, is inconclusive or was fixed, worst
+    first (improved cells are only counted: a gate reads what went wrong)."""
+    order = ("broke", "regressed", "interrupted", "inconclusive", "fixed")
+    cells = sorted((c for c in report.verdict.cells if c.category in order), key=lambda c: order.index(c.category))
+    return [f"{c.category}: {c.where}" + (f" ({', '.join(c.reasons)})" if c.reasons else "") for c in cells]
+
+
+def verdict_style(report: Report) -> str | None:
+    return {"PASS": "faster", "FAIL": "slower", "INCONCLUSIVE": "noisy"}.get(report.verdict.result)
+
+
+LEGEND = ("it/s: median (95 % CI, distribution-free; [range] where fewer than 6 values give no 95 % interval); "
+          "x: ratio to the baseline, geometric mean of round medians (95 % CI across runner processes); "
+          "↑/↓ significant beyond ±1 %, ≈ not; ? too noisy to judge")

@@ -6,7 +6,7 @@ from cli import vercompare
 from engines import build_args, records
 
 QUICK = ["--torch", "2.13.0+cpu", "--pipeline", "sd-txt2img", "--weights", "tiny", "--device", "cpu",
-         "--steps", "4", "--warmup", "1", "--repeats", "3", "--cpu-threads", "1"]
+         "--steps", "4", "--warmup", "1", "--repeats", "3", "--cpu-threads", "1", "--rounds", "1"]
 
 
 def test_gpu_request_reaches_the_engine(engine, wheelhouse, ca_bundle, tmp_path):

@@ -25,5 +25,15 @@ def test_run_help_groups_the_options():
     assert proc.returncode == 0, proc.stderr
     panels = [line.strip("╭─ ").split(" ─")[0] for line in proc.stdout.splitlines() if line.startswith("╭─")]
     assert panels == ["Options", "Versions (what is installed)", "Matrix (what is measured)",
-                      "Build (how environments are made)", "Run", "Report"], panels
+                      "Build (how environments are made)", "Run", "Gate (when to fail)", "Report"], panels
     assert "--inject-fault" not in proc.stdout  # test-only, hidden
+
+
+def test_plan_in_a_pipe_keeps_every_requirement_whole():
+    proc = vercompare("plan", "--torch", "2.0.1", "--diffusers", "0.17.1", "--diffusers", "0.30.3", env=NO_ENGINE,
+                      inherit=False, columns=80)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    for requirement in ("huggingface_hub<0.26", "transformers<4.49", "numpy<2", "transformers<4.52"):
+        assert any(requirement in line for line in lines), (requirement, proc.stdout)

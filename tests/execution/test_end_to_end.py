@@ -16,13 +16,13 @@ from engines import build_args, managed_containers, records
 pytestmark = pytest.mark.engine
 
 QUICK = ["--torch", "2.13.0+cpu", "--pipeline", "sd-txt2img", "--weights", "tiny", "--device", "cpu",
-         "--steps", "4", "--warmup", "1", "--repeats", "3", "--cpu-threads", "1"]
+         "--steps", "4", "--warmup", "1", "--repeats", "3", "--cpu-threads", "1", "--rounds", "1"]
 
 
 def test_two_diffusers_versions_compared(engine, wheelhouse, ca_bundle, tmp_path):
     out = tmp_path / "run1"
-    args = [*QUICK, "--diffusers", "0.30.3", "--diffusers", "0.42.1", "--batch-size", "1", "--batch-size", "2",
-            *build_args(engine, wheelhouse, ca_bundle), "--out", str(out)]
+    args = [*QUICK, "--rounds", "2", "--diffusers", "0.30.3", "--diffusers", "0.42.1", "--batch-size", "1",
+            "--batch-size", "2", *build_args(engine, wheelhouse, ca_bundle), "--out", str(out)]
     proc = vercompare("run", *args, engine=engine)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
@@ -45,14 +45,24 @@ def test_two_diffusers_versions_compared(engine, wheelhouse, ca_bundle, tmp_path
     assert [v["variant"] for v in plan["variants"]] == [v["name"] for v in meta["variants"]]
     assert all(v["exists"] for v in plan["variants"])
 
+    # Two rounds, interleaved A B B A, each round a fresh runner process per variant.
+    order = [(r["round"], r["variant"]) for r in meta["rounds"]]
+    names = [v["name"] for v in meta["variants"]]
+    assert order == [(1, names[0]), (1, names[1]), (2, names[1]), (2, names[0])], order
+    assert all(r["started_at"] <= r["finished_at"] for r in meta["rounds"])
     recs = records(out)
-    assert len(recs) == 4
+    assert len(recs) == 8 and sorted({r["round"] for r in recs}) == [1, 2]
+    processes = {(r["variant"]["name"], r["round"]): set() for r in recs}
+    for r in recs:
+        processes[(r["variant"]["name"], r["round"])].add(r["process"]["id"])
+    assert all(len(ids) == 1 for ids in processes.values())  # one process per variant and round ...
+    assert len({next(iter(ids)) for ids in processes.values()}) == 4  # ... and a new one for each
     seen = set()
     for r in recs:
         assert r["status"] == "ok", r.get("error")
         assert r["case"]["pipeline"] == "sd-txt2img"
         assert r["metrics"]["it_per_s"] > 0
-        assert len(r["samples"]["it_per_s"]) == 3
+        assert len(r["samples"]["it_per_s"]) == 3  # per round: 6 values a cell
         assert r["env"]["uid"] != 0  # the container runs unprivileged
         seen.add((r["variant"]["resolved"]["diffusers"], r["case"]["batch_size"]))
     assert seen == {("0.30.3", 1), ("0.30.3", 2), ("0.42.1", 1), ("0.42.1", 2)}
@@ -64,10 +74,13 @@ def test_two_diffusers_versions_compared(engine, wheelhouse, ca_bundle, tmp_path
     assert [t.split("\n", 1)[0] for t in tables] == ["1", "2"], proc.stdout
     for table in tables:
         header, rule, row, ratio = table.splitlines()[1:5]
-        assert "diffusers=0.30.3" in header and "diffusers=0.42.1" in header and set(rule.strip()) == {"━"}
+        # columns say what tells the variants apart; the full names are in the provenance
+        assert "diffusers 0.30.3" in header and "diffusers 0.42.1" in header and set(rule.strip()) == {"━"}
         assert row.strip().startswith("SD - txt2img") and len(re.findall(r"\d+\.\d+ \(\d+\.\d+-\d+\.\d+\)", row)) == 2
         assert "baseline" in ratio and re.search(r"x\d\.\d{3} \(", ratio), table
     assert not managed_containers(engine)
+
+    assert proc.stdout.startswith(("PASS: ", "FAIL: ", "INCONCLUSIVE: "))  # the answer first
 
     # Again: nothing is built, and it says so.
     again = vercompare("run", *QUICK, "--diffusers", "0.30.3", "--diffusers", "0.42.1",
@@ -78,6 +91,19 @@ def test_two_diffusers_versions_compared(engine, wheelhouse, ca_bundle, tmp_path
     assert " built " not in again.stderr
     ids = {v["image"]["id"] for v in json.loads((tmp_path / "run2" / "run.json").read_text())["variants"]}
     assert ids == {v["image"]["id"] for v in meta["variants"]}
+
+
+def test_an_image_against_itself_passes_the_gate(engine, wheelhouse, ca_bundle, tmp_path):
+    """A/A: two names for the same content (one image), two interleaved rounds, a 5 % gate."""
+    spec = "torch=2.13.0+cpu,diffusers=0.42.1"
+    proc = vercompare("run", *QUICK, "--rounds", "2", "--variant", f"name=a,{spec}", "--variant", f"name=b,{spec}",
+                      "--batch-size", "1", "--fail-on-regression", "5%", *build_args(engine, wheelhouse, ca_bundle),
+                      "--out", str(tmp_path / "aa"), engine=engine)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert not proc.stdout.startswith("FAIL"), proc.stdout[:500]
+    meta = json.loads((tmp_path / "aa" / "run.json").read_text())
+    assert len({v["image"]["id"] for v in meta["variants"]}) == 1  # the same image under both names
+    print(proc.stdout.splitlines()[0])
 
 
 def test_failed_build_keeps_the_other_variants(engine, wheelhouse, ca_bundle, tmp_path):

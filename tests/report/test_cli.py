@@ -47,7 +47,7 @@ def test_report_table_default(page_dir):
     assert "NVIDIA A100-SXM4-80GB · batch 1" in r.stdout and "OOM at call 2" in r.stdout
 
 
-@pytest.mark.parametrize("fmt,needle", [("md", "### vercompare report"), ("json", '"kind": "vercompare.report"'),
+@pytest.mark.parametrize("fmt,needle", [("md", "### vercompare: **FAIL**"), ("json", '"kind": "vercompare.report"'),
                                         ("csv", "# command:"), ("html", "<!DOCTYPE html>")])
 def test_report_formats_to_file(page_dir, tmp_path, fmt, needle):
     out = tmp_path / f"report.{fmt}"
@@ -68,8 +68,8 @@ def test_fail_on_regression_exits_1_only_when_significant(slow_run, noisy_run):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "FAIL" in r.stderr and "SD - txt2img" in r.stderr and "b - no compile" in r.stderr
     r = vc("report", noisy_run, "--fail-on-regression", "5%")
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "PASS" in r.stderr
+    assert r.returncode == 0, r.stdout + r.stderr  # too noisy to decide: said, not enforced without --strict
+    assert "INCONCLUSIVE" in r.stderr and "too noisy to decide" in r.stderr
     # 10 % slower is not past a 20 % gate
     assert vc("report", slow_run, "--fail-on-regression", "20%").returncode == 0
     # no gate: never fails

@@ -21,15 +21,16 @@ def report(page_run):
 
 def test_markdown_is_a_pr_comment(report):
     md = render(report, "md")
-    assert md.startswith("### vercompare report")
+    assert md.startswith("### vercompare: **FAIL**\n\nFAIL: 1 regressed, 1 broke")  # the verdict first
+    assert "<details><summary>tables and provenance</summary>" in md  # the rest collapsed
     assert "#### NVIDIA A100-SXM4-80GB · batch 1" in md
     header = next(line for line in md.splitlines() if line.startswith("| **pipeline**"))
     assert "torch-2.0 - no compile" in header and header.count("|") == 1 + 1 + 4 * 5
     # IF's stages in one cell, separated by <br> as on the page
     if_row = next(line for line in md.splitlines() if line.startswith("| IF |"))
     assert "stage I:" in if_row and "<br>" in if_row
-    assert "**x1.071" in md  # significant -> bold
-    assert "**x1.100" not in md  # not significant -> plain
+    assert "**x1.067" in md  # significant -> bold
+    assert "**x1.005" not in md and "x1.005" in md  # not significant -> plain
     assert "image sha256:2222" in md  # provenance
     # every table row has as many cells as the header
     for line in md.splitlines():
@@ -47,7 +48,8 @@ def test_json_round_trips_with_provenance(report):
     cell = t["rows"][0]["cells"][1]
     assert cell["state"] == "ok" and cell["figures"][0]["ratio"]["significant"] is True
     states = {c["state"] for tb in data["tables"] for r in tb["rows"] for c in r["cells"]}
-    assert set(STATUSES) | {"missing"} <= states
+    assert set(STATUSES) - {"interrupted"} | {"missing"} <= states
+    assert data["verdict"]["result"] == "FAIL" and data["verdict_line"].startswith("FAIL: ")
 
 
 def test_csv_one_row_per_figure(report):
@@ -104,6 +106,7 @@ def test_html_opens_in_headless_chromium(report, tmp_path):
     assert 'class="box"' in dom
     assert 'id="provenance"' in dom and "torch 2.6.0.dev20241112+cu124" in dom
     assert "OOM at call 2" in dom and "❌" in dom
+    assert 'id="verdict"' in dom and dom.index('id="verdict"') < dom.index("<table")  # the answer first
     shot = tmp_path / "shot.png"
     subprocess.run(base + [f"--screenshot={shot}", "--window-size=1400,2000", page.as_uri()],
                    capture_output=True, timeout=120)

@@ -1,9 +1,11 @@
-"""Statistics against known distributions (vercompare.report.stats: pure, seeded, standard library only)."""
+"""Statistics against known distributions (vercompare.report.stats: pure, standard library only)."""
+import math
 import random
 
 import pytest
 
 from vercompare.report import stats
+from vercompare_runner import intervals
 
 
 def normal(median, rel_sd, n, seed):
@@ -11,95 +13,111 @@ def normal(median, rel_sd, n, seed):
     return [median * (1 + rng.gauss(0, rel_sd)) for _ in range(n)]
 
 
-def test_identical_samples_give_ratio_one_with_zero_width_ci():
-    r = stats.ratio_ci([10.0] * 7, [10.0] * 7)
+def rounds(median, rel_within, rel_between, n_rounds, n, seed):
+    """n_rounds processes: each its own offset (between), then n calls around it (within)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n_rounds):
+        m = median * math.exp(rng.gauss(0, rel_between))
+        out.append([m * math.exp(rng.gauss(0, rel_within)) for _ in range(n)])
+    return out
+
+
+def test_identical_rounds_give_ratio_one_with_zero_width_interval():
+    same = [[10.0] * 5, [10.0] * 5]
+    r = stats.ratio(stats.side(same), stats.side(same))
     assert (r.value, r.low, r.high) == (1.0, 1.0, 1.0)
-    assert not r.significant
+    assert not r.significant and r.p_worse_than(0.05) == 1.0
     e = stats.median_ci([10.0] * 7)
-    assert e.value == e.low == e.high == 10.0
+    assert e.value == e.low == e.high == 10.0 and e.is_ci
+
+
+@pytest.mark.parametrize("n,k,coverage", [(5, 1, 0.9375), (6, 1, 0.96875), (10, 2, 0.978515625), (20, 6, 0.958610)])
+def test_distribution_free_interval_coverage_is_exact(n, k, coverage):
+    assert intervals.order_k(n) == k
+    assert intervals.coverage(n, k) == pytest.approx(coverage, abs=1e-6)
+
+
+def test_below_six_values_the_interval_is_called_a_range():
+    five = stats.median_ci([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert (five.low, five.high) == (1.0, 5.0) and not five.is_ci and five.coverage == pytest.approx(0.9375)
+    six = stats.median_ci([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    assert six.is_ci and (six.low, six.high) == (1.0, 6.0)
+
+
+def test_median_interval_covers_the_true_median_at_least_as_often_as_it_says():
+    for n in (6, 10, 25):
+        hits = sum(stats.median_ci(normal(100, 0.1, n, seed)).low <= 100 <= stats.median_ci(normal(100, 0.1, n, seed)).high
+                   for seed in range(400))
+        assert hits / 400 >= intervals.coverage(n, intervals.order_k(n)) - 0.03, (n, hits)
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_five_percent_slowdown_with_low_noise_is_significant(seed):
-    base = normal(100, 0.005, 20, seed)
-    slow = normal(95, 0.005, 20, seed + 100)
-    r = stats.ratio_ci(base, slow)
-    assert r.significant and r.high < 1.0
-    assert r.low < 0.95 < r.high or abs(r.value - 0.95) < 0.01
-    assert r.regression_past(0.03)  # the whole CI is more than 3 % slower
+def test_a_ten_percent_slowdown_with_low_noise_is_significant(seed):
+    base = stats.side(rounds(100, 0.005, 0.005, 3, 5, seed))
+    slow = stats.side(rounds(90, 0.005, 0.005, 3, 5, seed + 100))
+    r = stats.ratio(base, slow)
+    assert r.significant and r.high < 0.99 and abs(r.value - 0.9) < 0.02
+    assert r.p_worse_than(0.05) < 0.01  # clearly past a 5 % threshold
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_the_same_slowdown_with_high_noise_is_not_significant(seed):
-    base = normal(100, 0.20, 20, seed)
-    slow = normal(95, 0.20, 20, seed + 100)
-    r = stats.ratio_ci(base, slow)
-    assert not r.significant
-    assert r.low < 1.0 < r.high
-    assert not r.regression_past(0.05)
+def test_the_same_slowdown_in_high_process_noise_is_not_significant(seed):
+    base = stats.side(rounds(100, 0.01, 0.2, 2, 5, seed))
+    slow = stats.side(rounds(90, 0.01, 0.2, 2, 5, seed + 100))
+    r = stats.ratio(base, slow)
+    assert not r.significant and r.low < 1.0 < r.high
+    assert r.p_worse_than(0.05) > 0.05
 
 
-def test_regression_gate_needs_the_whole_interval_past_the_threshold():
-    base = normal(100, 0.005, 20, 1)
-    assert stats.ratio_ci(base, normal(90, 0.005, 20, 2)).regression_past(0.05)
-    # 3 % slower, significant, but not past a 5 % gate
-    r = stats.ratio_ci(base, normal(97, 0.005, 20, 2))
-    assert r.significant and not r.regression_past(0.05)
-    # faster is never a regression
-    assert not stats.ratio_ci(base, normal(120, 0.005, 20, 2)).regression_past(0.05)
+def test_the_interval_includes_process_to_process_variance():
+    """Calls within a process agree closely; the processes do not: the interval must be wide."""
+    a = rounds(100, 0.001, 0.05, 3, 10, 1)
+    b = rounds(100, 0.001, 0.05, 3, 10, 2)
+    across = stats.ratio(stats.side(a), stats.side(b))
+    one_process = stats.ratio_of_samples(a[0], b[0])  # what an interval from one process each says
+    assert one_process.one_process and not across.one_process
+    assert (across.high - across.low) > 5 * (one_process.high - one_process.low)
 
 
-def test_reproducible_with_a_fixed_seed():
-    a, b = normal(100, 0.05, 9, 3), normal(98, 0.05, 9, 4)
-    assert stats.ratio_ci(a, b) == stats.ratio_ci(list(a), list(b))
-    assert stats.median_ci(a) == stats.median_ci(list(a))
+def test_the_pooled_prior_keeps_two_equal_rounds_from_claiming_certainty():
+    lucky = stats.side([[100.0] * 5, [100.0] * 5])  # two rounds that agree exactly
+    others = [stats.side(rounds(100, 0.01, 0.03, 2, 5, s)) for s in range(20)]
+    pooled = stats.prior(others + [lucky])
+    r = stats.ratio(lucky, stats.side([[97.0] * 5, [97.0] * 5]), pooled)
+    assert r.low < r.value < r.high and r.high - r.low > 0.02  # borrowed spread, not zero width
 
 
-def test_median_ci_covers_the_true_median_about_95_percent_of_the_time():
-    hits = 0
-    trials = 300
-    for seed in range(trials):
-        xs = normal(50, 0.1, 15, seed)
-        e = stats.median_ci(xs)
-        hits += e.low <= 50 <= e.high
-    assert 0.88 <= hits / trials <= 0.995
+@pytest.mark.parametrize("df,p,t", [(1, 0.975, 12.706), (5, 0.975, 2.5706), (30, 0.975, 2.0423),
+                                    (math.inf, 0.975, 1.95996), (10, 0.9, 1.3722)])
+def test_student_t_quantiles(df, p, t):
+    assert stats.t_ppf(p, df) == pytest.approx(t, abs=2e-3)
+    assert stats.t_cdf(t, df) == pytest.approx(p, abs=1e-4)
 
 
-def test_ratio_ci_covers_the_true_ratio():
-    hits = 0
-    trials = 200
-    for seed in range(trials):
-        r = stats.ratio_ci(normal(100, 0.05, 15, seed), normal(110, 0.05, 15, seed + 1000))
-        hits += r.low <= 1.1 <= r.high
-    assert 0.85 <= hits / trials <= 1.0
+def test_holm_step_down():
+    assert stats.holm([0.01, 0.04, 0.03, 0.005], alpha=0.05) == [True, False, False, True]
+    assert stats.holm([0.001] * 3) == [True] * 3
+    assert stats.holm([0.9, 0.02]) == [False, True]
 
 
-def test_large_samples_use_paired_draws_and_stay_sane():
-    base, other = normal(100, 0.02, 200, 5), normal(105, 0.02, 200, 6)
-    r = stats.ratio_ci(base, other)
-    assert r.low < 1.05 < r.high and r.significant
-
-
-def test_even_sample_size_median():
-    e = stats.median_ci([1, 2, 3, 4, 5, 6])
-    assert e.value == 3.5 and e.low <= 3.5 <= e.high
+def test_reproducible():
+    a, b = stats.side(rounds(100, 0.05, 0.02, 2, 9, 3)), stats.side(rounds(98, 0.05, 0.02, 2, 9, 4))
+    assert stats.ratio(a, b) == stats.ratio(a, b)
 
 
 def test_noise_check_pyperf_rules():
-    assert stats.noise([10, 10.1, 9.9, 10.05]).noisy is False
-    noisy = stats.noise([10, 13, 7, 11, 9])
-    assert noisy.noisy and "std dev" in noisy.reason
-    few = stats.noise([10, 10])
-    assert few.noisy and "only 2 values" in few.reason
-    assert stats.noise([]).noisy
+    assert stats.noise([10.0, 10.1, 9.9]).noisy is False
+    assert stats.noise([10.0, 10.1]).reason == "only 2 values (need 3)"
+    n = stats.noise([10, 15, 5, 12, 8])
+    assert n.noisy and "std dev" in n.reason
 
 
 def test_non_finite_values_are_dropped():
-    assert stats.clean([1.0, None, float("nan"), float("inf"), 2]) == [1.0, 2.0]
-    with pytest.raises(ValueError):
-        stats.median([])
+    assert stats.clean([1.0, float("nan"), None, float("inf"), 2]) == [1.0, 2.0]
+    assert stats.median_ci([1.0, float("nan"), 3.0]).value == 2.0
 
 
 def test_psnr():
-    assert stats.psnr(0) == float("inf")
-    assert abs(stats.psnr(1.0) - 48.13) < 0.01
+    assert stats.psnr(0) == math.inf
+    assert stats.psnr(1.0) == pytest.approx(48.13, abs=0.01)

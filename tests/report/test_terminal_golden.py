@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from vercompare.planning.thresholds import Thresholds
 from vercompare.report import Options, build, terminal
 from vercompare.rundir import load_run
 
@@ -42,7 +43,25 @@ def test_page_layout_with_all_cell_states(page_dir):
 def test_page_layout_with_extras_and_gate(page_dir):
     _check("page_table_extras.txt",
            _render(page_dir, Options(extras=("compile", "first-call", "memory", "tflops", "output"),
-                                     fail_on_regression=0.05, baseline="torch-nightly"), width=200))
+                                     thresholds=Thresholds(fail_on_regression="5%"), baseline="torch-nightly"),
+                   width=200))
+
+
+def test_at_80_columns_the_verdict_comes_first_and_no_label_is_cut_mid_word(page_dir):
+    """CI logs are 80 columns (or a pipe): headers wrap at spaces, never inside a word."""
+    text = _render(page_dir, Options(), width=80)
+    _check("page_table_80.txt", text)
+    assert text.startswith("FAIL: ")
+    assert all(len(line) <= 80 for line in text.splitlines())
+    report = build(load_run(page_dir), Options())
+    lines = text.splitlines()
+    for table in report.tables:
+        start = lines.index(table.title)
+        rule = next(i for i in range(start, len(lines)) if lines[i].lstrip().startswith("━"))
+        header = " ".join(lines[start + 1:rule])
+        for column in table.main_columns:
+            for word in column.label.split():
+                assert word in header.split(), (word, header)
 
 
 def test_every_state_appears(page_dir):
@@ -63,8 +82,8 @@ def test_colour_only_where_significant(page_dir):
     terminal.render(report, Console(file=buf, width=200, color_system="truecolor", force_terminal=True))
     out = buf.getvalue()
     # the noisy img2img ratio (not significant) is dim, not green or red
-    line = next(line for line in out.splitlines() if "x1.100" in line)
-    seg = line[:line.index("x1.100")]
+    line = next(line for line in out.splitlines() if "x1.005" in line)
+    seg = line[:line.index("x1.005")]
     assert seg.endswith("\x1b[2m"), repr(seg[-20:])
     # a significant speedup is green
-    assert "\x1b[1;32mx1.071" in out
+    assert "\x1b[1;32mx1.067" in out

@@ -73,6 +73,28 @@ def test_knobs_vanilla_attention_and_batch(tmp_path, shared_weights):
     assert record["fingerprint"]["shape"] == [2, 64, 64, 3]
 
 
+def test_target_ci_adds_calls_until_the_interval_is_narrow_or_time_runs_out(tmp_path, shared_weights):
+    """--target-ci: after `repeats`, calls continue until the median's distribution-free interval is
+    within the target (it needs 6 values at least), or the time cap ends it; the record says which."""
+    from vercompare_runner import intervals
+
+    reached, capped, plain = make_cases("sd-txt2img", repeats=1, target_ci=0.5, seed=1) + \
+        make_cases("sd-txt2img", repeats=1, target_ci=1e-9, target_time=3, seed=2) + \
+        make_cases("sd-txt2img", repeats=2, seed=3)
+    run = run_runner(tmp_path, [reached, capped, plain], weights_dir=shared_weights, name="target")
+    by_seed = {r["case"]["seed"]: r for r in run.records}
+    assert all(r["status"] == "ok" for r in run.records), [explain(r) for r in run.records]
+    first = by_seed[1]
+    assert first["metrics"]["stopped_by"] == "target"
+    values = first["samples"]["it_per_s"]
+    assert len(values) >= 6 and intervals.relative_half_width(values) <= 0.5
+    assert first["metrics"]["ci_half_width"] == pytest.approx(intervals.relative_half_width(values))
+    second = by_seed[2]
+    assert second["metrics"]["stopped_by"] == "time cap" and len(second["samples"]["it_per_s"]) > 1
+    third = by_seed[3]
+    assert third["metrics"]["stopped_by"] == "repeats" and len(third["samples"]["it_per_s"]) == 2
+
+
 def test_env_command_prints_the_environment():
     argv, env = envs.runner_command()
     out = subprocess.run(argv + ["env"], capture_output=True, text=True, env=env, timeout=300)

@@ -57,7 +57,7 @@ def samples_around(rng: random.Random, median: float, n: int, rel_noise: float) 
 
 
 def ok_record(run_id, variant, case, its, rng, *, n=5, rel_noise=0.01, env=None, stages=None,
-              fp=None, flops=None):
+              fp=None, flops=None, rnd=1):
     samples = samples_around(rng, its, n, rel_noise) if stages is None else []
     metrics = {"it_per_s": its if stages is None else None, "latency_s": 1.0 / its if its else None,
                "first_call_s": round(3.0 + rng.random(), 3), "peak_mem_allocated_bytes": 3 * 2 ** 30 + 12345}
@@ -73,13 +73,14 @@ def ok_record(run_id, variant, case, its, rng, *, n=5, rel_noise=0.01, env=None,
     return schema.make_result(run_id, variant, case, "ok", metrics=metrics,
                               samples={"it_per_s": samples, "step_s": [[1.0 / x] * 4 for x in samples]},
                               stages=st, fingerprint=fp, env=env or {},
-                              started_at="2026-11-26T10:00:00Z", finished_at="2026-11-26T10:00:05Z")
+                              started_at="2026-11-26T10:00:00Z", finished_at="2026-11-26T10:00:05Z", round=rnd,
+                              process={"id": f"p{rnd}-{variant['name']}", "pid": 100 + rnd})
 
 
-def fail_record(run_id, variant, case, status, phase, etype="RuntimeError", message="failed", env=None):
+def fail_record(run_id, variant, case, status, phase, etype="RuntimeError", message="failed", env=None, round=1):
     return schema.make_result(run_id, variant, case, status, phase=phase,
                               error={"type": etype, "message": message, "tail": message},
-                              env=env or {})
+                              env=env or {}, round=round)
 
 
 def write_run(path, records, variants=VARIANTS, command=None, created_at="2026-11-26T10:00:00Z"):
@@ -100,10 +101,11 @@ def write_run(path, records, variants=VARIANTS, command=None, created_at="2026-1
     return path
 
 
-def page_run(path, *, rel_noise=0.01, n=5, batch_sizes=(1,), seed=0):
+def page_run(path, *, rel_noise=0.01, n=5, batch_sizes=(1,), seed=0, rounds=2):
     """The reference page's A100 table (batch 1) as a run, with every cell state the report knows:
     ok, IF with three stages, compile_error (IF on 2.0), not run (SDXL compiled), OOM after warmup,
-    OOM at call 2, error, timeout, a noisy cell, a changed output."""
+    OOM at call 2, error, timeout, a noisy cell, a changed output. Every ok cell has `rounds`
+    rounds of n calls (each round its own small offset, as separate processes have)."""
     rng = random.Random(seed)
     v0, v1 = VARIANTS
     records = []
@@ -124,17 +126,22 @@ def page_run(path, *, rel_noise=0.01, n=5, batch_sizes=(1,), seed=0):
                                                    "dynamo failed on IF stage I"))
                     continue  # SDXL compiled: not run -> "-"
                 if isinstance(fig, tuple):
-                    records.append(ok_record("run", var, case, None, rng, n=n, rel_noise=rel_noise,
-                                             env=A100_ENV, stages=[x * scale for x in fig],
-                                             fp=fingerprint(5)))
+                    for rnd in range(1, rounds + 1):
+                        offset = 1 + rng.gauss(0, rel_noise / 2)
+                        records.append(ok_record("run", var, case, None, rng, n=n, rel_noise=rel_noise,
+                                                 env=A100_ENV, stages=[x * scale * offset for x in fig],
+                                                 fp=fingerprint(5), rnd=rnd))
                     continue
                 its = fig * scale
                 noise = rel_noise
                 if pipe == "sd-img2img" and ci == 1:
                     noise = 0.2  # a noisy cell
                 fp = fingerprint(PIPELINE_SEEDS[pipe], noise=(30 if (pipe == "sd-inpaint" and ci == 3) else 0))
-                records.append(ok_record("run", var, case, its, rng, n=n, rel_noise=noise, env=A100_ENV,
-                                         fp=fp, flops=1606.5e9 * bs if pipe.startswith("sd-") else 13522.5e9 * bs))
+                for rnd in range(1, rounds + 1):
+                    offset = 1 + rng.gauss(0, rel_noise / 2)
+                    records.append(ok_record("run", var, case, its * offset, rng, n=n, rel_noise=noise, env=A100_ENV,
+                                             fp=fp, flops=1606.5e9 * bs if pipe.startswith("sd-") else 13522.5e9 * bs,
+                                             rnd=rnd))
     # the failure states, in a batch-16 table
     big = 16
     for pipe, states in (("sd-txt2img", ("ok", "ok", "oom:call 1", "oom:call 2")),
@@ -151,8 +158,9 @@ def page_run(path, *, rel_noise=0.01, n=5, batch_sizes=(1,), seed=0):
                    "image": variant["image"]}
             if state == "ok":
                 base = {"sd-txt2img": 3.04, "sd-controlnet": 2.15}[pipe]
-                records.append(ok_record("run", var, case, base * (1 + 0.2 * ci), rng, n=n, rel_noise=rel_noise,
-                                         env=A100_ENV, fp=fingerprint(PIPELINE_SEEDS[pipe])))
+                for rnd in range(1, rounds + 1):
+                    records.append(ok_record("run", var, case, base * (1 + 0.2 * ci), rng, n=n, rel_noise=rel_noise,
+                                             env=A100_ENV, fp=fingerprint(PIPELINE_SEEDS[pipe]), rnd=rnd))
                 continue
             status, phase = state.split(":")
             msg = {"oom": "CUDA out of memory. Tried to allocate 2.00 GiB", "error": "weights file not found",
@@ -166,18 +174,25 @@ def page_run(path, *, rel_noise=0.01, n=5, batch_sizes=(1,), seed=0):
 PIPELINE_SEEDS = {p: i for i, p in enumerate(PAGE_A100_B1)}
 
 
-def two_variant_run(path, base_samples, other_samples, pipeline="sd-txt2img", names=("a", "b"), device="cpu"):
-    """A minimal run: one case, two variants with the given it/s samples."""
+def two_variant_run(path, base_samples, other_samples, pipeline="sd-txt2img", names=("a", "b"), device="cpu",
+                    statuses=("ok", "ok")):
+    """A minimal run: one case, two variants with the given it/s samples: a list of values (one
+    round) or a list of lists (one per round). A status other than ok writes that failure instead."""
     variants = [{"name": n, "spec": {}, "resolved": {"torch": "2.5.0", "diffusers": "0.30.0"}, "image": f"img-{n}"}
                 for n in names]
     case = schema.make_case(pipeline=pipeline, device=device)
     records = []
-    for v, s in zip(variants, (base_samples, other_samples)):
-        med = sorted(s)[len(s) // 2]
-        rec = schema.make_result("run", v, case, "ok", metrics={"it_per_s": med},
-                                 samples={"it_per_s": list(s)}, env={"cpu": "test-cpu"},
-                                 fingerprint=fingerprint(1))
-        records.append(rec)
+    for v, s, status in zip(variants, (base_samples, other_samples), statuses):
+        rounds = s if s and isinstance(s[0], (list, tuple)) else [s]
+        for rnd, values in enumerate(rounds, 1):
+            if status != "ok":
+                phase = "call 2" if status == "oom" else ("compile" if status == "compile_error" else None)
+                records.append(fail_record("run", v, case, status, phase, round=rnd))
+                continue
+            med = sorted(values)[len(values) // 2]
+            records.append(schema.make_result("run", v, case, "ok", metrics={"it_per_s": med},
+                                              samples={"it_per_s": list(values)}, env={"cpu": "test-cpu"},
+                                              fingerprint=fingerprint(1), round=rnd))
     return write_run(path, records, variants=variants, command="vercompare run --torch a --torch b")
 
 

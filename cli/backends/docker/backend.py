@@ -48,6 +48,14 @@ class DockerProcess:
             return int(self.container.attrs["State"]["ExitCode"])
         return None
 
+    def cause(self) -> str | None:
+        state = self.container.attrs.get("State") or {}
+        if state.get("OOMKilled"):
+            return "oom"
+        # 137 = 128 + SIGKILL, and the runner never sends itself SIGKILL: someone outside did
+        # (`docker kill`, an engine stopping it, a CI runner's cleanup).
+        return "killed" if state.get("ExitCode") == 137 else None
+
     def kill(self) -> None:
         import docker
 

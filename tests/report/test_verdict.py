@@ -1,0 +1,135 @@
+"""The verdict on results files: breakage fails the gate, fixes pass, a clear slowdown fails, the same
+slowdown in heavy noise is inconclusive (not a silent pass), an identical set passes, an interrupted
+cell keeps the verdict from passing; every kind of change has its threshold; and over many A/A
+matrices the gate raises a false regression in at most 5 % of them."""
+import math
+import random
+
+import pytest
+
+from vercompare.planning.thresholds import Thresholds
+from vercompare.report import build, stats, verdict
+from vercompare.report.model import Options
+from vercompare.rundir import load_run
+
+import synthetic
+from cli import vercompare
+
+GATE = Thresholds(fail_on_regression="5%")
+
+
+def rounds(median, within=0.005, between=0.005, n_rounds=2, n=5, seed=0):
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n_rounds):
+        m = median * math.exp(rng.gauss(0, between))
+        out.append([m * math.exp(rng.gauss(0, within)) for _ in range(n)])
+    return out
+
+
+def decided(tmp_path, base, other, thresholds=GATE, statuses=("ok", "ok"), name="r"):
+    run = load_run(synthetic.two_variant_run(tmp_path / name, base, other, statuses=statuses))
+    return build(run, Options(thresholds=thresholds)).verdict
+
+
+@pytest.mark.parametrize("status,words", [("oom", "OOM at call 2"), ("error", "error"),
+                                          ("compile_error", "❌"), ("timeout", "timeout")])
+def test_a_failed_candidate_cell_broke_the_gate(tmp_path, status, words):
+    v = decided(tmp_path, rounds(100), rounds(100), statuses=("ok", status))
+    assert v.result == "FAIL" and v.exit_code() == 1 and v.count("broke") == 1
+    (cell,) = v.cells
+    assert cell.category == "broke" and cell.reasons == (words,) and "SD - txt2img / b - no compile" in cell.where
+
+
+def test_a_missing_candidate_cell_broke_the_gate(tmp_path):
+    import json
+
+    d = synthetic.two_variant_run(tmp_path / "m", rounds(100), rounds(100))
+    lines = (d / "results.jsonl").read_text().splitlines()
+    (d / "results.jsonl").write_text("\n".join(line for line in lines if json.loads(line)["variant"]["name"] == "a")
+                                     + "\n")
+    v = build(load_run(d), Options(thresholds=GATE)).verdict
+    assert v.result == "FAIL" and v.count("broke") == 1 and v.cells[0].reasons == ("-",)
+
+
+def test_a_baseline_failure_the_candidate_fixes_passes(tmp_path):
+    v = decided(tmp_path, rounds(100), rounds(100), statuses=("oom", "ok"))
+    assert v.result == "PASS" and v.exit_code() == 0 and v.count("fixed") == 1
+
+
+def test_a_twenty_percent_slowdown_with_low_noise_fails(tmp_path):
+    v = decided(tmp_path, rounds(100, seed=1), rounds(80, seed=2))
+    assert v.result == "FAIL" and v.count("regressed") == 1 and v.exit_code() == 1
+    assert "it/s x0.8" in v.cells[0].reasons[0]
+
+
+def test_the_same_slowdown_inside_high_noise_is_inconclusive_not_a_pass(tmp_path):
+    v = decided(tmp_path, rounds(100, 0.3, 0.3, seed=1), rounds(80, 0.3, 0.3, seed=2))
+    assert v.result == "INCONCLUSIVE" and v.count("inconclusive") == 1
+    assert v.exit_code() == 0  # a plain gate lets it through, saying so ...
+    strict = decided(tmp_path, rounds(100, 0.3, 0.3, seed=1), rounds(80, 0.3, 0.3, seed=2),
+                     Thresholds(fail_on_regression="5%", strict=True), name="strict")
+    assert strict.exit_code() == 3  # ... --strict does not
+
+
+def test_an_identical_results_set_passes_with_every_ratio_one(tmp_path):
+    same = rounds(100, 0.03, 0.03, seed=5)
+    report = build(load_run(synthetic.two_variant_run(tmp_path / "aa", same, same)), Options(thresholds=GATE))
+    assert report.verdict.result == "PASS" and report.verdict.count("unchanged") == 1
+    ratio = report.tables[0].rows[0].cells[1].figures[0].ratio
+    assert ratio.value == 1.0 and ratio.low < 1.0 < ratio.high and not ratio.significant
+
+
+def test_an_interrupted_cell_keeps_the_verdict_from_passing(tmp_path):
+    v = decided(tmp_path, rounds(100), rounds(100), statuses=("ok", "interrupted"))
+    assert v.result == "INCONCLUSIVE" and v.count("interrupted") == 1 and v.count("broke") == 0
+    assert v.exit_code() == 3  # an incomplete run cannot pass a gate, --strict or not
+
+
+def test_memory_compile_first_call_and_output_have_their_own_thresholds():
+    ok = dict(candidate="ok", baseline="ok")
+    same = stats.Ratio(1.0, 0.99, 1.01, 0.005, 10)
+    slower_compile = stats.Ratio(1.5, 1.4, 1.6, 0.03, 10)
+    cases = [verdict.Comparison("mem", **ok, speed=((None, same),), memory=(1e9, 1.3e9)),
+             verdict.Comparison("compile", **ok, speed=((None, same),), compile=slower_compile),
+             verdict.Comparison("psnr", **ok, speed=((None, same),), psnr=31.0)]
+    every = Thresholds(fail_on_memory="10%", fail_on_compile_time="15%", fail_on_psnr=40)
+    v = verdict.decide(cases, every)
+    assert [c.category for c in v.cells] == ["regressed"] * 3 and v.result == "FAIL"
+    assert v.cells[0].reasons == ("peak memory x1.30",) and "compile time x1.500" in v.cells[1].reasons[0]
+    assert "output drift" in v.cells[2].reasons[0]
+    # only the kinds a gate names are judged: speed alone passes these three
+    assert verdict.decide(cases, GATE).result == "PASS"
+
+
+def test_over_a_thousand_aa_matrices_false_regressions_stay_under_five_percent():
+    """72-cell matrices at the default sampling (2 rounds x 5 calls), every cell with its own
+    within- and between-process noise (0.5-5 %): no cell is really slower, so any regression is a
+    false alarm. Holm's correction keeps the share of matrices with one at or below 5 %."""
+    rng = random.Random(2026)
+    false_alarms = 0
+    for _ in range(1000):
+        sides = []
+        for _cell in range(72):
+            within, between = rng.uniform(0.005, 0.05), rng.uniform(0.005, 0.05)
+            sides.append((stats.side(rounds(10, within, between, 2, 5, rng.random())),
+                          stats.side(rounds(10, within, between, 2, 5, rng.random()))))
+        pooled = stats.prior([s for pair in sides for s in pair])
+        comparisons = [verdict.Comparison(f"c{i}", "ok", "ok", speed=((None, stats.ratio(a, b, pooled)),))
+                       for i, (a, b) in enumerate(sides)]
+        false_alarms += verdict.decide(comparisons, GATE).count("regressed") > 0
+    print(f"A/A: {false_alarms} of 1000 matrices with a false regression at 5 %")
+    assert false_alarms <= 50
+
+
+def test_report_exit_codes_through_the_command_line(tmp_path):
+    slow = synthetic.two_variant_run(tmp_path / "slow", rounds(100, seed=1), rounds(80, seed=2))
+    noisy = synthetic.two_variant_run(tmp_path / "noisy", rounds(100, 0.3, 0.3, seed=1), rounds(80, 0.3, 0.3, seed=2))
+    assert vercompare("report", slow, "--fail-on-regression", "5%").returncode == 1
+    assert vercompare("report", slow).returncode == 0  # no gate asked: the verdict is shown, not enforced
+    assert vercompare("report", noisy, "--fail-on-regression", "5%").returncode == 0
+    got = vercompare("report", noisy, "--fail-on-regression", "5%", "--strict")
+    assert got.returncode == 3 and "INCONCLUSIVE" in got.stderr
+    assert vercompare("report", slow, "--fail-on-regression", "5%", "--baseline", "b").returncode == 0  # a is faster
+    bad = vercompare("report", slow, "--fail-on-memory", "lots")
+    assert bad.returncode == 2 and "--fail-on-memory 'lots'" in bad.stderr
