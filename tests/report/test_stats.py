@@ -7,20 +7,12 @@ import pytest
 from vercompare.report import stats
 from vercompare_runner import intervals
 
+from synthetic import rounds
+
 
 def normal(median, rel_sd, n, seed):
     rng = random.Random(seed)
     return [median * (1 + rng.gauss(0, rel_sd)) for _ in range(n)]
-
-
-def rounds(median, rel_within, rel_between, n_rounds, n, seed):
-    """n_rounds processes: each its own offset (between), then n calls around it (within)."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n_rounds):
-        m = median * math.exp(rng.gauss(0, rel_between))
-        out.append([m * math.exp(rng.gauss(0, rel_within)) for _ in range(n)])
-    return out
 
 
 def test_identical_rounds_give_ratio_one_with_zero_width_interval():

@@ -2,7 +2,6 @@
 slowdown in heavy noise is inconclusive (not a silent pass), an identical set passes, an interrupted
 cell keeps the verdict from passing; every kind of change has its threshold; and over many A/A
 matrices the gate raises a false regression in at most 5 % of them."""
-import math
 import random
 
 import pytest
@@ -14,17 +13,9 @@ from vercompare.rundir import load_run
 
 import synthetic
 from cli import vercompare
+from synthetic import rounds
 
 GATE = Thresholds(fail_on_regression="5%")
-
-
-def rounds(median, within=0.005, between=0.005, n_rounds=2, n=5, seed=0):
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n_rounds):
-        m = median * math.exp(rng.gauss(0, between))
-        out.append([m * math.exp(rng.gauss(0, within)) for _ in range(n)])
-    return out
 
 
 def decided(tmp_path, base, other, thresholds=GATE, statuses=("ok", "ok"), name="r"):

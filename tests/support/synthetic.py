@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import random
 from pathlib import Path
 
@@ -50,6 +51,17 @@ def fingerprint(seed: int, shape=(8, 8, 3), noise: int = 0) -> dict:
         for i in range(len(data)):
             data[i] = max(0, min(255, data[i] + nrng.randint(-noise, noise)))
     return {"shape": list(shape), "data": base64.b64encode(bytes(data)).decode("ascii")}
+
+
+def rounds(median, within=0.005, between=0.005, n_rounds=2, n=5, seed=0) -> list[list[float]]:
+    """n_rounds processes' it/s: each round its own log-normal offset (between), then n calls
+    around it (within) - how calls in one process agree more than processes do."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n_rounds):
+        m = median * math.exp(rng.gauss(0, between))
+        out.append([m * math.exp(rng.gauss(0, within)) for _ in range(n)])
+    return out
 
 
 def samples_around(rng: random.Random, median: float, n: int, rel_noise: float) -> list[float]:
