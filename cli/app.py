@@ -20,7 +20,7 @@ app = typer.Typer(
         "Example: vercompare run --diffusers 0.30.3 --diffusers 0.42.1 --weights tiny --device cpu"
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )

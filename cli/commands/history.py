@@ -1,6 +1,7 @@
-"""`vercompare history`: a metric of one pipeline over the indexed runs."""
+"""`vercompare history`: a metric over the indexed runs; --detect decides whether it changed."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -8,9 +9,11 @@ import typer
 
 from vercompare_runner.vocabulary import IT_PER_S
 
+DETECT = "Detect (history that decides)"
+
 
 def history_cmd(
-    pipeline: str = typer.Option(..., "--pipeline", "-p", help="e.g. sd-txt2img"),
+    pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p", help="only this pipeline, e.g. sd-txt2img"),
     metric: str = typer.Option(IT_PER_S, "--metric", help="it_per_s, compile_s, first_call_s or peak_mem"),
     variant: Optional[str] = typer.Option(None, "--variant", help="only this variant"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="only this batch size"),
@@ -20,37 +23,56 @@ def history_cmd(
     limit: int = typer.Option(30, "--limit", help="the last N runs per series"),
     db: Optional[Path] = typer.Option(None, "--db", envvar="VERCOMPARE_DB",
                                       help="the history database (default ~/.local/share/vercompare/history.db)"),
+    detect: bool = typer.Option(False, "--detect", rich_help_panel=DETECT,
+                                help="Name every sustained change of each series and the first nightly after it "
+                                     "(its torch git hash); exit 1 when a regression is new (among the last 4)."),
+    threshold: str = typer.Option("3%", "--threshold", rich_help_panel=DETECT,
+                                  help="The smallest change --detect names."),
+    html: Optional[Path] = typer.Option(None, "--html", rich_help_panel=DETECT,
+                                        help="Write a page with a plot of each series (and what --detect found)."),
+    json_out: bool = typer.Option(False, "--json", rich_help_panel=DETECT, help="Print what --detect finds as JSON (implies --detect)."),
 ) -> None:
-    """A metric of one pipeline over the indexed runs: a table per series and a sparkline.
+    """A metric over the indexed runs: a table per series and a sparkline; --detect decides.
 
-    Example: vercompare history --pipeline sd-txt2img --variant torch-nightly
+    The rule of --detect: the best split of a series is a change when the median after it differs from
+    the median before it by more than --threshold and 3 standard errors of the series' night-to-night
+    noise, and the first 2 nightlies after it (and most of the first 4) are each past the threshold.
+
+    Example: vercompare history --detect --pipeline sd-txt2img --html history.html
     """
     from rich.console import Console
-    from rich.table import Table
 
-    from vercompare.report import history
+    from vercompare.planning.thresholds import parse_threshold
+    from vercompare.report import history, trend
+    from vercompare.report.detect import Rule
     from vercompare.rundir import load_run
 
+    detect = detect or json_out
+    rule = Rule(threshold=parse_threshold(threshold, "--threshold"))
     for run_dir in index or []:
         history.index_run(load_run(run_dir), db)
     series = history.query(db, pipeline, metric, variant, batch_size, compile_mode, device, limit)
     console = Console()
     if not series:
-        console.print(f"no indexed results for pipeline {pipeline!r} "
+        console.print(f"no indexed results{f' for pipeline {pipeline!r}' if pipeline else ''} "
                       f"(database {db or history.default_db()})", highlight=False)
         return
-    for s in series:
-        values = [p.value for p in s.points]
-        title = f"{s.variant} · {s.case_id}" + (f" · {s.stage}" if s.stage else "")
-        t = Table(title=f"{title}\n{metric} {history.sparkline(values)}", title_justify="left")
-        for name in ("date", "run", "versions", "image", "status", metric, "95 % CI"):
-            t.add_column(name)
-        for p in s.points:
-            versions = ", ".join(f"{k} {v}" for k, v in sorted(p.resolved.items()))
-            ci = f"{p.low:.4g}-{p.high:.4g}" if p.low is not None and p.high is not None else ""
-            t.add_row(p.created_at or "?", p.run_id, versions, (p.image or "")[:19], p.status or "",
-                      f"{p.value:.4g}" if p.value is not None else "-", ci)
-        console.print(t)
+    found = trend.trends(series, metric, rule)
+    if html is not None:
+        from vercompare.report.history_page import render_page
+        from vercompare.report.output import write
+
+        write(html, render_page(found, metric, rule))
+        Console(stderr=True).print(f"wrote {html}", highlight=False)
+    if json_out:
+        typer.echo(json.dumps(trend.to_dict(found, metric, rule), indent=1, sort_keys=True))
+    elif detect:
+        for line in trend.lines(found, metric, rule):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+    else:
+        trend.print_tables(console, series, metric)
+    if detect:
+        raise SystemExit(trend.exit_code(found))
 
 
 def register(app: typer.Typer) -> None:

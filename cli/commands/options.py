@@ -55,6 +55,10 @@ def _field_params(cls) -> list[inspect.Parameter]:
     return out
 
 
+# report/formats.py:FORMATS, in words (not imported: the report package is heavy for --help)
+FORMATS_HELP = ("table (terminal), md (PR comment, CI job summary), html (one self-contained file), json, csv, "
+                "pytorch-benchmark (PyTorch's OSS benchmark database), png (chart)")
+
 # Options of run and plan that set no field.
 RUN_EXTRAS = [
     _param("config", Optional[Path], None, ("--config", "-c"), "A vercompare.toml: \\[variants.NAME], \\[matrix], "
@@ -64,23 +68,30 @@ RUN_EXTRAS = [
            "run"),
     _param("baseline", Optional[str], None, ("--baseline",), "Variant the ratios compare against (default the first).",
            "report"),
+    _param("fmt", str, "table", ("--format", "-f"), "What the run prints on stdout at its end: "
+           + FORMATS_HELP.replace(", png (chart)", "") + ".", "report", shown="table"),
 ]
 GATE = _field_params(thresholds_mod.Thresholds)
 
 
 
+def _panel_of(p: inspect.Parameter) -> str | None:
+    """The --help panel of an option, declared either way (Annotated[..., Option] or = Option(...))."""
+    info = getattr(p.annotation, "__metadata__", (p.default,))[0]
+    return getattr(info, "rich_help_panel", None)
+
+
 def _panel_order(parameters: list[inspect.Parameter]) -> list[inspect.Parameter]:
     """In the order of PANELS (stable within a panel): --help shows the panels in that order."""
     order = list(PANELS.values())
-    return sorted(parameters, key=lambda p: order.index(p.annotation.__metadata__[0].rich_help_panel))
+    return sorted(parameters, key=lambda p: order.index(_panel_of(p)))
 
 
 RUN = _panel_order(_field_params(request_mod.RunRequest) + _field_params(settings_mod.Settings) + RUN_EXTRAS + GATE)
 
 # Options of report and diff.
 REPORT = [
-    _param("fmt", str, "table", ("--format", "-f"), "table (terminal), md (PR comment), html (one self-contained "
-           "file), json, csv, png (chart)", "report", shown="table"),
+    _param("fmt", str, "table", ("--format", "-f"), FORMATS_HELP, "report", shown="table"),
     _param("out", Optional[Path], None, ("--out", "-o"), "Write to this file instead of stdout.", "report"),
     _param("png", Optional[Path], None, ("--png",), "Also write the speedup chart as PNG.", "report"),
     _param("show", Optional[List[str]], None, ("--show",), "Extra columns, comma separated or repeated: compile, "
@@ -102,7 +113,10 @@ def takes(parameters: list[inspect.Parameter]):
         def wrapper(**kwargs):
             return command(**kwargs)
 
-        everything = own + parameters
+        # a command's own options with a panel join the shared ones in PANELS order
+        paneled = [p for p in own if _panel_of(p) in PANELS.values()]
+        everything = [p for p in own if p not in paneled] + _panel_order(
+            [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in paneled] + parameters)
         del wrapper.__wrapped__  # inspect.signature must see the signature below, not the command's
         wrapper.__signature__ = inspect.Signature(everything)
         wrapper.__annotations__ = {p.name: p.annotation for p in everything}
@@ -118,8 +132,8 @@ def given(ctx: typer.Context) -> set[str]:
 
 
 def request_and_settings(ctx: typer.Context, values: dict):
-    """(RunRequest, Settings, Thresholds) from the options typed, a --config file under them, or the
-    run directory of --resume (whose stored request and settings win; per-invocation flags and the
+    """(RunRequest, Settings, Thresholds) from the options typed, a --config file under them (else
+    ./vercompare.toml when there is one), or the run directory of --resume (whose stored request and settings win; per-invocation flags and the
     gate typed now still apply)."""
     import os
 
@@ -133,8 +147,17 @@ def request_and_settings(ctx: typer.Context, values: dict):
     settings = settings_mod.from_options(values)
     if not settings.ca_bundle and os.environ.get("PIP_CERT"):
         settings = dataclasses.replace(settings, ca_bundle=os.environ["PIP_CERT"])
-    if values.get("config"):
+    config = values.get("config")
+    if config is None:
         from vercompare.planning import config_file
 
-        request, settings, gate = config_file.apply(values["config"], given(ctx), request, settings, gate)
+        config = config_file.found_here()
+        if config is not None:
+            from rich.console import Console
+
+            Console(stderr=True).print(f"using ./{config} (--config FILE for another)", highlight=False)
+    if config:
+        from vercompare.planning import config_file
+
+        request, settings, gate = config_file.apply(config, given(ctx), request, settings, gate)
     return request, settings, gate

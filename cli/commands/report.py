@@ -23,12 +23,15 @@ def report_cmd(run_dir: Path = typer.Argument(..., help="a run directory (the --
 
     Example: vercompare report runs/2026-11-26 --format md --out comment.md --fail-on-regression 5%
     """
-    from vercompare.report import build, output
-    from vercompare.rundir import load_run
+    from rich.console import Console
 
-    report = build(load_run(run_dir), output.options(baseline, options))
-    output.emit(report, options)
-    output.gate(report)
+    from vercompare import api
+    from vercompare.report import history, output
+
+    run = api.load(run_dir, options=output.options(baseline, options))
+    history.index_if_new(run.loaded, console=Console(stderr=True))
+    output.emit(run, options)
+    output.gate(run.report)
 
 
 @opts.takes(opts.REPORT)
@@ -39,14 +42,18 @@ def diff_cmd(run_a: Path = typer.Argument(..., help="the older run (the baseline
 
     Example: vercompare diff runs/last-week runs/today --fail-on-regression 5%
     """
-    from vercompare.report import build, output
-    from vercompare.report.diff import merge
+    from rich.console import Console
+
+    from vercompare import api
+    from vercompare.report import history, output
     from vercompare.rundir import load_run
 
-    merged, report_options = merge(load_run(run_a), load_run(run_b), output.options(None, options))
-    report = build(merged, report_options)
-    output.emit(report, options)
-    output.gate(report)
+    a, b = load_run(run_a), load_run(run_b)
+    for side in (a, b):
+        history.index_if_new(side, console=Console(stderr=True))
+    run = api.compare(a, b, options=output.options(None, options))
+    output.emit(run, options)
+    output.gate(run.report)
 
 
 def register(app: typer.Typer) -> None:

@@ -40,6 +40,7 @@ from vercompare.planning.plan import plan_variants
 from vercompare.planning.request import RunRequest
 from vercompare.planning.settings import Settings
 from vercompare.planning.thresholds import Thresholds
+from vercompare.report import history
 from vercompare_runner import schema
 
 CTRL_C = "interrupted"
@@ -58,6 +59,8 @@ class Run:
     console: object
     baseline: str | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
+    fmt: str = "table"  # what the report step prints on stdout (--format)
+    machine: bool = False  # --json: stdout is the summary's, the table goes to stderr
     # filled in by the steps
     cases: list[dict] = field(default_factory=list)
     plans: tuple = ()
@@ -117,6 +120,7 @@ def open_run_dir(run: Run) -> None:
         "machine": {**machine(), **run.backend.describe()}, "variants": [],
     }
     run.meta = rundir.open_for_writing(run.out, meta)
+    run.stack.callback(history.index_at_end, run.out, run.console)  # whatever ends the run, it is indexed
     run.variants = {v["name"]: v for v in run.meta["variants"]}
     if run.resume and run.settings.retry_failed:
         run.console.print(f"retrying {rundir.drop_failed(run.out)} failed cell(s)")
@@ -244,20 +248,14 @@ def _fail_cases(run: Run, plan, message: str, tail: list[str]) -> None:
 
 def report(run: Run) -> None:
     """The comparison (the verdict line first) on stdout; with a gate, the verdict's cells on stderr."""
-    from rich.console import Console
-
-    from vercompare.report import Options, build, history, terminal
+    from vercompare import api
+    from vercompare.report import Options, output
     from vercompare.report.gate import print_verdict
 
-    loaded = rundir.load_run(run.out)
-    try:
-        history.index_run(loaded, history.default_db())
-    except Exception as exc:  # the history is a convenience; a run never fails for it
-        run.console.print(f"[dim]history not updated: {exc}[/]")
-    result = build(loaded, Options(baseline=run.baseline, thresholds=run.thresholds))
-    terminal.render(result, Console())
+    result = api.load(run.out, options=Options(baseline=run.baseline, thresholds=run.thresholds))
+    output.comparison(result, run.fmt, run.machine)
     run.console.print(f"results: {rundir.results_path(run.out)}", highlight=False, soft_wrap=True)
-    run.exit_code = print_verdict(result, run.console)
+    run.exit_code = print_verdict(result.report, run.console)
 
 
 STEPS = (

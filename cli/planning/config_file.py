@@ -295,3 +295,12 @@ def apply(path: Path, explicit, request: RunRequest, settings: Settings, thresho
     config = load(Path(path))
     gate = dataclasses.replace(thresholds, **{k: v for k, v in config.gate.items() if k not in set(explicit)})
     return merge(config, request, explicit), merge_settings(config, settings, explicit), gate
+
+
+DEFAULT_NAME = "vercompare.toml"
+
+
+def found_here() -> Path | None:
+    """./vercompare.toml when there is one: `run` and `plan` read it when no --config is given."""
+    path = Path(DEFAULT_NAME)
+    return path if path.is_file() else None

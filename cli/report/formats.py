@@ -13,10 +13,18 @@ from vercompare.report.model import Report
 from vercompare.report.stats import NOISE
 from vercompare_runner.vocabulary import COMPILE_S, FIRST_CALL_S
 
-FORMATS = ("table", "md", "html", "json", "csv", "png")
+FORMATS = ("table", "md", "html", "json", "csv", "pytorch-benchmark", "png")
 
 
-def render(report: Report, fmt: str, width: int = 200) -> str:
+def render(report: Report, fmt: str, width: int = 200, source=None) -> str:
+    """A report as text in one of FORMATS but png; pytorch-benchmark also needs the loaded run
+    (`source`: its raw samples)."""
+    if fmt == "pytorch-benchmark":
+        from vercompare.report import pytorch_benchmark
+
+        if source is None:
+            raise ValueError("the pytorch-benchmark format needs the loaded run")
+        return pytorch_benchmark.render(report, source)
     if fmt == "table":
         return table_text(report, width)
     if fmt == "md":

@@ -1,12 +1,14 @@
 """The run history: every run indexed in a local SQLite database (standard library sqlite3).
 
 Where: `--db`, else $VERCOMPARE_DB, else $XDG_DATA_HOME/vercompare/history.db
-(~/.local/share/vercompare/history.db). Indexing a run again replaces its rows, so
-`index_run` can be called after every (resumed) run.
+(~/.local/share/vercompare/history.db). Indexing a run again replaces its rows, so a run can be
+indexed whenever it changes: `vercompare run` indexes its run directory when it ends, whatever ended
+it (finished, stopped early, interrupted, the budget spent; index_at_end), and `report` / `diff`
+index a run they read that is not indexed yet or changed since (index_if_new: compose runs, copies).
 
 One row per run x variant x case x figure (IF: one per stage), with the median it/s and
-its CI, compile/first-call time and peak memory, and the variant's resolved versions and
-image, so any metric can be followed over runs.
+its CI, compile/first-call time and peak memory, the variant's resolved versions, image and torch
+git hash, so any metric can be followed over runs (and a change named by its nightly: detect.py).
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from vercompare_runner.vocabulary import COMPILE_S, FIRST_CALL_S, IT_PER_S, PEAK
 
 # --metric name -> column (the database names the metrics as the records do)
 METRICS = {IT_PER_S: IT_PER_S, COMPILE_S: COMPILE_S, FIRST_CALL_S: FIRST_CALL_S, "peak_mem": "peak_mem_bytes"}
+HIGHER_IS_BETTER = {IT_PER_S: True, COMPILE_S: False, FIRST_CALL_S: False, "peak_mem": False}
+UNITS = {IT_PER_S: "it/s", COMPILE_S: "s", FIRST_CALL_S: "s", "peak_mem": "bytes"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -35,6 +39,11 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE INDEX IF NOT EXISTS results_pipeline ON results (pipeline, variant);
 """
+# Columns added after the first release: a database made before gets them on first use.
+_ADDED = (("runs", "stamp", "TEXT"), ("results", "torch_git", "TEXT"))
+_RESULT_COLUMNS = ("run_key", "variant", "resolved", "image", "case_id", "pipeline", "batch_size", "compile",
+                   "dtype", "attention", "device", "stage", "status", "phase", IT_PER_S, "ci_low", "ci_high", "n",
+                   COMPILE_S, FIRST_CALL_S, "peak_mem_bytes", "torch_git")
 
 
 def default_db() -> Path:
@@ -51,6 +60,9 @@ def connect(db_path: str | Path | None = None) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(str(path))
         con.executescript(_SCHEMA)
+        for table, column, kind in _ADDED:
+            if column not in {row[1] for row in con.execute(f"PRAGMA table_info({table})")}:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     except (OSError, sqlite3.DatabaseError) as exc:
         raise BadInput(f"cannot open the history database {path}: {exc}",
                        hint="pass --db PATH or set VERCOMPARE_DB to a writable file") from None
@@ -60,7 +72,7 @@ def connect(db_path: str | Path | None = None) -> sqlite3.Connection:
 def index_run(loaded_run, db_path: str | Path | None = None) -> int:
     """Index (or re-index) a loaded run directory; returns the number of result rows written."""
     from vercompare.report import stats
-    from vercompare.report.records import device_label, measured_cells
+    from vercompare.report.records import device_label, measured_cells, torch_git
 
     meta = loaded_run.meta or {}
     run_key = str(Path(loaded_run.path).resolve())
@@ -80,6 +92,7 @@ def index_run(loaded_run, db_path: str | Path | None = None) -> int:
         figures = [(stage or "", stats.median_ci([x for rnd in rounds for x in rnd]))
                    for stage, rounds in m.figures()] if m.status == "ok" else []
         status, phase = m.status, (m.failure or {}).get("phase")
+        git = next((g for g in (torch_git(rec.get("env")) for rec in m.records) if g), None)
 
         def per_round(metric):
             values = m.per_round(metric)
@@ -90,18 +103,79 @@ def index_run(loaded_run, db_path: str | Path | None = None) -> int:
                          case.get("attention"), device_label(r), stage, status, phase,
                          est.value if est else None, est.low if est else None, est.high if est else None,
                          est.n if est else 0, per_round(COMPILE_S), per_round(FIRST_CALL_S),
-                         per_round(PEAK_MEM_ALLOCATED)))
+                         per_round(PEAK_MEM_ALLOCATED), git))
     con = connect(db_path)
     try:
         with con:
             con.execute("DELETE FROM results WHERE run_key = ?", (run_key,))
-            con.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, datetime('now'))",
+            con.execute("INSERT OR REPLACE INTO runs (run_key, run_id, path, command, created_at, indexed_at, stamp) "
+                        "VALUES (?, ?, ?, ?, ?, datetime('now'), ?)",
                         (run_key, meta.get("run_id") or Path(loaded_run.path).name, str(loaded_run.path),
-                         command, meta.get("created_at")))
-            con.executemany("INSERT OR REPLACE INTO results VALUES (" + ",".join("?" * 21) + ")", rows)
+                         command, meta.get("created_at"), stamp(loaded_run.path)))
+            con.executemany(f"INSERT OR REPLACE INTO results ({', '.join(_RESULT_COLUMNS)}) "
+                            f"VALUES ({','.join('?' * len(_RESULT_COLUMNS))})", rows)
     finally:
         con.close()
     return len(rows)
+
+
+def stamp(run_dir) -> str:
+    """What the run directory holds, in short: the sizes and times of run.json and results.jsonl
+    (a resumed run, or a compose service still appending, changes it)."""
+    from vercompare import rundir
+
+    parts = []
+    for path in (Path(run_dir) / rundir.RUN_JSON, rundir.results_path(run_dir)):
+        try:
+            st = path.stat()
+            parts.append(f"{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append("-")
+    return "/".join(parts)
+
+
+def is_indexed(run_dir, db_path: str | Path | None = None) -> bool:
+    """The run directory is indexed as it is now."""
+    con = connect(db_path)
+    try:
+        row = con.execute("SELECT stamp FROM runs WHERE run_key = ?", (str(Path(run_dir).resolve()),)).fetchone()
+    finally:
+        con.close()
+    return row is not None and row[0] == stamp(run_dir)
+
+
+def index_if_new(loaded_run, db_path: str | Path | None = None, console=None) -> bool:
+    """Index a run that `report` or `diff` reads when the history does not hold it as it is (a
+    compose run, a copied or resumed directory). A report never fails for its history: a database
+    that cannot be written is one line on `console`. True when it indexed."""
+    try:
+        if is_indexed(loaded_run.path, db_path):
+            return False
+        index_run(loaded_run, db_path)
+        return True
+    except Exception as exc:  # the history is a convenience next to the report
+        _not_indexed(console, loaded_run.path, exc)
+        return False
+
+
+def index_at_end(run_dir, console=None, db_path: str | Path | None = None) -> None:
+    """Index a run directory as its run ends, whatever ended it (the last thing `vercompare run`
+    does, from its exit stack). A run never fails for its history; when indexing fails, one line
+    says why and how to index it later."""
+    from vercompare.rundir import load_run
+
+    try:
+        index_run(load_run(run_dir), db_path)
+    except Exception as exc:
+        _not_indexed(console, run_dir, exc)
+
+
+def _not_indexed(console, run_dir, exc: Exception) -> None:
+    if console is None:
+        return
+    reason = exc.one_line() if hasattr(exc, "one_line") else f"{type(exc).__name__}: {exc}"
+    console.print(f"history: {run_dir} not indexed ({reason}); later: vercompare history --index {run_dir}",
+                  highlight=False, soft_wrap=True, markup=False)
 
 
 @dataclass(frozen=True)
@@ -116,6 +190,19 @@ class Point:
     value: float | None
     low: float | None
     high: float | None
+    torch_git: str | None = None
+
+    @property
+    def nightly(self) -> str | None:
+        """The date of the torch nightly this point ran (None for a release)."""
+        from vercompare.report.records import nightly_date
+
+        return nightly_date(self.resolved.get("torch"))
+
+    @property
+    def day(self) -> str:
+        """What names the point: its nightly's date, else the run's date."""
+        return self.nightly or (self.created_at or "?")[:10]
 
 
 @dataclass(frozen=True)
@@ -127,34 +214,43 @@ class Series:
     stage: str
     device: str
     points: tuple[Point, ...]
+    pipeline: str = ""
+
+    @property
+    def title(self) -> str:
+        return f"{self.variant} · {self.case_id}" + (f" · {self.stage}" if self.stage else "")
 
 
-def query(db_path, pipeline: str, metric: str = IT_PER_S, variant: str | None = None,
+def query(db_path, pipeline: str | None = None, metric: str = IT_PER_S, variant: str | None = None,
           batch_size: int | None = None, compile: str | None = None, device: str | None = None,
           limit: int = 50) -> list[Series]:
+    """Every series the filters select (pipeline None: every pipeline), each its last `limit` runs."""
     if metric not in METRICS:
         raise BadInput(f"unknown metric {metric!r}", hint=f"choose from {', '.join(METRICS)}")
     col = METRICS[metric]
-    where, args = ["r.pipeline = ?"], [pipeline]
-    for field, value in (("r.variant", variant), ("r.batch_size", batch_size), ("r.compile", compile),
-                         ("r.device", device)):
+    where, args = ["1 = 1"], []
+    for field, value in (("r.pipeline", pipeline), ("r.variant", variant), ("r.batch_size", batch_size),
+                         ("r.compile", compile), ("r.device", device)):
         if value is not None:
             where.append(f"{field} = ?")
             args.append(value)
     lo_hi = "r.ci_low, r.ci_high" if col == IT_PER_S else "NULL, NULL"
     sql = (f"SELECT runs.created_at, runs.run_id, runs.path, r.variant, r.resolved, r.image, r.status, "
-           f"r.{col}, {lo_hi}, r.case_id, r.stage, r.device FROM results r JOIN runs USING (run_key) "
-           f"WHERE {' AND '.join(where)} ORDER BY runs.created_at, runs.run_key")
+           f"r.{col}, {lo_hi}, r.case_id, r.stage, r.device, r.torch_git, r.pipeline FROM results r "
+           f"JOIN runs USING (run_key) WHERE {' AND '.join(where)} ORDER BY runs.created_at, runs.run_key")
     con = connect(db_path)
     try:
         rows = con.execute(sql, args).fetchall()
     finally:
         con.close()
     series: dict[tuple, list[Point]] = {}
-    for created, run_id, path, v, resolved, image, status, value, lo, hi, cid, stage, dev in rows:
-        series.setdefault((v, cid, stage or "", dev), []).append(
-            Point(created, run_id, path, v, json.loads(resolved or "{}"), image, status, value, lo, hi))
-    return [Series(v, cid, stage, dev, tuple(points[-limit:]))
+    pipelines: dict[tuple, str] = {}
+    for created, run_id, path, v, resolved, image, status, value, lo, hi, cid, stage, dev, git, pipe in rows:
+        key = (v, cid, stage or "", dev)
+        pipelines[key] = pipe or ""
+        series.setdefault(key, []).append(
+            Point(created, run_id, path, v, json.loads(resolved or "{}"), image, status, value, lo, hi, git))
+    return [Series(v, cid, stage, dev, tuple(points[-limit:]), pipelines[(v, cid, stage, dev)])
             for (v, cid, stage, dev), points in sorted(series.items())]
 
 

@@ -1,5 +1,6 @@
 """A report leaving the tool: the options `report` and `diff` take (--show, the gate), the
-chosen format on stdout or into a file, the PNG chart, the gate's verdict as the exit code."""
+chosen format on stdout or into a file, the PNG chart, the gate's verdict as the exit code; and the
+comparison `run` prints at its end (--format, --json)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +14,14 @@ from vercompare.report.model import EXTRAS, Options
 
 def options(baseline: str | None, values: dict) -> Options:
     """Report options from the command line: --show items (comma separated, repeatable, or all),
-    the gate's threshold, the output PSNR floor."""
+    the gate's threshold, the output PSNR floor; --format checked here, before anything is read."""
+    from vercompare.report import formats
+
+    fmt = values.get("fmt", "table")
+    if fmt not in formats.FORMATS:
+        raise BadInput(f"--format {fmt!r} is not known", hint=f"choose from {', '.join(formats.FORMATS)}")
+    if fmt == "png" and values.get("png") is None and values.get("out") is None:
+        raise BadInput("--format png needs a file", hint="pass --out FILE.png (or --png FILE.png)")
     show = values.get("show")
     extras: list[str] = []
     for item in show or []:
@@ -29,23 +37,21 @@ def options(baseline: str | None, values: dict) -> Options:
                    thresholds=thresholds.from_options(values), output_psnr_min=values.get("output_psnr", 40.0))
 
 
-def emit(report, values: dict) -> None:
-    """The report in --format on stdout (the table on the terminal) or into --out; also --png."""
+def emit(run, values: dict) -> None:
+    """A loaded run's report (vercompare.api.Run) in --format on stdout (the table on the terminal)
+    or into --out; also --png."""
     fmt, out, png, width = values.get("fmt", "table"), values.get("out"), values.get("png"), values.get("width")
     from rich.console import Console
 
-    from vercompare.report import formats, terminal
+    from vercompare.report import terminal
 
-    if fmt not in formats.FORMATS:
-        raise BadInput(f"--format {fmt!r} is not known", hint=f"choose from {', '.join(formats.FORMATS)}")
+    report = run.report
     if fmt == "png":
         png = png or out
-        if png is None:
-            raise BadInput("--format png needs a file", hint="pass --out FILE.png (or --png FILE.png)")
     elif fmt == "table" and out is None:
         terminal.render(report, Console(width=width) if width else Console())
     else:
-        content = formats.render(report, fmt, width=width or 200)
+        content = run.render(fmt, width=width or 200)
         if out is None:
             typer.echo(content, nl=False)
         else:
@@ -59,6 +65,49 @@ def emit(report, values: dict) -> None:
         except OSError as exc:
             raise BadInput(f"cannot write {png}: {exc}") from None
         Console(stderr=True).print(f"wrote {png}", highlight=False)
+
+
+def check_run_format(fmt: str, machine: bool) -> None:
+    """`run --format` / `--json`, checked before anything is built."""
+    from vercompare.report import formats
+
+    if fmt not in formats.FORMATS or fmt == "png":
+        raise BadInput(f"--format {fmt!r} is not a format `run` prints",
+                       hint=f"choose from {', '.join(f for f in formats.FORMATS if f != 'png')}; "
+                            "for a chart: vercompare report RUN_DIR --format png --out FILE")
+    if machine and fmt != "table":
+        raise BadInput("--json and --format print different things on stdout",
+                       hint="choose one; `vercompare report RUN_DIR --format ...` gives any format afterwards")
+
+
+def comparison(run, fmt: str = "table", machine: bool = False) -> None:
+    """The comparison at the end of `run`: the table on the terminal, or --format on stdout; with
+    --json (machine) the table goes to stderr, stdout being the summary's."""
+    from rich.console import Console
+
+    from vercompare.report import terminal
+
+    if fmt == "table":
+        terminal.render(run.report, Console(stderr=machine))
+    else:
+        typer.echo(run.render(fmt), nl=False)
+
+
+def summary(run_dir, code: int, gate=None, baseline: str | None = None) -> None:
+    """`run --json`: one JSON object on stdout, whatever ended the run (api.Run.summary, with the
+    run's own exit code); a run that never opened its directory says so."""
+    import json
+
+    from vercompare import api, rundir
+    from vercompare.errors import VercompareError
+
+    try:
+        data = api.load(run_dir, gate, baseline=baseline).summary()
+    except VercompareError as exc:  # nothing written yet (the host check failed), or no results
+        data = {"kind": "vercompare.summary", "run_dir": str(run_dir), "verdict": None, "error": exc.one_line(),
+                "results": str(rundir.results_path(run_dir))}
+    data["exit_code"] = code
+    typer.echo(json.dumps(data, indent=1, sort_keys=True))
 
 
 def write(path: Path, content: str) -> None:

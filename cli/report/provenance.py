@@ -3,7 +3,7 @@ from run.json and the records' env; a variant without resolved versions is "unpr
 from __future__ import annotations
 
 from vercompare.report.model import Provenance, VariantInfo
-from vercompare.report.records import device_label, find, gpu_info, knob_text, nightly_date
+from vercompare.report.records import device_label, find, gpu_info, knob_text, nightly_date, torch_git
 
 
 def provenance_of(loaded_run, meta_variants, names, records):
@@ -33,11 +33,11 @@ def provenance_of(loaded_run, meta_variants, names, records):
             resolved = {k: env[k] for k in ("torch", "diffusers", "transformers")
                         if isinstance(env.get(k), str) and env.get(k)}
         torch_v = resolved.get("torch")
-        git = env.get("torch_git") or find(env, ("torch_git_version", "git_version", "torch_git"))
+        git = torch_git(env)
         if resolved:
             proven.add(name)
         infos.append(VariantInfo(name, tuple(sorted((k, str(v)) for k, v in resolved.items())),
-                                 str(image) if image else None, str(git) if git else None,
+                                 str(image) if image else None, git,
                                  nightly_date(str(torch_v) if torch_v else None)))
     seen: set = set()
     for r in records:

@@ -65,6 +65,13 @@ def gpu_name(env) -> str | None:
     return gpu_info(env or {}).get("name")
 
 
+def torch_git(env) -> str | None:
+    """The git hash of the torch build a record ran (the runner's env, or an older shape of it)."""
+    env = env if isinstance(env, dict) else {}
+    git = env.get("torch_git") or find(env, ("torch_git_version", "git_version", "torch_git"))
+    return str(git) if git else None
+
+
 def device_label(record: dict, known: dict | None = None) -> str:
     """The GPU's name (or "cpu"); `known` maps a device string to the GPU name other records
     of the run saw, for records without env (a runner that died before reporting one)."""

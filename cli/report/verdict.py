@@ -90,6 +90,9 @@ class Verdict:
             text += " (at default thresholds; no gate asked)"
         return text
 
+    def __str__(self) -> str:
+        return self.line()
+
     def exit_code(self) -> int:
         """0 pass, 1 regression or breakage, 3 inconclusive when --strict asks or cells were
         interrupted (an incomplete run cannot pass); without a gate always 0."""

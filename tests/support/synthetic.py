@@ -5,6 +5,7 @@ Deterministic (seeded): the same arguments always write the same files.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import random
@@ -246,3 +247,30 @@ def big_run(path, cells: int = 10_000, n: int = 5, seed: int = 0):
                     records.append(ok_record("big", var, case, its, rng, n=n, rel_noise=0.02, env=env,
                                              stages=stages, fp=fp, flops=1606.5e9 * bs))
     return write_run(path, records[:cells], variants=variants, command="vercompare run (synthetic, 10k cells)")
+
+
+def nightly_series(root, days: int = 14, change_day: int | None = None, change: float = 0.0, noise: float = 0.02,
+                   seed: int = 0, level: float = 20.0, pipeline: str = "sd-txt2img"):
+    """`days` nightly runs of one variant (torch-nightly) on one case, day d built from the torch
+    nightly of 2026-11-dd with its own git hash; its it/s is `level`, times (1 + change) from
+    `change_day` on. Each night is 2 rounds (processes) of 5 calls: every call scatters by `noise`
+    around its process, every process by a quarter of that around the night (rounds())."""
+    root = Path(root)
+    out = []
+    for day in range(1, days + 1):
+        torch = f"2.6.0.dev202611{day:02d}+cu124"
+        git = hashlib.sha1(f"torch nightly {seed} {day}".encode()).hexdigest()
+        variant = {"name": "torch-nightly", "spec": {"torch": "nightly"},
+                   "resolved": {"torch": torch, "diffusers": "0.30.0"}, "image": f"sha256:{day:064x}"}
+        env = {**A100_ENV, "torch_git": git}
+        case = schema.make_case(pipeline=pipeline, device="cuda", dtype="fp16")
+        its = level * (1 + (change if change_day is not None and day >= change_day else 0.0))
+        records = []
+        for rnd, values in enumerate(rounds(its, within=noise, between=noise / 4, seed=seed * 1000 + day), 1):
+            records.append(schema.make_result(f"n{day:02d}", variant, case, "ok",
+                                              metrics={"it_per_s": sorted(values)[len(values) // 2]},
+                                              samples={"it_per_s": values}, env=env, round=rnd,
+                                              process={"id": f"p{rnd}", "pid": 100 + rnd}))
+        out.append(write_run(root / f"nightly-{day:02d}", records, variants=[variant],
+                             command="vercompare run --torch nightly", created_at=f"2026-11-{day:02d}T04:00:00Z"))
+    return out
