@@ -62,7 +62,8 @@ FORMATS_HELP = ("table (terminal), md (PR comment, CI job summary), html (one se
 # Options of run and plan that set no field.
 RUN_EXTRAS = [
     _param("config", Optional[Path], None, ("--config", "-c"), "A vercompare.toml: \\[variants.NAME], \\[matrix], "
-           "\\[build], \\[run], \\[gate] (see examples/). Options typed here win over it.", "run"),
+           "\\[build], \\[run], \\[gate] (see examples/). Default: ./vercompare.toml when there is one. Options "
+           "typed here win over it.", "run"),
     _param("out", Optional[Path], None, ("--out", "-o"), "Run directory (default runs/<date-time>).", "run"),
     _param("resume", Optional[Path], None, ("--resume",), "Finish the run in this directory: only missing cells run.",
            "run"),

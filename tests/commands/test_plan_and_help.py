@@ -3,7 +3,11 @@ in their groups."""
 from __future__ import annotations
 
 import json
+import os
+import re
+from pathlib import Path
 
+import synthetic
 from cli import NO_ENGINE, vercompare
 
 
@@ -37,3 +41,82 @@ def test_plan_in_a_pipe_keeps_every_requirement_whole():
     assert all(len(line) <= 80 for line in lines)
     for requirement in ("huggingface_hub<0.26", "transformers<4.49", "numpy<2", "transformers<4.52"):
         assert any(requirement in line for line in lines), (requirement, proc.stdout)
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def test_run_help_at_80_columns_is_pinned(tmp_path):
+    """`vercompare run --help` in an 80-column terminal: the option groups in order, every line within
+    80 columns, the examples whole. Regenerate after an intended change:
+    UPDATE_GOLDEN=1 pytest tests/commands/test_plan_and_help.py"""
+    proc = vercompare("run", "--help", env={**NO_ENGINE, "TERM": "dumb", "NO_COLOR": "1"}, inherit=False, columns=80)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    path = GOLDEN / "run_help_80.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        assert os.environ.get("CI", "").lower() != "true", "UPDATE_GOLDEN is refused under CI=true"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert all(len(line) <= 80 for line in text.splitlines())
+    panels = [line.strip("╭─ ").split(" ─")[0] for line in text.splitlines() if line.startswith("╭─")]
+    assert panels == ["Options", "Versions (what is installed)", "Matrix (what is measured)",
+                      "Build (how environments are made)", "Run", "Gate (when to fail)", "Report"], panels
+    assert "--wheelhouse ./wheels" in text and "--format md" in text
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_completion_is_enabled():
+    proc = vercompare("--help", env={**NO_ENGINE, "TERM": "dumb"}, inherit=False, columns=100)
+    assert "--install-completion" in proc.stdout and "--show-completion" in proc.stdout
+    script = vercompare("--show-completion", "bash", env={**NO_ENGINE, "SHELL": "/bin/bash"}, inherit=False)
+    assert script.returncode == 0 and "_vercompare_completion" in script.stdout
+    for words, cword, expected in (("vercompare ru", "1", "run"), ("vercompare run --to", "2", "--torch"),
+                                   ("vercompare history --de", "2", "--detect")):
+        done = vercompare(env={**NO_ENGINE, "_VERCOMPARE_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                               "COMP_CWORD": cword}, inherit=False)
+        assert done.returncode == 0 and expected in done.stdout.split(), (words, done.stdout, done.stderr)
+
+
+COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
+
+
+def test_no_color_is_honoured(tmp_path):
+    run = synthetic.page_run(tmp_path / "page")
+    forced = {"FORCE_COLOR": "1", "TERM": "xterm-256color"}
+    coloured = vercompare("report", run, env=forced)
+    assert coloured.returncode == 0 and COLOUR.search(coloured.stdout)  # the test can fail: colour is there
+    for args in (("report", run), ("run", "--help"), ("plan", "--torch", "2.0"), ("--help",)):
+        plain = vercompare(*args, env={**forced, "NO_COLOR": "1", **NO_ENGINE})
+        assert plain.returncode == 0, plain.stderr
+        assert not COLOUR.search(plain.stdout + plain.stderr), args
+
+
+def test_vercompare_toml_in_the_current_folder_is_read(tmp_path):
+    (tmp_path / "vercompare.toml").write_text('[versions]\ntorch = ["2.0.1", "nightly"]\n[matrix]\nbatch_size = [1, 4]\n')
+    proc = vercompare("plan", "--json", env=NO_ENGINE, inherit=False, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)  # stdout stays the JSON; the notice is on stderr
+    assert [v["spec"]["torch"] for v in plan["variants"]] == ["2.0.1", "nightly"]
+    assert len(plan["cases"]) == 2 and "using ./vercompare.toml" in proc.stderr
+    # typed options win over it; --config names another; none in the folder: the defaults
+    typed = json.loads(vercompare("plan", "--json", "--batch-size", "2", env=NO_ENGINE, inherit=False,
+                                  cwd=tmp_path).stdout)
+    assert len(typed["cases"]) == 1 and "/b2/" in typed["cases"][0]
+    (tmp_path / "other.toml").write_text('[versions]\ntorch = "2.0.1"\n')
+    other = json.loads(vercompare("plan", "--json", "--config", tmp_path / "other.toml", env=NO_ENGINE,
+                                  inherit=False, cwd=tmp_path).stdout)
+    assert len(other["variants"]) == 1
+    bare = vercompare("plan", "--json", env=NO_ENGINE, inherit=False, cwd=tmp_path / "..")
+    assert "using ./vercompare.toml" not in bare.stderr
+    (tmp_path / "vercompare.toml").write_text("[matrix]\nbatch_sizes = 'many'\n")
+    bad = vercompare("plan", env=NO_ENGINE, inherit=False, cwd=tmp_path)
+    assert bad.returncode == 2 and "vercompare.toml" in bad.stderr
+
+
+def test_run_format_and_json_are_checked_before_anything_runs(tmp_path):
+    for args, words in ((("--format", "png"), "not a format `run` prints"), (("--format", "pdf"), "--format 'pdf'"),
+                        (("--json", "--format", "md"), "--json and --format")):
+        proc = vercompare("run", "--torch", "2.0", "--out", tmp_path / "out", *args, env=NO_ENGINE, inherit=False)
+        assert proc.returncode == 2 and words in proc.stderr, (args, proc.stderr)
+        assert not (tmp_path / "out").exists()

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
+import jsonschema
 import pytest
 
+from vercompare.report import history
 from vercompare_runner import schema
 
-from cli import vercompare
+from cli import REPO, vercompare
 from engines import build_args, managed_containers, records
 
 pytestmark = pytest.mark.engine
@@ -133,4 +137,38 @@ def test_runner_crash_marks_the_case_and_goes_on(engine, wheelhouse, ca_bundle, 
     assert "runner exited with code" in status[2]["error"]["message"]
     assert status[2]["error"]["tail"]  # the runner's last words come along
     assert "1 runner crash" in proc.stderr
+    assert not managed_containers(engine)
+
+
+def test_a_tiny_run_for_machines_notebooks_and_the_history(engine, wheelhouse, ca_bundle, tmp_path):
+    """One tiny CPU run (one variant, one case, one round) as CI and a notebook see it: `--json` puts one
+    summary on stdout (the table on stderr), the run is indexed as it ends, `vercompare.load` reads the
+    real directory in a fresh interpreter, and a --resume of the finished run (nothing left to run)
+    prints it as PyTorch's benchmark records."""
+    out = tmp_path / "run"
+    proc = vercompare("run", *QUICK, "--diffusers", "0.42.1", "--batch-size", "1", "--json",
+                      *build_args(engine, wheelhouse, ca_bundle), "--out", str(out), engine=engine)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout)  # stdout is the summary alone
+    assert summary["kind"] == "vercompare.summary" and summary["run_dir"] == str(out)
+    assert summary["verdict"] == "PASS" and summary["exit_code"] == 0 and summary["stopped"] is None
+    assert summary["variants"][0]["resolved"]["diffusers"] == "0.42.1" and summary["variants"][0]["torch_git"]
+    assert "cpu · batch 1" in proc.stderr and "SD - txt2img" in proc.stderr  # the table went to stderr
+    db = engine.dir / "history.db"
+    assert history.is_indexed(out, db), "the run was not indexed when it ended"
+    assert history.query(db, "sd-txt2img")[-1].points[-1].path == str(out)
+
+    code = f"import vercompare; r = vercompare.load({str(out)!r}); print(r.verdict); print(r.cells[0].state)"
+    notebook = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert notebook.returncode == 0, notebook.stderr
+    assert notebook.stdout.splitlines() == [summary["verdict_line"], "ok"]
+
+    again = vercompare("run", "--resume", str(out), "--format", "pytorch-benchmark", engine=engine)
+    assert again.returncode == 0, again.stderr[-3000:]
+    records_out = json.loads(again.stdout)
+    jsonschema.validate(records_out, json.loads((REPO / "docs" / "pytorch-benchmark.schema.json").read_text()))
+    its = next(r for r in records_out if r["metric"]["name"] == "it_per_s")
+    assert its["metric"]["benchmark_values"] == records(out)[0]["samples"]["it_per_s"]
+    assert its["benchmark"]["extra_info"]["diffusers"] == "0.42.1" and its["runners"][0]["name"] == "cpu"
+    assert history.is_indexed(out, db)  # indexed again as the resumed run ended
     assert not managed_containers(engine)

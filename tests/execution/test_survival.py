@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from vercompare.report import history
+
 from cli import start, vercompare
 from engines import build_args, managed_containers, records
 
@@ -32,6 +34,11 @@ def wait_for(predicate, timeout: float, what: str):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def assert_indexed(engine, run_dir: Path):
+    """The run is in the history as it ended, however it ended (the run indexes itself last)."""
+    assert history.is_indexed(run_dir, Path(engine.dir) / "history.db"), f"{run_dir} was not indexed as it ended"
 
 
 def assert_complete(run_dir: Path, batch_sizes=(1, 2, 3)):
@@ -66,6 +73,7 @@ def test_a_container_killed_from_outside_is_interrupted_and_a_plain_resume_rerun
     meta = json.loads((out / "run.json").read_text())
     assert "interrupted" in meta["stopped"]
     assert not managed_containers(engine)
+    assert_indexed(engine, out)  # stopped early: indexed all the same
 
     again = vercompare("run", "--resume", str(out), engine=engine, timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]
@@ -90,6 +98,7 @@ def test_sigint_stops_fast_keeps_results_and_resume_finishes(engine, wheelhouse,
     assert not managed_containers(engine)
     kept = records(out)
     assert kept and all(r["status"] == "ok" for r in kept)  # finished results intact, nothing half-written
+    assert_indexed(engine, out)  # Ctrl-C: indexed all the same
 
     again = vercompare("run", "--resume", str(out), engine=engine, timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]

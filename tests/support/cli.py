@@ -8,9 +8,12 @@ subprocess, with a known environment.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,8 +21,22 @@ REPO = Path(__file__).resolve().parents[2]
 NO_ENGINE = {"PATH": "/usr/bin:/bin", "DOCKER_HOST": "unix:///nonexistent"}
 
 
+_HISTORY: list[str] = []
+
+
+def scratch_history() -> str:
+    """A history database for this test process: `run`, `report` and `diff` index what they read,
+    and a test must never write into the user's home."""
+    if not _HISTORY:
+        folder = tempfile.mkdtemp(prefix="vercompare-test-history-")
+        atexit.register(shutil.rmtree, folder, True)
+        _HISTORY.append(os.path.join(folder, "history.db"))
+    return _HISTORY[0]
+
+
 def environment(engine=None, env: dict | None = None, inherit: bool = True, columns: int = 200) -> dict:
     out = dict(os.environ) if inherit else {}
+    out["VERCOMPARE_DB"] = scratch_history()
     if engine is not None:
         out.update(engine.env)
         # The history of engine tests goes beside the engine, never into the user's home.

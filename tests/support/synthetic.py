@@ -274,3 +274,27 @@ def nightly_series(root, days: int = 14, change_day: int | None = None, change: 
         out.append(write_run(root / f"nightly-{day:02d}", records, variants=[variant],
                              command="vercompare run --torch nightly", created_at=f"2026-11-{day:02d}T04:00:00Z"))
     return out
+
+
+def all_states_run(path, seed: int = 0):
+    """page_run's cells (ok, IF's stages, compile error, not run, OOMs, error, timeout, a noisy cell,
+    a changed output) plus the two states it lacks: a cell the infrastructure interrupted and a
+    variant without provenance (no resolved versions anywhere: unproven)."""
+    path = page_run(path, seed=seed)
+    v1 = VARIANTS[1]
+    nightly = {"name": v1["name"], "spec": v1["spec"], "resolved": v1["resolved"], "image": v1["image"]}
+    case = schema.make_case(pipeline="sd-img2img", batch_size=16, dtype="fp16", device="cuda")
+    base = {"name": VARIANTS[0]["name"], "spec": VARIANTS[0]["spec"], "resolved": VARIANTS[0]["resolved"],
+            "image": VARIANTS[0]["image"]}
+    rng = random.Random(seed)
+    extra = [ok_record("run", base, case, 2.9, rng, env=A100_ENV),
+             fail_record("run", nightly, case, "interrupted", "call 2", "Interrupted", "killed from outside",
+                         env=A100_ENV)]
+    mystery = {"name": "mystery", "spec": {}, "resolved": {}, "image": None}
+    for pipe in ("sd-txt2img", "sd-img2img"):
+        c = schema.make_case(pipeline=pipe, batch_size=16, dtype="fp16", device="cuda")
+        extra.append(ok_record("run", mystery, c, 3.1, rng))
+    with open(path / "results.jsonl", "a", encoding="utf-8") as fh:
+        for r in extra:
+            fh.write(schema.dump_line(r))
+    return path
