@@ -5,7 +5,8 @@
     check the host          the GPU lock, then the host's and the backend's checks (disk, base image, GPUs)
     open the run directory  run.json written (or continued); --retry-failed drops the failed cells
     prepare and run         every variant's environment built or reused, then its cases through the driver
-    report                  the run indexed in the history, the comparison printed, the gate's verdict
+    report                  the comparison printed, the gate's verdict (and whatever ended the run, the
+                            run directory is indexed in the history: history.index_at_end)
 
 Each step is one function of the Run (the invocation's state) and returns None to go on, or why
 the run stopped early ("interrupted", "the run budget is spent", "the engine stopped answering",
