@@ -17,7 +17,13 @@ def render_page(found: list[Trend], metric: str, rule, title: str = "vercompare 
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>",
              f"<style>{CSS}</style></head><body>", f"<h1>{escape(summary[0].lstrip('# '))}</h1>",
              f"<p class='noise'>{escape(summary[2])}</p><ul>"]
-    parts += [f"<li>{escape(line[2:])}</li>" for line in summary[4:] if line.startswith("- ")]
+    items: list[list[str]] = []
+    for line in summary[4:]:
+        if line.startswith("- "):
+            items.append([line[2:]])
+        elif line.startswith("  ") and items:
+            items[-1].append(line.strip())
+    parts += ["<li>" + "<br>".join(escape(x) for x in item) + "</li>" for item in items]
     parts.append("</ul>")
     for t in found:
         parts.append(f"<h2>{escape(t.series.title)}</h2>")

@@ -28,10 +28,10 @@ class Trend:
 def trends(series_list: list[Series], metric: str, rule: Rule = Rule()) -> list[Trend]:
     out = []
     for s in series_list:
-        values = [p.value if p.status == "ok" else None for p in s.points]
-        usable = sum(1 for v in values if v is not None)
-        found = changes(values, rule, HIGHER_IS_BETTER[metric]) if usable >= rule.min_points else []
-        out.append(Trend(s, tuple(found), usable >= rule.min_points))
+        values = Trend(s, (), False).values
+        decidable = sum(1 for v in values if v is not None) >= rule.min_points
+        found = changes(values, rule, HIGHER_IS_BETTER[metric]) if decidable else []
+        out.append(Trend(s, tuple(found), decidable))
     return out
 
 
