@@ -51,9 +51,8 @@ def test_a_container_killed_from_outside_is_interrupted_and_a_plain_resume_rerun
     not the candidate's. The case is `interrupted`, the run goes on, stops with the resume command,
     and a plain --resume (no --retry-failed) runs that case again."""
     out = tmp_path / "run"
-    proc = start("run", *SLOW, *build_args(engine, wheelhouse, ca_bundle), "--out", str(out), engine=engine)
+    proc = _mid_case(engine, wheelhouse, ca_bundle, out)
     try:
-        wait_for(lambda: len(records(out)) >= 1 and managed_containers(engine), 900, "the first case and a live container")
         (container,) = managed_containers(engine)
         container.kill()
         stdout, stderr = proc.communicate(timeout=900)
@@ -183,10 +182,17 @@ def test_no_secret_in_any_image_layer_label_history_or_run_dir(engine, wheelhous
 
 # -- every way a CI job ends, a driver that dies, orphans, shared run directories ---------------
 
-def _mid_case(engine, wheelhouse, ca_bundle, out, *extra):
+def _mid_case(engine, wheelhouse, ca_bundle, out, *extra, env=None):
     """A run started in the background, returned once its first case is done and a runner runs."""
-    proc = start("run", *SLOW, *extra, *build_args(engine, wheelhouse, ca_bundle), "--out", str(out), engine=engine)
-    wait_for(lambda: len(records(out)) >= 1 and managed_containers(engine), 900, "the first case and a live container")
+    proc = start("run", *SLOW, *extra, *build_args(engine, wheelhouse, ca_bundle), "--out", str(out), engine=engine,
+                 env=env)
+    try:
+        wait_for(lambda: (len(records(out)) >= 1 and managed_containers(engine)) or proc.poll() is not None, 900,
+                 "the first case and a live container")
+    except BaseException:
+        proc.kill()
+        raise
+    assert proc.poll() is None, proc.communicate()[1][-3000:]
     return proc
 
 
@@ -311,9 +317,12 @@ def test_an_engine_restart_mid_run_stops_it_resumably(engine, wheelhouse, ca_bun
         proc.kill()
         subprocess.run(["bash", str(scripts), "start", str(engine.dir), "--nvidia-stub"], check=True,
                        capture_output=True, timeout=120)
-    lines = [x for x in stderr.splitlines() if "Docker engine stopped answering" in x]
+    # Depending on when the engine goes, the run sees it stop answering, or sees the engine kill its
+    # runner on the way down (an interrupted case): either way one line, and resumable.
+    lines = [x for x in stderr.splitlines() if f"vercompare run --resume {out}" in x]
     assert proc.returncode == 1 and len(lines) == 1, stderr[-2000:]
-    assert f"vercompare run --resume {out}" in lines[0]
+    assert "Docker engine stopped answering" in lines[0] or "were interrupted" in lines[0], lines[0]
+    assert "Traceback" not in stderr
     again = vercompare("run", "--resume", str(out), engine=engine, timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]
     assert_complete(out)
@@ -334,7 +343,8 @@ def tiny_fs(tmp_path):
 
 def test_a_run_directory_that_fills_up_stops_cleanly_and_resumes(engine, wheelhouse, ca_bundle, tiny_fs):
     out = tiny_fs / "run"
-    proc = _mid_case(engine, wheelhouse, ca_bundle, out)
+    small = {"VERCOMPARE_SKIP_DISK_CHECK": "1"}  # the check would (rightly) refuse 64 MB up front
+    proc = _mid_case(engine, wheelhouse, ca_bundle, out, env=small)
     filler = tiny_fs / "filler"
     try:
         with open(filler, "wb") as fh:  # fill the disk to the last byte while a case runs
@@ -355,6 +365,6 @@ def test_a_run_directory_that_fills_up_stops_cleanly_and_resumes(engine, wheelho
     assert before and all(r["status"] in ("ok", "interrupted") for r in before)
     assert not managed_containers(engine)
     filler.unlink()
-    again = vercompare("run", "--resume", str(out), engine=engine, timeout=900)
+    again = vercompare("run", "--resume", str(out), engine=engine, env=small, timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]
     assert_complete(out)

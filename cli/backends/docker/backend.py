@@ -219,7 +219,9 @@ class DockerBackend(Backend):
             prepared.handle, ["python", "-m", "vercompare_runner", "run", spec_path],
             volumes=volumes, environment=env, user=user, network_mode="none",
             device_requests=gpus.device_requests(self.config.gpus), shm_size="2g",
-            read_only=True, tmpfs={"/tmp": "exec,size=8g"}, stdin_open=True, stdin_once=True,
+            # stdin_open with create()'s detach=False sets StdinOnce: the engine closes the runner's
+            # stdin when our attached socket goes (measured: 0.2 s after this process is killed).
+            read_only=True, tmpfs={"/tmp": "exec,size=8g"}, stdin_open=True,
             labels={**reaper.driver_labels(run_id), LABEL_PREFIX + "variant": prepared.variant[:200]},
         )
         try:
