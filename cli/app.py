@@ -54,9 +54,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as exc:
         # Usage errors come as click exceptions; typer >= 0.29 vendors click, so they are
-        # recognised by shape (show() and exit_code), not by class.
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()
+        # recognised by shape (format_message() and exit_code), not by class. One line, like ours.
+        if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "vercompare"
+            if exc.format_message():  # empty: the help was shown (no arguments given)
+                line = VercompareError(exc.format_message(), f"see `{where} --help`").one_line()
+                print(f"error: {line}", file=sys.stderr)
             sys.exit(exc.exit_code)
         if isinstance(exc, typer.Abort):
             sys.exit(130)

@@ -15,7 +15,13 @@ class VercompareError(Exception):
         self.hint = hint
 
     def one_line(self) -> str:
-        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+        text = f"{self.message} (hint: {self.hint})" if self.hint else self.message
+        # What users typed can hold a newline or a tab: shown escaped, the error stays one line.
+        return text.translate(_CONTROL)
+
+
+# control characters -> their escapes ("\n" for a newline), everything else as it is
+_CONTROL = {c: repr(chr(c))[1:-1] for c in list(range(32)) + [127]}
 
 
 class BadInput(VercompareError):

@@ -11,10 +11,14 @@ run.json is replaced atomically (write to a temporary file, rename); results.jso
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import socket
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from vercompare.errors import RunDirError
 from vercompare_runner import schema
@@ -23,6 +27,7 @@ from vercompare_runner.vocabulary import INTERRUPTED
 RUN_KIND = schema.RUN_KIND
 RUN_JSON = "run.json"
 RESULTS = "results.jsonl"
+LOCK = ".vercompare.lock"
 
 
 @dataclass(frozen=True)
@@ -39,9 +44,15 @@ def slugify(name: str) -> str:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
+    """Write to a temporary file, then rename: readers see the old file or the new, never half of
+    one (a full disk fails the write and leaves the old file, and no temporary one, behind)."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def results_path(run_dir: Path) -> Path:
@@ -143,3 +154,29 @@ def drop_failed(out: Path) -> int:
 
 def append(run_dir: Path, record: dict) -> None:
     schema.append_record(str(results_path(run_dir)), record)
+
+
+@contextmanager
+def lock(run_dir: Path) -> Iterator[None]:
+    """One command at a time in a run directory (a retry job and a resume, say): an exclusive
+    flock on RUN_DIR/.vercompare.lock, which names its holder. The kernel releases the lock of a
+    process that dies however it dies, so a stale lock is simply taken over."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(run_dir / LOCK, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise RunDirError(f"{run_dir} is in use by {holder}",
+                          hint="wait for it to finish (or stop it), then --resume") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"vercompare on {socket.gethostname()}, pid {os.getpid()}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()

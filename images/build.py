@@ -174,5 +174,7 @@ def build(client, definition: ImageDefinition, *, ca_bundle: Path | None, log_pa
 
 def read_file(client, image: str, path: str) -> str:
     """A file's text from an image (freeze.txt, env.json), through a throw-away container."""
-    out = client.containers.run(image, ["cat", path], remove=True, network_mode="none")
+    from vercompare.images.reaper import driver_labels
+
+    out = client.containers.run(image, ["cat", path], remove=True, network_mode="none", labels=driver_labels())
     return out.decode("utf-8", "replace")

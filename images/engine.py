@@ -13,8 +13,11 @@ HINT = ("start one: `bash scripts/quickstart.sh` starts a private engine (root, 
         "or point DOCKER_HOST at a running engine")
 
 
-def connect(docker_host: str | None = None, timeout: int = 600):
-    """A docker.DockerClient that answered a ping; EngineUnavailable (one line) otherwise."""
+def connect(docker_host: str | None = None, timeout: int = 600, reap: bool = True):
+    """A docker.DockerClient that answered a ping; EngineUnavailable (one line) otherwise.
+    reap: first remove the containers of drivers that died (vercompare.images.reaper)."""
+    import sys
+
     import docker
 
     host = docker_host or os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
@@ -23,13 +26,18 @@ def connect(docker_host: str | None = None, timeout: int = 600):
         client.ping()
     except Exception as exc:  # docker raises several unrelated types for "not there"
         raise EngineUnavailable(f"no Docker engine answered at {host} ({_why(exc)})", hint=HINT) from None
+    if reap:
+        from vercompare.images import reaper
+
+        for what in reaper.reap(client):
+            print(f"reaped a container whose driver is gone: {what}", file=sys.stderr)
     return client
 
 
 def try_connect(timeout: int = 3):
     """A client when an engine answers quickly, else None (`vercompare plan` works without one)."""
     try:
-        return connect(timeout=timeout)
+        return connect(timeout=timeout, reap=False)
     except EngineUnavailable:
         return None
 

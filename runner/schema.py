@@ -18,6 +18,9 @@ READABLE_VERSIONS = (1,)
 RESULT_KIND = "vercompare.result"
 SPEC_KIND = "vercompare.spec"
 RUN_KIND = "vercompare.run"  # run.json, written by the host
+# The runner's exit code when it cannot append a record (a full disk): the infrastructure's doing,
+# so the host records the case it was in as interrupted, not as the software's error.
+EXIT_CANNOT_WRITE = 75
 
 # Every knob of a case, with its default. A case is a plain dict of these keys
 # on the wire; unknown keys are refused so that typos never silently measure
@@ -232,14 +235,25 @@ def round_of(record):
 
 
 def append_record(path, record):
-    """Append one record with a single write, flushed and synced, so a crash
-    leaves either the whole line or a truncated last line (which readers skip)."""
+    """Append one record with a single write, flushed and synced. A write that fails part way (a
+    full disk) is cut back to where it began, so the file never holds half a line of ours; the
+    error is raised to the caller."""
     import os
     data = dump_line(record).encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
+        start = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(28, "No space left on device (short write)", path)
+            os.fsync(fd)
+        except OSError:
+            try:
+                os.ftruncate(fd, start)
+            except OSError:
+                pass
+            raise
     finally:
         os.close(fd)
 

@@ -5,13 +5,14 @@ import sys
 import time
 import uuid
 
-from . import schema
+from . import schema, watchdog
 from .case_run import log, run_case
 from .envinfo import collect_env
 from .versions import resolved_versions
 
 
 def run_spec(path):
+    watchdog.start()
     with open(path) as fh:
         spec = json.load(fh)
     if spec.get("kind") != schema.SPEC_KIND:
@@ -34,7 +35,11 @@ def run_spec(path):
         t0 = time.time()
         record = run_case(case, spec["weights_dir"], spec.get("run_id"), variant, env)
         record["round"], record["process"] = round_, process
-        schema.append_record(spec["results"], record)
+        try:
+            schema.append_record(spec["results"], record)
+        except OSError as exc:
+            log("cannot write the results (%s): stopping" % exc)
+            return schema.EXIT_CANNOT_WRITE
         m = record["metrics"]
         log("case %d/%d: %s in %.1fs%s" % (
             number, len(cases), record["status"], time.time() - t0,

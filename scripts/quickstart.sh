@@ -41,5 +41,5 @@ done
 
 exec .venv/bin/vercompare run \
   --torch 2.13.0+cpu --diffusers 0.30.3 --diffusers 0.42.1 \
-  --pipeline sd-txt2img --batch-size 1 --batch-size 2 --weights tiny --device cpu --repeats 3 \
+  --pipeline sd-txt2img --batch-size 1 --batch-size 2 --weights tiny --device cpu --repeats 3 --cpu-threads 1 \
   --base-image "$base" --wheelhouse "$CACHE/wheelhouse" "${ca[@]}" "$@"

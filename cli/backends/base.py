@@ -108,8 +108,9 @@ class Backend(ABC):
     def paths(self, run_dir: Path) -> RunnerPaths: ...
 
     @abstractmethod
-    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path) -> RunnerProcess:
-        """Start `python -m vercompare_runner run SPEC`; stdout+stderr go to log_path."""
+    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "") -> RunnerProcess:
+        """Start `python -m vercompare_runner run SPEC`; stdout+stderr go to log_path. The runner
+        must end by itself when this process dies (vercompare_runner.watchdog: its stdin closes)."""
 
     def lost(self, exc: BaseException) -> str | None:
         """When exc means the infrastructure went away (an engine that stopped answering): why,

@@ -100,8 +100,11 @@ class LocalProcess:
         self._scratch = Path(tempfile.mkdtemp(prefix="vercompare-runner-"))
         self._log = open(log_path, "ab")
         try:
-            self._popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log,
-                                           stderr=subprocess.STDOUT, env=runner_env(env, self._scratch),
+            # stdin: a pipe this process holds and never writes: when it dies, the runner reads end
+            # of file and exits (vercompare_runner.watchdog), even if nothing else is left to stop it.
+            self._popen = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=self._log,
+                                           stderr=subprocess.STDOUT,
+                                           env={**runner_env(env, self._scratch), "VERCOMPARE_DRIVER_STDIN": "1"},
                                            cwd=str(cwd), start_new_session=True)
         except OSError:
             self._log.close()
@@ -145,6 +148,8 @@ class LocalProcess:
         except subprocess.TimeoutExpired:
             pass
         self._log.close()
+        if self._popen.stdin is not None:
+            self._popen.stdin.close()
         shutil.rmtree(self._scratch, ignore_errors=True)
 
 

@@ -55,6 +55,8 @@ def _ended(code: int | None, cause: str | None) -> tuple[str, str]:
         return "oom", "the engine's OOM killer ended the runner"
     if cause == "killed":
         return INTERRUPTED, "the runner was killed from outside (SIGKILL, not the OOM killer)"
+    if code == schema.EXIT_CANNOT_WRITE:
+        return INTERRUPTED, "the runner could not write its results (is the run directory's disk full?)"
     return "error", f"runner exited with code {code}" if code not in (None, 0) else "runner ended early"
 
 
@@ -80,7 +82,7 @@ def run_variant(backend: Backend, prepared: Prepared, cases: list[dict], run_dir
         spec = schema.make_spec(run_id, variant_info, remaining, paths.results, paths.weights, round=round)
         spec_file = spec_dir / f"{slug}.r{round}.{attempt}.json"
         spec_file.write_text(json.dumps(spec, indent=1))
-        process = backend.start(prepared, f"{paths.specs}/{spec_file.name}", run_dir, log_path)
+        process = backend.start(prepared, f"{paths.specs}/{spec_file.name}", run_dir, log_path, run_id)
         code, hung, cause = None, False, None
         ids = {c["id"] for c in remaining}
         try:

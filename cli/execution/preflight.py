@@ -115,31 +115,63 @@ def check_gpu_idle(allow_busy: bool) -> None:
                            hint="stop them, or pass --allow-busy-gpu to measure anyway")
 
 
-@contextmanager
-def gpu_lock(gpus: str, allow_concurrent: bool) -> Iterator[None]:
-    """One run per GPU set at a time on this host (an flock, released when the process ends)."""
-    if allow_concurrent:
-        yield
-        return
-    path = Path(tempfile.gettempdir()) / f"vercompare-gpu-{gpus.replace(',', '_')}.lock"
+def gpu_uuids() -> list[str] | None:
+    """The host's GPUs by index, as UUIDs (nvidia-smi -L); None without nvidia-smi."""
+    lines = _nvidia_smi("-L")
+    if lines is None:
+        return None
+    return [line.split("UUID:", 1)[1].strip(" )") for line in lines if "UUID:" in line]
+
+
+def gpu_keys(selection: str, uuids: list[str] | None) -> tuple[list[str], bool]:
+    """(the lock keys of the GPUs a --gpus selection uses, whether it is all of them). Keys are
+    UUIDs where known, so `--gpus 0` and a run that sees the same GPU under CUDA_VISIBLE_DEVICES
+    agree; else the index."""
+    if selection == "all":
+        return list(uuids or []), True
+    keys = []
+    for index in selection.split(","):
+        i = int(index)
+        keys.append(uuids[i] if uuids and i < len(uuids) else f"index-{i}")
+    return keys, False
+
+
+def _flock(path: Path, mode: int, what: str):
     handle = open(path, "a+")
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, mode | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
-        holder = handle.read().strip() or "another process"
+        holder = handle.read().strip() or "another vercompare run"
         handle.close()
-        raise NotSafeToRun(f"another vercompare run is using GPU(s) {gpus} ({holder})",
+        raise NotSafeToRun(f"{what} in use by {holder}",
                            hint="wait for it, or pass --allow-concurrent (both runs' figures will suffer)") from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}")
     handle.flush()
+    return handle
+
+
+@contextmanager
+def gpu_lock(selection: str, lock_dir: Path | None = None) -> Iterator[None]:
+    """One run per GPU at a time on this host, keyed by the GPUs a selection really uses: a lock
+    per GPU, and one on the whole set that `--gpus all` takes exclusively and a list of GPUs
+    shares - so `all` and `0` exclude each other, `0` and `1` do not. flock: released when the
+    process ends, however it ends."""
+    lock_dir = Path(lock_dir or tempfile.gettempdir())
+    keys, everything = gpu_keys(selection, gpu_uuids())
+    handles = []
     try:
+        handles.append(_flock(lock_dir / "vercompare-gpus.lock", fcntl.LOCK_EX if everything else fcntl.LOCK_SH,
+                              "the GPUs (--gpus all)" if everything else "the GPUs"))
+        for key in sorted(keys):
+            handles.append(_flock(lock_dir / f"vercompare-gpu-{key}.lock", fcntl.LOCK_EX, f"GPU {key}"))
         yield
     finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+        for handle in reversed(handles):
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
 
 
 # -- doctor ---------------------------------------------------------------------------------

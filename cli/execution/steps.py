@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import os
 import platform
 import socket
@@ -33,7 +34,7 @@ from typing import Callable
 
 from vercompare import backends, rundir
 from vercompare.errors import RunDirError
-from vercompare.execution import preflight
+from vercompare.execution import preflight, signals
 from vercompare.images.secrets import redact
 from vercompare.planning import request as request_mod
 from vercompare.planning import settings as settings_mod
@@ -44,7 +45,6 @@ from vercompare.planning.thresholds import Thresholds
 from vercompare.report import history
 from vercompare_runner import schema
 
-CTRL_C = "interrupted"
 OUT_OF_BUDGET = "the run budget (--budget) is spent"
 
 
@@ -70,6 +70,7 @@ class Run:
     variants: dict = field(default_factory=dict)  # name -> its run.json entry
     failed_builds: list[str] = field(default_factory=list)
     exit_code: int = 0  # the gate's, once the report step has run
+    signal: signals.Stop | None = None  # the signal that stopped the run
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def save(self) -> None:
@@ -100,11 +101,11 @@ def connect_backend(run: Run) -> None:
 
 
 def check_host(run: Run) -> None:
-    """One run per GPU set; the backend's checks (base image, NVIDIA support); disk; an idle GPU."""
+    """The GPUs this run uses, locked; the backend's checks (base image, NVIDIA support); disk; an idle GPU."""
     on_gpu = run.request.device.startswith("cuda")
     gpus = run.settings.gpu_selection(run.request.device)
-    run.stack.enter_context(preflight.gpu_lock(gpus if gpus != "none" else "all",
-                                               allow_concurrent=run.settings.allow_concurrent or not on_gpu))
+    if on_gpu and not run.settings.allow_concurrent:
+        run.stack.enter_context(preflight.gpu_lock(gpus if gpus != "none" else "all"))
     need = run.backend.preflight(run.plans)
     preflight.check_disk([run.out.resolve(), *need.paths], preflight.GB_FOR_RESULTS + need.gb)
     if on_gpu:
@@ -120,6 +121,7 @@ def open_run_dir(run: Run) -> None:
         "plans": [p.summary() for p in run.plans], "cases": run.cases, "gate": run.thresholds.to_dict(),
         "machine": {**machine(), **run.backend.describe()}, "variants": [],
     }
+    run.stack.enter_context(rundir.lock(run.out))  # one command at a time in a run directory
     run.meta = rundir.open_for_writing(run.out, meta)
     run.stack.callback(history.index_at_end, run.out, run.console)  # whatever ends the run, it is indexed
     run.variants = {v["name"]: v for v in run.meta["variants"]}
@@ -142,8 +144,12 @@ def prepare_and_run(run: Run) -> str | None:
                          transient=True) as progress:
             prepared = [(p, ready) for p in run.plans if (ready := _prepare(run, p, progress))]
             stopped = _rounds(run, prepared, progress, deadline)
-    except KeyboardInterrupt:
-        stopped = CTRL_C
+    except signals.Stop as stop:
+        stopped, run.signal = f"stopped by {stop.name}", stop
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        stopped = f"the run directory's file system is full ({exc.filename or run.out})"
     except Exception as exc:
         stopped = run.backend.lost(exc)
         if stopped is None:
@@ -155,7 +161,10 @@ def prepare_and_run(run: Run) -> str | None:
                 stopped = f"{interrupted} case(s) were interrupted (killed from outside or the budget)"
         run.meta["stopped"] = stopped
         run.meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
-        run.save()
+        try:
+            run.save()
+        except OSError as exc:  # a full disk: the run.json of the last variant stays as it was
+            run.console.print(f"[yellow]run.json not updated: {exc.strerror}[/]")
     return stopped
 
 
@@ -271,15 +280,21 @@ STEPS = (
 
 def execute(run: Run) -> int:
     """Go through STEPS; the exit code: 0; 1 for a failed build or a gate failure (FAIL), 3 for a
-    gate's INCONCLUSIVE under --strict; 130 when interrupted, 1 when stopped early otherwise."""
-    with run.stack:
-        for step in STEPS:
-            stopped = step.do(run)
-            if stopped:
-                # soft_wrap: the resume command must stay one line, for copying
-                run.console.print(f"{stopped}: finished results are kept in {run.out}; continue with: "
-                                  f"vercompare run --resume {run.out}", highlight=False, soft_wrap=True)
-                return 130 if stopped == CTRL_C else 1
+    gate's INCONCLUSIVE under --strict; 128 + the signal when SIGINT/SIGTERM/SIGHUP stopped it
+    (130 for Ctrl-C); 1 when it stopped early otherwise."""
+    with signals.stoppable():
+        try:
+            with run.stack:
+                for step in STEPS:
+                    stopped = step.do(run)
+                    if stopped:
+                        # soft_wrap: the resume command must stay one line, for copying
+                        run.console.print(f"{stopped}: finished results are kept in {run.out}; continue with: "
+                                          f"vercompare run --resume {run.out}", highlight=False, soft_wrap=True)
+                        return run.signal.exit_code if run.signal else 1
+        except signals.Stop as stop:  # before anything ran, or after: nothing to resume
+            run.console.print(f"stopped by {stop.name}", highlight=False)
+            return stop.exit_code
     return max(run.exit_code, 1 if run.failed_builds else 0)
 
 

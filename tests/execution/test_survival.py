@@ -6,6 +6,7 @@ import http.server
 import json
 import signal
 import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -57,9 +58,8 @@ def test_a_container_killed_from_outside_is_interrupted_and_a_plain_resume_rerun
     not the candidate's. The case is `interrupted`, the run goes on, stops with the resume command,
     and a plain --resume (no --retry-failed) runs that case again."""
     out = tmp_path / "run"
-    proc = start("run", *SLOW, *build_args(engine, wheelhouse, ca_bundle), "--out", str(out), engine=engine)
+    proc = _mid_case(engine, wheelhouse, ca_bundle, out)
     try:
-        wait_for(lambda: len(records(out)) >= 1 and managed_containers(engine), 900, "the first case and a live container")
         (container,) = managed_containers(engine)
         container.kill()
         stdout, stderr = proc.communicate(timeout=900)
@@ -187,3 +187,194 @@ def test_no_secret_in_any_image_layer_label_history_or_run_dir(engine, wheelhous
             assert SECRET.encode() not in data and TOKEN.encode() not in data, path
     assert "***@127.0.0.1" in meta["command"]
     assert not managed_containers(engine)
+
+
+# -- every way a CI job ends, a driver that dies, orphans, shared run directories ---------------
+
+def _mid_case(engine, wheelhouse, ca_bundle, out, *extra, env=None):
+    """A run started in the background, returned once its first case is done and a runner runs."""
+    proc = start("run", *SLOW, *extra, *build_args(engine, wheelhouse, ca_bundle), "--out", str(out), engine=engine,
+                 env=env)
+    try:
+        wait_for(lambda: (len(records(out)) >= 1 and managed_containers(engine)) or proc.poll() is not None, 900,
+                 "the first case and a live container")
+    except BaseException:
+        proc.kill()
+        raise
+    assert proc.poll() is None, proc.communicate()[1][-3000:]
+    return proc
+
+
+def test_sigterm_twice_stops_cleanly_and_a_plain_resume_finishes(engine, wheelhouse, ca_bundle, tmp_path):
+    """What a CI system does to a cancelled job: SIGTERM (here twice, as impatient ones do)."""
+    out = tmp_path / "run"
+    proc = _mid_case(engine, wheelhouse, ca_bundle, out)
+    try:
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)  # during the clean-up: noted, cannot cut it short
+        stdout, stderr = proc.communicate(timeout=10)  # CI systems send SIGKILL after about 10 s
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    print(f"SIGTERM to exit: {took:.1f} s")
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert "stopped by SIGTERM" in stderr and f"vercompare run --resume {out}" in stderr
+    assert not managed_containers(engine)  # nothing left running, nor stopped
+    assert json.loads((out / "run.json").read_text())["stopped"] == "stopped by SIGTERM"
+    assert_indexed(engine, out)  # a cancelled job's run is in the history too
+    again = vercompare("run", "--resume", str(out), engine=engine, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert_complete(out)
+
+
+def test_a_driver_killed_outright_leaves_no_runner_running(engine, wheelhouse, ca_bundle, tmp_path):
+    """SIGKILL: no clean-up runs. The runner notices its stdin closed and exits by itself; the next
+    command that connects to the engine removes what is left."""
+    out = tmp_path / "run"
+    proc = _mid_case(engine, wheelhouse, ca_bundle, out)
+    (container,) = managed_containers(engine)
+    proc.kill()
+    proc.wait()
+    killed = time.monotonic()
+
+    def stopped():
+        container.reload()
+        return container.status != "running"
+    wait_for(stopped, 30, "the orphaned runner to exit by itself")
+    print(f"runner exited {time.monotonic() - killed:.1f} s after its driver was killed")
+    assert container.attrs["State"]["ExitCode"] == 143  # vercompare_runner.watchdog's exit
+    listed = vercompare("images", "ls", engine=engine, timeout=120)
+    assert listed.returncode == 0 and "reaped a container whose driver is gone" in listed.stderr
+    assert not managed_containers(engine)
+    again = vercompare("run", "--resume", str(out), engine=engine, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert_complete(out)
+
+
+def test_doctor_lists_and_reaps_a_dead_drivers_container(engine):
+    from vercompare.images import reaper
+
+    ghost = subprocess.Popen(["sleep", "30"])
+    labels = {**reaper.driver_labels("ghost-run"), reaper.DRIVER_PID: str(ghost.pid),
+              reaper.DRIVER_START: reaper._start_ticks(ghost.pid)}
+    ghost.kill()
+    ghost.wait()  # the "driver" is dead now; its pid is not running
+    container = engine.client.containers.run(engine.base_image, ["sleep", "300"], detach=True, labels=labels)
+    try:
+        assert container.status in ("created", "running")
+        doctor = vercompare("doctor", engine=engine, timeout=120)
+        assert "orphans: 1 container(s) of drivers that died" in doctor.stdout and "ghost-run" in doctor.stdout
+        assert not managed_containers(engine)
+    finally:
+        try:
+            container.remove(force=True)
+        except Exception:
+            pass
+
+
+def test_a_second_command_on_a_run_directory_in_use_is_refused(engine, wheelhouse, ca_bundle, tmp_path):
+    out = tmp_path / "run"
+    proc = _mid_case(engine, wheelhouse, ca_bundle, out)
+    try:
+        second = vercompare("run", "--resume", str(out), engine=engine, timeout=120)
+        assert second.returncode == 2, second.stderr
+        (line,) = [x for x in second.stderr.splitlines() if x.strip()]
+        assert f"{out} is in use by vercompare on " in line and f"pid {proc.pid}" in line
+        stdout, stderr = proc.communicate(timeout=900)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr[-2000:]
+    assert_complete(out)
+    assert len(records(out)) == 3  # nothing measured twice
+
+
+def test_gpus_all_and_gpus_0_exclude_each_other(engine, wheelhouse, ca_bundle, tmp_path):
+    """A run holding the GPU lock for --gpus all (the stand-in NVIDIA hook lets --device cuda start)
+    keeps a --gpus 0 run out, unless --allow-concurrent."""
+    from vercompare.execution import preflight
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; from vercompare.execution import preflight\n"
+                               "with preflight.gpu_lock('all'):\n    print('held', flush=True); time.sleep(120)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        args = ["--torch", "2.13.0+cpu", "--diffusers", "0.42.1", "--device", "cuda", "--weights", "tiny",
+                "--steps", "1", "--repeats", "1", "--rounds", "1", *build_args(engine, wheelhouse, ca_bundle)]
+        refused = vercompare("run", *args, "--gpus", "0", "--out", str(tmp_path / "r"), engine=engine, timeout=300)
+        assert refused.returncode == 2, refused.stderr
+        assert "in use by pid" in refused.stderr and "--allow-concurrent" in refused.stderr
+        assert not (tmp_path / "r").exists()
+        with pytest.raises(preflight.NotSafeToRun):  # and the other way round, in this process
+            with preflight.gpu_lock("0"):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with preflight.gpu_lock("0"), preflight.gpu_lock("1"):  # two different GPUs coexist
+        pass
+
+
+def test_an_engine_restart_mid_run_stops_it_resumably(engine, wheelhouse, ca_bundle, tmp_path):
+    out = tmp_path / "run"
+    proc = _mid_case(engine, wheelhouse, ca_bundle, out)
+    scripts = Path(__file__).resolve().parents[2] / "scripts" / "dockerd.sh"
+    try:
+        subprocess.run(["bash", str(scripts), "stop", str(engine.dir)], check=True, timeout=120)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        subprocess.run(["bash", str(scripts), "start", str(engine.dir), "--nvidia-stub"], check=True,
+                       capture_output=True, timeout=120)
+    # Depending on when the engine goes, the run sees it stop answering, or sees the engine kill its
+    # runner on the way down (an interrupted case): either way one line, and resumable.
+    lines = [x for x in stderr.splitlines() if f"vercompare run --resume {out}" in x]
+    assert proc.returncode == 1 and len(lines) == 1, stderr[-2000:]
+    assert "Docker engine stopped answering" in lines[0] or "were interrupted" in lines[0], lines[0]
+    assert "Traceback" not in stderr
+    again = vercompare("run", "--resume", str(out), engine=engine, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert_complete(out)
+    assert not managed_containers(engine)  # the containers the restart left were reaped
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A 64 MB tmpfs: room for the tiny weights, the logs and a few records, not much more."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_run_directory_that_fills_up_stops_cleanly_and_resumes(engine, wheelhouse, ca_bundle, tiny_fs):
+    out = tiny_fs / "run"
+    small = {"VERCOMPARE_SKIP_DISK_CHECK": "1"}  # the check would (rightly) refuse 64 MB up front
+    proc = _mid_case(engine, wheelhouse, ca_bundle, out, env=small)
+    filler = tiny_fs / "filler"
+    try:
+        with open(filler, "wb") as fh:  # fill the disk to the last byte while a case runs
+            try:
+                while True:
+                    fh.write(b"\0" * 65536)
+                    fh.flush()
+            except OSError:
+                pass
+        stdout, stderr = proc.communicate(timeout=900)
+    finally:
+        proc.kill()
+    print(f"run directory before the disk filled: {sum(p.stat().st_size for p in out.rglob('*') if p.is_file())} B")
+    assert proc.returncode == 1, stderr[-3000:]
+    assert "file system is full" in stderr and f"vercompare run --resume {out}" in stderr, stderr[-3000:]
+    assert "Traceback" not in stderr
+    before = records(out)  # every line readable: no half-written record
+    assert before and all(r["status"] in ("ok", "interrupted") for r in before)
+    assert not managed_containers(engine)
+    filler.unlink()
+    again = vercompare("run", "--resume", str(out), engine=engine, env=small, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert_complete(out)

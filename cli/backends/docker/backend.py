@@ -12,7 +12,8 @@ from vercompare.backends.base import Backend, DiskNeed, Prepared, RunnerPaths, r
 from vercompare.backends.docker import gpus
 from vercompare.backends.docker.config import DockerConfig
 from vercompare.errors import EngineUnavailable
-from vercompare.images import engine
+from vercompare.images import engine, reaper
+from vercompare.images.definition import LABEL_PREFIX
 from vercompare.rundir import slugify
 
 CONTAINER_RUN_DIR = "/vc/run"
@@ -22,8 +23,13 @@ GB_PER_IMAGE = {"cuda": 9.0, "cpu": 2.0}
 
 
 class DockerProcess:
-    def __init__(self, container, log_path: Path):
+    """A runner container. Its stdin is attached here and held open for as long as this process
+    lives: when the driver dies, the engine closes the container's stdin (stdin_once) and the
+    runner exits by itself (vercompare_runner.watchdog)."""
+
+    def __init__(self, container, log_path: Path, stdin):
         self.container = container
+        self._stdin = stdin
         self._log = threading.Thread(target=self._copy_logs, args=(log_path,), daemon=True)
         self._log.start()
 
@@ -66,11 +72,16 @@ class DockerProcess:
 
     def close(self) -> None:
         import docker
+        import requests
 
         try:
             self.container.remove(force=True)
         except docker.errors.APIError:  # NotFound included: already gone
             pass
+        except requests.exceptions.ConnectionError:  # the engine is gone: it reaps what it has later
+            pass
+        finally:
+            _close_quietly(self._stdin)
 
 
 class DockerBackend(Backend):
@@ -80,7 +91,7 @@ class DockerBackend(Backend):
     def __init__(self, client, config: DockerConfig):
         super().__init__(config)
         self.client = client
-        self._urls = (None, "")  # (wheelhouse URL, netrc URL) while a session is open
+        self._urls = (None, None)  # (wheelhouse URL, netrc URL) while a session is open
 
     @classmethod
     def create(cls, settings, device: str) -> "DockerBackend":
@@ -90,21 +101,14 @@ class DockerBackend(Backend):
     @classmethod
     def describe_plans(cls, settings, device: str, plans: tuple) -> list[dict]:
         """Each plan's content-addressed image tag, and whether the engine has it (when one answers)."""
-        from vercompare.images import build, definition
+        from vercompare.images import build
 
         config = DockerConfig.from_settings(settings, device)
         client = engine.try_connect()
-        runner_digest = definition.tree_digest(definition.runner_dir())
-        # The URLs a run serves its wheelhouse and netrc at (when their ports are free), as it would.
-        urls = {"wheelhouse_url": build.wheelhouse_url(config.build.wheelhouse),
-                "secrets_url": build.secret_url() if definition.credentials(config.build) else ""}
         rows = []
         for p in plans:
-            base = config.build.base_image.replace("{python}", p.python)
-            found = build.find_image(client, base) if client else None
-            d = definition.define(p, config.build, base_image_id=found.id if found else base,
-                                  runner_digest=runner_digest, fresh_as_of=config.fresh_as_of, **urls)
-            rows.append({"environment": d.tag, "tag": d.tag, "base_image": base,
+            d = define(config, client, p)
+            rows.append({"environment": d.tag, "tag": d.tag, "base_image": d.base_image,
                          "exists": (build.find_image(client, d.tag) is not None) if client else None,
                          "unknown": "engine not reachable"})
         if client is not None:
@@ -128,7 +132,9 @@ class DockerBackend(Backend):
                     hint="pass --base-image with an image the engine has (scripts/base-image.sh makes one offline)") from None
         gpus.check_gpu_support(self.client, base, self.config.gpus)
         root = Path(self.client.info().get("DockerRootDir", "/var/lib/docker"))
-        need = sum(GB_PER_IMAGE["cpu" if p.cuda == "cpu" else "cuda"] for p in plans)
+        # Only what will be built takes space: an image the engine has already costs nothing more.
+        need = sum(GB_PER_IMAGE["cpu" if p.cuda == "cpu" else "cuda"] for p in plans
+                   if self.config.build.rebuild or find_image(self.client, define(self.config, self.client, p).tag) is None)
         return DiskNeed((root,) if root.exists() else (), need)
 
     def describe(self) -> dict:
@@ -140,15 +146,20 @@ class DockerBackend(Backend):
         from vercompare.execution.preflight import Check, disk_check
 
         try:
-            client = engine.connect(timeout=10)
+            client = engine.connect(timeout=10, reap=False)
         except EngineUnavailable as exc:
             return [Check("engine", False, exc.message,
                           "bash scripts/quickstart.sh starts a private engine (root, Debian); or set DOCKER_HOST")]
         version = client.version()
         info = client.info()
         runtimes = sorted((info.get("Runtimes") or {}).keys())
+        orphans = [reaper.describe(c) for c in reaper.orphans(client)]
+        reaped = reaper.reap(client)
         client.close()
         return [
+            Check("orphans", not orphans, f"{len(orphans)} container(s) of drivers that died"
+                  + (f", reaped: {'; '.join(orphans)}" if orphans else "") if orphans or reaped else "none",
+                  "none needed: they are removed now (and by every command that connects)", warn_only=True),
             Check("engine", True, f"Docker {version.get('Version')} at {client.api.base_url}"),
             Check("nvidia runtime", "nvidia" in runtimes, f"engine runtimes: {', '.join(runtimes)}",
                   "install the NVIDIA Container Toolkit and restart dockerd (needed for --device cuda)", warn_only=True),
@@ -171,22 +182,17 @@ class DockerBackend(Backend):
             try:
                 yield
             finally:
-                self._urls = (None, "")
+                self._urls = (None, None)
 
     def paths(self, run_dir: Path) -> RunnerPaths:
         r = CONTAINER_RUN_DIR
         return RunnerPaths(r, f"{r}/results.jsonl", f"{r}/weights", f"{r}/specs")
 
     def prepare(self, plan, run_dir: Path, say: Callable[[str], None]) -> Prepared:
-        from vercompare.images import build, definition
+        from vercompare.images import build
 
         options = self.config.build
-        base_image = build.find_image(self.client, self.base_image(plan.python))
-        wheelhouse_url, secrets_url = self._urls
-        definition_ = definition.define(
-            plan, options, base_image_id=base_image.id if base_image else self.base_image(plan.python),
-            runner_digest=definition.tree_digest(definition.runner_dir()),
-            wheelhouse_url=wheelhouse_url, fresh_as_of=self.config.fresh_as_of, secrets_url=secrets_url)
+        definition_ = define(self.config, self.client, plan, *self._urls)
         image = build.build(self.client, definition_, ca_bundle=options.ca_bundle,
                             log_path=run_dir / "logs" / f"build-{slugify(plan.name)}.log", on_step=say,
                             rebuild=options.rebuild)
@@ -197,7 +203,7 @@ class DockerBackend(Backend):
         return Prepared(plan.name, image.id, resolved_from_freeze(freeze), info,
                         verb="built" if image.built else "reused (already built)")
 
-    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path) -> DockerProcess:
+    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "") -> DockerProcess:
         volumes = {str(run_dir.resolve()): {"bind": CONTAINER_RUN_DIR, "mode": "rw"}}
         env = {"HOME": "/tmp", "TORCHINDUCTOR_CACHE_DIR": "/tmp/inductor", "HF_HUB_OFFLINE": "1"}
         if self.config.hf_cache:
@@ -208,14 +214,23 @@ class DockerBackend(Backend):
         user = f"{uid}:{gid}" if uid != 0 else f"{CONTAINER_UID}:{CONTAINER_UID}"
         if uid == 0:
             _give_to(run_dir, CONTAINER_UID)
-        container = self.client.containers.run(
+        env["VERCOMPARE_DRIVER_STDIN"] = "1"  # the runner exits when the attached stdin closes
+        container = self.client.containers.create(
             prepared.handle, ["python", "-m", "vercompare_runner", "run", spec_path],
-            detach=True, volumes=volumes, environment=env, user=user, network_mode="none",
+            volumes=volumes, environment=env, user=user, network_mode="none",
             device_requests=gpus.device_requests(self.config.gpus), shm_size="2g",
-            read_only=True, tmpfs={"/tmp": "exec,size=8g"},
-            labels={"io.vercompare.managed": "true", "io.vercompare.variant": prepared.variant[:200]},
+            # stdin_open with create()'s detach=False sets StdinOnce: the engine closes the runner's
+            # stdin when our attached socket goes (measured: 0.2 s after this process is killed).
+            read_only=True, tmpfs={"/tmp": "exec,size=8g"}, stdin_open=True,
+            labels={**reaper.driver_labels(run_id), LABEL_PREFIX + "variant": prepared.variant[:200]},
         )
-        return DockerProcess(container, log_path)
+        try:
+            stdin = container.attach_socket(params={"stdin": 1, "stream": 1})
+            container.start()
+        except BaseException:
+            container.remove(force=True)
+            raise
+        return DockerProcess(container, log_path, stdin)
 
     def lost(self, exc: BaseException) -> str | None:
         if engine.lost(exc):
@@ -234,3 +249,28 @@ def _give_to(run_dir: Path, uid: int) -> None:
             os.chown(path, uid, uid)
     for path in (run_dir / "weights").rglob("*"):
         os.chown(path, uid, uid)
+
+
+def _close_quietly(sock) -> None:
+    for thing in (sock, getattr(sock, "_sock", None)):
+        try:
+            if thing is not None:
+                thing.close()
+        except OSError:
+            pass
+
+
+def define(config: DockerConfig, client, plan, wheelhouse_url: str | None = None, secrets_url: str | None = None):
+    """The plan's image definition (content-addressed tag), with the wheelhouse and netrc URLs a
+    session serves them at (by default the ones it would: their ports derive from their content)."""
+    from vercompare.images import build, definition
+
+    base = config.build.base_image.replace("{python}", plan.python)
+    found = build.find_image(client, base) if client is not None else None
+    if wheelhouse_url is None:
+        wheelhouse_url = build.wheelhouse_url(config.build.wheelhouse)
+    if secrets_url is None:
+        secrets_url = build.secret_url() if definition.credentials(config.build) else ""
+    return definition.define(plan, config.build, base_image_id=found.id if found else base,
+                             runner_digest=definition.tree_digest(definition.runner_dir()),
+                             wheelhouse_url=wheelhouse_url, fresh_as_of=config.fresh_as_of, secrets_url=secrets_url)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from vercompare.errors import EngineUnavailable
+from vercompare.images import reaper
+from vercompare.images.definition import LABEL_PREFIX
 
 
 def device_requests(gpus: str) -> list:
@@ -29,7 +31,7 @@ def check_gpu_support(client, image: str, gpus: str) -> None:
     container = None
     try:
         container = client.containers.create(image, command=["true"], device_requests=device_requests(gpus),
-                                             labels={"io.vercompare.probe": "gpu"})
+                                             labels={**reaper.driver_labels(), LABEL_PREFIX + "probe": "gpu"})
         container.start()
         container.wait(timeout=60)
     except docker.errors.APIError as exc:

@@ -61,6 +61,6 @@ class LocalBackend(Backend):
         return Prepared(plan.name, self.config.python, resolved_from_packages(packages), info,
                         verb="using this interpreter")
 
-    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path) -> LocalProcess:
+    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "") -> LocalProcess:
         env = {**child_env(isolated=False), **self.config.runner_env}
         return LocalProcess(runner_argv(prepared.handle, spec_path), env, log_path, run_dir.resolve())

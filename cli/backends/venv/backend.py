@@ -384,6 +384,6 @@ class VenvBackend(Backend):
                   "created_at": dt.datetime.now(dt.timezone.utc).isoformat()}
         (venv / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True))
 
-    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path) -> LocalProcess:
+    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "") -> LocalProcess:
         env = {**child_env(isolated=True), **self.config.runner_env}
         return LocalProcess(runner_argv(prepared.handle, spec_path), env, log_path, run_dir.resolve())
