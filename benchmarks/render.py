@@ -43,7 +43,7 @@ def main() -> None:
         best = {}
         for _ in range(args.repeat):
             # a cold statistics cache each time: no help from the previous repeat
-            stats._support_cached.cache_clear()
+            stats.t_ppf.cache_clear()
             run, t_load = timed(lambda: load_run(run_dir))
             report, t_build = timed(lambda: build(run, Options()))
             _, t_term = timed(lambda: terminal.render(

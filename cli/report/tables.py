@@ -120,8 +120,8 @@ def build(loaded_run, options: Options | None = None) -> Report:
     compiles.sort(key=lambda c: (c != "off",))  # "off" first, the rest in order of appearance
 
     # the between-round variance every cell's ratio leans on (stats.prior), from all of them
-    pooled = stats.prior([stats.side(rounds) for m in measured.values() if m.status == OK
-                          for _, rounds in m.figures()])
+    sides = _Sides()
+    pooled = stats.prior([side for m in measured.values() if m.status == OK for side in sides(m).values()])
     incomplete = bool(meta.get("stopped"))  # the run stopped early: its missing cells have not run yet
 
     footnotes: list[str] = []
@@ -163,7 +163,8 @@ def build(loaded_run, options: Options | None = None) -> Report:
             for col in main_cols:
                 base_name = options.baseline_of(col.variant, baseline)
                 m, base = recs.get((col.variant, col.compile)), recs.get((base_name, col.compile))
-                cell = _cell(m, None if base_name == col.variant else base, col, proven, options, footnote, pooled)
+                cell = _cell(m, None if base_name == col.variant else base, col, proven, options, footnote, pooled,
+                             sides)
                 if cell.output is not None and cell.output.flagged:
                     what = (cell.output.note or f"PSNR {cell.output.psnr:.1f} dB, max abs {cell.output.max_abs}")
                     output_flags.append(f"{title}: {label} / {col.label}: output differs from "
@@ -295,8 +296,21 @@ def _noise_line(spreads, noisy_cells, n_figures) -> str:
     return line
 
 
+class _Sides:
+    """Each Measured's ratio sides (stage -> stats.Side), computed once per build: a baseline cell
+    is the base of every other column's cell."""
+
+    def __init__(self):
+        self._done: dict[int, dict] = {}
+
+    def __call__(self, m: Measured) -> dict:
+        if id(m) not in self._done:
+            self._done[id(m)] = {stage: stats.side(rounds) for stage, rounds in m.figures()}
+        return self._done[id(m)]
+
+
 def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, options: Options, footnote,
-          pooled) -> Cell:
+          pooled, sides: _Sides) -> Cell:
     """One table cell: its failure in words, or its figures with their ratio to `base` (None in a
     baseline column)."""
     if m is None:
@@ -320,15 +334,14 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
             n = footnote(f"{what}, {col.variant} / {PIPELINE_LABELS.get(pipe, pipe)}{phase}{rounds}: {msg}")
         return Cell(status, text, footnote=n)
 
-    base_figs = {}
-    if base is not None and base.status == OK:
-        base_figs = {stage: stats.side(rounds) for stage, rounds in base.figures()}
+    base_figs = sides(base) if base is not None and base.status == OK else {}
+    mine = sides(m)
     figures = []
     for stage, rounds in m.figures():
         samples = [x for rnd in rounds for x in rnd]
         est = stats.median_ci(samples, options.confidence)
         ratio = None
-        bs, cs = base_figs.get(stage), stats.side(rounds)
+        bs, cs = base_figs.get(stage), mine.get(stage)
         if bs is not None and cs is not None:
             ratio = stats.ratio(bs, cs, pooled, options.confidence)
         figures.append(Figure(stage, est, stats.noise(samples), ratio))

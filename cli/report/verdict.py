@@ -21,6 +21,7 @@ judged at DEFAULTS, so the verdict line still says what a gate would.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 from vercompare.planning.thresholds import Thresholds
@@ -126,7 +127,8 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None) 
     for (i, metric, stage, r, threshold), reject in zip(tests, rejected):
         by_cell.setdefault(i, []).append((metric, stage, r, threshold, reject))
     cells = [_cell_verdict(c, by_cell.get(i, []), judged) for i, c in enumerate(comparisons)]
-    counts = tuple((name, sum(1 for c in cells if c.category == name)) for name in CATEGORIES)
+    tally = Counter(c.category for c in cells)
+    counts = tuple((name, tally[name]) for name in CATEGORIES)
     n = dict(counts)
     result = "FAIL" if n["regressed"] or n["broke"] else ("INCONCLUSIVE" if n["inconclusive"] or n["interrupted"]
                                                            else "PASS")
