@@ -34,11 +34,12 @@ def history_cmd(
 ) -> None:
     """A metric over the indexed runs: a table per series and a sparkline; --detect decides.
 
-    The rule of --detect: the best split of a series is a change when the median after it differs from
-    the median before it by more than --threshold and 3 standard errors of the series' night-to-night
-    noise, and the first 2 nightlies after it (and most of the first 4) are each past the threshold.
+    --detect: the best split of a series is a change when the median after it
+    differs from the median before it by more than --threshold and by 3
+    standard errors of the series' night-to-night noise, and the first 2
+    nightlies after it (and most of the first 4) are each past the threshold.
 
-    Example: vercompare history --detect --pipeline sd-txt2img --html history.html
+    Example: vercompare history --detect --pipeline sd-txt2img --html h.html
     """
     from rich.console import Console
 

@@ -18,10 +18,13 @@ def report_cmd(run_dir: Path = typer.Argument(..., help="a run directory (the --
                baseline: Optional[str] = typer.Option(None, "--baseline", rich_help_panel=opts.PANELS["report"],
                                                       help="the variant ratios are taken to (default: the first)"),
                **options) -> None:
-    """Show a saved run: one table per GPU x batch size, a row per pipeline, a column per variant x compile
-    mode, median it/s with its 95 % CI and the ratio to the baseline.
+    """Show a saved run: the verdict, then a table per GPU x batch size.
 
-    Example: vercompare report runs/2026-11-26 --format md --out comment.md --fail-on-regression 5%
+    A row per pipeline, a column per variant x compile mode: median it/s with
+    its 95 % CI and the ratio to the baseline. Reading a run indexes it in the
+    history when the history does not hold it yet.
+
+    Example: vercompare report runs/2026-11-26 --format md --out comment.md
     """
     from rich.console import Console
 
@@ -37,8 +40,10 @@ def report_cmd(run_dir: Path = typer.Argument(..., help="a run directory (the --
 @opts.takes(opts.REPORT)
 def diff_cmd(run_a: Path = typer.Argument(..., help="the older run (the baseline)"),
              run_b: Path = typer.Argument(..., help="the newer run"), **options) -> None:
-    """Compare two saved runs cell by cell: each variant of RUN_B against the same variant of RUN_A
-    (by position when no name is shared), same case, same compile mode.
+    """Compare two saved runs cell by cell: RUN_B against RUN_A.
+
+    Each variant of RUN_B against the same variant of RUN_A (by position when
+    no name is shared), same case, same compile mode.
 
     Example: vercompare diff runs/last-week runs/today --fail-on-regression 5%
     """
