@@ -52,7 +52,7 @@ def test_a_tiny_run_from_another_directory(installed, engine, wheelhouse, ca_bun
     out = tmp_path / "run"
     proc = vercompare("run", "--torch", "2.13.0+cpu", "--diffusers", "0.42.1", "--pipeline", "sd-txt2img",
                       "--weights", "tiny", "--device", "cpu", "--steps", "2", "--warmup", "1", "--repeats", "2",
-                      "--cpu-threads", "1", *build_args(engine, wheelhouse, ca_bundle), "--out", out,
+                      "--cpu-threads", "1", "--rounds", "1", *build_args(engine, wheelhouse, ca_bundle), "--out", out,
                       python=installed, cwd=tmp_path, engine=engine)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (record,) = records(out)
