@@ -4,7 +4,8 @@
     RUN_DIR/results.jsonl   one record per finished variant x case (vercompare_runner.schema)
     RUN_DIR/specs/          what each runner invocation was asked to do
     RUN_DIR/logs/           build and runner logs
-    RUN_DIR/weights/        the tiny/random weights every variant loads
+    RUN_DIR/weights/        the tiny/random weights every variant loads, a folder per set named by its digest
+    RUN_DIR/compile-cache/  each variant's persistent (warm) inductor cache
 
 run.json is replaced atomically (write to a temporary file, rename); results.jsonl is only appended
 (one write per record, fsync), except by --retry-failed, which rewrites it atomically.
@@ -22,6 +23,7 @@ from vercompare_runner import schema
 RUN_KIND = schema.RUN_KIND
 RUN_JSON = "run.json"
 RESULTS = "results.jsonl"
+WEIGHTS = "weights"  # sets named by digest (linked from the user's weights cache, execution/weights_cache.py)
 
 
 @dataclass(frozen=True)

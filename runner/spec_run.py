@@ -1,9 +1,11 @@
-"""`run SPEC.json`: every case of the spec, in order, one record appended per case."""
+"""`run SPEC.json`: every case of the spec, in order, one record appended per case. Compiled
+cases run in a process of their own (case_process.py): a clean compiler state for each."""
 import json
 import sys
 import time
 
 from . import schema
+from .case_process import run_compiled
 from .case_run import log, run_case
 from .envinfo import collect_env
 from .versions import resolved_versions
@@ -27,7 +29,10 @@ def run_spec(path):
         cid = case.get("id") or schema.case_id(dict(schema.CASE_DEFAULTS, **case))
         log("case %d/%d: %s" % (number, len(cases), cid))
         t0 = time.time()
-        record = run_case(case, spec["weights_dir"], spec.get("run_id"), variant, env)
+        if (case.get("compile") or "off") != "off":
+            record = run_compiled(case, spec, variant, env, log)
+        else:
+            record = run_case(case, spec["weights_dir"], spec.get("run_id"), variant, env)
         schema.append_record(spec["results"], record)
         m = record["metrics"]
         log("case %d/%d: %s in %.1fs%s" % (

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Callable
 
 from vercompare import backends, rundir
-from vercompare.errors import RunDirError
-from vercompare.execution import preflight
+from vercompare.errors import BadInput, RunDirError
+from vercompare.execution import preflight, weights_cache
 from vercompare.images.secrets import redact
 from vercompare.planning import request as request_mod
 from vercompare.planning import settings as settings_mod
@@ -102,6 +102,13 @@ def check_host(run: Run) -> None:
     preflight.check_disk([run.out.resolve(), *need.paths], preflight.GB_FOR_RESULTS + need.gb)
     if on_gpu:
         preflight.check_gpu_idle(run.settings.allow_busy_gpu)
+    if run.settings.lock_clocks:
+        from vercompare.execution import clocks
+
+        if not on_gpu:
+            raise BadInput("--lock-clocks is for GPU runs", hint="drop it, or run with --device cuda")
+        clocks.check_allowed(run.settings.lock_clocks)
+        clocks.lock(run.settings.lock_clocks, gpus, run.stack, lambda line: run.console.print(line, highlight=False))
 
 
 def open_run_dir(run: Run) -> None:
@@ -120,6 +127,7 @@ def open_run_dir(run: Run) -> None:
     for p in run.plans:
         for pin in p.pins:
             run.console.print(f"[dim]{p.name}: pin {pin.requirement} ({pin.reason})[/]", highlight=False)
+    weights_cache.seed(run.out / rundir.WEIGHTS, weights_cache.cache_dir(run.settings.weights_cache))
 
 
 def prepare_and_run(run: Run) -> str | None:
@@ -148,6 +156,7 @@ def prepare_and_run(run: Run) -> str | None:
     finally:
         run.meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
         run.save()
+        weights_cache.store(run.out / rundir.WEIGHTS, weights_cache.cache_dir(run.settings.weights_cache))
     return None
 
 

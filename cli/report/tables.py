@@ -22,8 +22,8 @@ import math
 from dataclasses import replace
 
 from vercompare.errors import BadInput
-from vercompare.report import stats
-from vercompare.report.fingerprints import output_diff
+from vercompare.report import compile_cost, gpu_state, stats
+from vercompare.report.fingerprints import record_diff
 from vercompare.report.model import (
     EXTRAS,
     SETTING_KNOBS,
@@ -44,10 +44,12 @@ from vercompare_runner.vocabulary import (
     COMPILE_S,
     FIRST_CALL_S,
     FLOPS_PER_STEP,
+    PAGE_IT_PER_S,
     PEAK_MEM_ALLOCATED,
     PIPELINE_LABELS,
     PIPELINES,
     STEP_S,
+    UNSUPPORTED,
 )
 
 
@@ -162,7 +164,7 @@ def build(loaded_run, options: Options | None = None) -> Report:
             for col in main_cols:
                 r = recs.get((col.variant, col.compile))
                 base = recs.get((options.baseline_of(col.variant, baseline), col.compile))
-                cell = _cell(r, base, col, proven, options, footnote)
+                cell = _cell(r, base, col, proven, options, footnote, eager=recs.get((col.variant, "off")))
                 for f in cell.figures:
                     if f.stage and f.stage not in stage_names:
                         stage_names.append(f.stage)
@@ -217,7 +219,7 @@ def _noise_line(spreads, noisy_cells, n_figures) -> str:
     return line
 
 
-def _cell(r, base, col: Column, proven: set, options: Options, footnote) -> Cell:
+def _cell(r, base, col: Column, proven: set, options: Options, footnote, eager=None) -> Cell:
     if r is None:
         return Cell("missing", "-")
     status = r.get("status")
@@ -228,11 +230,11 @@ def _cell(r, base, col: Column, proven: set, options: Options, footnote) -> Cell
         err = r.get("error") or {}
         text = failure_text(r)
         n = None
-        if status in ("compile_error", "error", "timeout"):
+        if status in ("compile_error", "error", "timeout", UNSUPPORTED):
             msg = f"{err.get('type') or status}: {err.get('message') or 'no message'}"
             phase = f" in {r['phase']}" if r.get("phase") else ""
             pipe = (r.get("case") or {}).get("pipeline")
-            what = "compile error" if status == "compile_error" else status
+            what = {"compile_error": "compile error", UNSUPPORTED: "not supported"}.get(status, status)
             n = footnote(f"{what}, {col.variant} / {PIPELINE_LABELS.get(pipe, pipe)}{phase}: {msg}")
         return Cell(status, text, footnote=n)
 
@@ -270,9 +272,17 @@ def _cell(r, base, col: Column, proven: set, options: Options, footnote) -> Cell
         frac = tflops / peak if peak else None
     out = None
     if base is not None and col.variant != (base.get("variant") or {}).get("name"):
-        out = output_diff(r.get("fingerprint"), base.get("fingerprint"), options.output_psnr_min)
-    return Cell("ok", None, tuple(figures), None, _num(m.get(COMPILE_S)), _num(m.get(FIRST_CALL_S)),
-                _num(m.get(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(r))
+        out = record_diff(r, base, options.output_psnr_min)
+    throttled = gpu_state.throttled(r)
+    note = None
+    if throttled:
+        pipe = (r.get("case") or {}).get("pipeline")
+        why = ", ".join(gpu_state.reasons(r)) or "clock-event reasons"
+        note = footnote(f"throttled, {col.variant} / {PIPELINE_LABELS.get(pipe, pipe)}: the GPU slowed itself "
+                        f"during the measured calls ({why}); the figure is lower than the GPU can do")
+    return Cell("ok", None, tuple(figures), note, _num(m.get(COMPILE_S)), _num(m.get(FIRST_CALL_S)),
+                _num(m.get(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(r),
+                compile_cost.cost(r, eager), _num(m.get(PAGE_IT_PER_S)), throttled, gpu_state.text(r))
 
 
 def _step_summary(r: dict):

@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 from vercompare_runner import schema
-from vercompare_runner.vocabulary import DTYPES
+from vercompare_runner.vocabulary import COMPILE_S_SOURCE, DTYPES
 
 RUN_KIND = schema.RUN_KIND
 
@@ -63,6 +63,7 @@ def ok_record(run_id, variant, case, its, rng, *, n=5, rel_noise=0.01, env=None,
                "first_call_s": round(3.0 + rng.random(), 3), "peak_mem_allocated_bytes": 3 * 2 ** 30 + 12345}
     if case["compile"] != "off":
         metrics["compile_s"] = round(40 + rng.random() * 10, 2)
+        metrics[COMPILE_S_SOURCE] = "dynamo"  # the compiler's own timer, as the runner records it
     if flops:
         metrics["flops_per_step"] = flops
     st = []
