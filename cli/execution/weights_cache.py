@@ -8,7 +8,8 @@ them); after the run, the sets the run made are added to the cache. Where a hard
 possible (another file system) nothing is linked: the runner makes the sets again, the same
 bytes, in seconds.
 
-    default   $XDG_CACHE_HOME/vercompare/weights, else ~/.cache/vercompare/weights
+    default   $VERCOMPARE_WEIGHTS_CACHE, else $XDG_CACHE_HOME/vercompare/weights, else
+              ~/.cache/vercompare/weights
     none      (--weights-cache none) no cache: every run makes its own sets
 """
 from __future__ import annotations
@@ -26,6 +27,8 @@ def cache_dir(setting: str | None) -> Path | None:
         return None
     if setting:
         return Path(setting).expanduser()
+    if os.environ.get("VERCOMPARE_WEIGHTS_CACHE"):
+        return cache_dir(os.environ["VERCOMPARE_WEIGHTS_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "vercompare" / "weights"
 
