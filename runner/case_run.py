@@ -316,7 +316,7 @@ def _compiler_summary(watch, metrics):
     if info.get("compile_time_s") is not None:
         metrics[COMPILE_S] = info["compile_time_s"]
         metrics[COMPILE_S_SOURCE] = info["compile_time_source"]
-    metrics[FRAMES_COMPILED] = info["frames"]["ok"]
+    metrics[FRAMES_COMPILED] = info["frames"]["compiled"]
     metrics[RECOMPILES] = info["recompiles"]
     metrics[GRAPH_BREAKS] = info["graph_breaks"]
     return info

@@ -253,7 +253,8 @@ class Watch(object):
             "fullgraph": bool(self.case.get("fullgraph")),
             "regional": self.case.get("compile") == REGIONAL,
             "limit": limit(),
-            "frames": {"total": _count(counters, "frames", "total"), "ok": _count(counters, "frames", "ok")},
+            "frames": {"total": _count(counters, "frames", "total"), "ok": _count(counters, "frames", "ok"),
+                       "compiled": _frames_ok()},
             "unique_graphs": _count(counters, "stats", "unique_graphs"),
             "graph_breaks": sum(count for _, count in (counters.get("graph_break") or {}).items()),
             "graph_break_reasons": breaks,
@@ -309,7 +310,16 @@ def _count(counters, group, key):
 
 
 def _frames_ok():
-    return _count(_dynamo().utils.counters, "frames", "ok")
+    """Frames dynamo converted so far. counters["frames"] counts only the frames of the default
+    (non-fullgraph) path, so where the version keeps compilation records, those are counted."""
+    utils = _dynamo().utils
+    getter = getattr(utils, "get_compilation_metrics", None)
+    if getter is not None:
+        try:
+            return sum(1 for m in getter() if not getattr(m, "fail_type", None))
+        except Exception:
+            pass
+    return max(_count(utils.counters, "frames", "ok"), _count(utils.counters, "stats", "unique_graphs"))
 
 
 def _top(counter, keep=_KEEP_REASONS):

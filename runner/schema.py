@@ -165,7 +165,8 @@ def make_result(run_id, variant, case, status, phase=None, error=None,
              nvidia_visible_devices (what the engine granted), uid (the runner's user).
     error:   {"type": exception class, "message": first line, "tail": last lines}
     compiler: compiled cases only (runner/compiler.py): {"backend", "mode", "dynamic", "regional",
-             "limit": {"name", "value"} (dynamo's recompile limit), "frames": {"total", "ok"},
+             "limit": {"name", "value"} (dynamo's recompile limit), "frames": {"total", "ok" (dynamo's
+             counters: not counted with fullgraph), "compiled" (frames converted, either path)},
              "unique_graphs", "graph_breaks", "graph_break_reasons": [{"reason", "count"}],
              "recompiles", "recompile_reasons": [...], "cache_limit_hits": [{"function", "message"}],
              "fell_back": bool, "frames_in_measured_calls", "compile_time_s", "compile_time_source",

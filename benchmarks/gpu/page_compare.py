@@ -54,7 +54,8 @@ def page_rows(records) -> list[str]:
         mode = "eager" if not compiled else f"{case['compile']} ({case.get('compile_cache', 'cold')} cache)"
         flops = m.get(FLOPS_PER_STEP)
         tflops = flops * m[IT_PER_S] / 1e12 if flops and m.get(IT_PER_S) else None
-        page = PAGE_A100.get(case["batch_size"])
+        # the page's rows are full-size SD 1.5 at 512x512: a comparison only with the same architecture
+        page = PAGE_A100.get(case["batch_size"]) if case.get("weights") in ("random", "hub") else None
         page_its = page[3 if compiled else 1] if page else None
         page_share = (page_its * flops / 1e12 / page_peak) if (page_its and flops and page_peak) else None
         out.append(f"| {case['batch_size']} | {mode} | {_num(m.get(IT_PER_S))} (page's definition "

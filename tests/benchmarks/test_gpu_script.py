@@ -105,6 +105,7 @@ def test_gpu_script_runs_end_to_end_on_cpu(gpu_like_python, gpu_wheels, tmp_path
                                       cases=3, repeats=2)
     compiled = [r for r in records if r["case"]["compile"] != "off"]
     assert sorted(r["compiler"]["cache"]["kind"] for r in compiled) == ["cold", "warm"]
+    assert all(r["metrics"]["frames_compiled"] >= 1 for r in compiled)  # fullgraph, as the page compiled
     assert all(r["telemetry"]["sm_clock_mhz"]["absent"] for r in records)
     assert_complete_results(
         runs / "runs/venv", {f"torch={TORCH},diffusers={v}": {"diffusers": v, "torch": TORCH} for v in ("0.36.0", "0.42.1")},
