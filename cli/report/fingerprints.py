@@ -41,6 +41,10 @@ def record_diff(record: dict, base: dict, psnr_min: float) -> OutputDiff | None:
     a, b = weights_digest(record), weights_digest(base)
     if a and b and a != b:
         return OutputDiff(None, None, False, f"other weights ({a[:8]} vs {b[:8]})")
+    if bool(a) != bool(b) and (record.get("weights") or {}).get("kind") != "hub":
+        # a record from before weights had digests: its weights were made by whichever variant ran
+        # first, with that variant's library init - not comparable
+        return OutputDiff(None, None, False, "weights of one side unknown (recorded before weights digests)")
     return output_diff(record.get("fingerprint"), base.get("fingerprint"), psnr_min)
 
 

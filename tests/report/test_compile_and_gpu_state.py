@@ -143,3 +143,15 @@ def test_outputs_made_with_other_weights_are_not_called_drift(run_dir):
     assert other.note.startswith("other weights") and not other.flagged
     assert not report.output_flags
     assert cells[("torch-nightly", "max-autotune-no-cudagraphs")].output.max_abs == 0  # same weights, same bytes
+
+
+def test_outputs_against_a_record_from_before_weights_digests_are_not_compared(tmp_path):
+    rng = random.Random(1)
+    v0, v1 = [{k: v[k] for k in ("name", "spec", "resolved", "image")} for v in synthetic.VARIANTS]
+    case = schema.make_case(pipeline="sd-txt2img", dtype="fp16", device="cuda")
+    old = _record(v0, case, 10.0, 2.0, rng=rng)
+    old.pop("weights")  # as written before weights had digests
+    new = _record(v1, case, 10.0, 2.0, rng=rng, fp_seed=2)
+    report = build(load_run(synthetic.write_run(tmp_path / "run", [old, new])), Options(extras=("output",)))
+    out = report.tables[0].rows[0].cells[1].output
+    assert out.note.startswith("weights of one side unknown") and not report.output_flags
