@@ -85,11 +85,12 @@ def load_run(path: str | Path) -> LoadedRun:
     return LoadedRun(run_dir, meta, tuple(records), tuple(problems))
 
 
-def check_new_or_same(out: Path, request: dict, resume: bool) -> None:
-    """A new run directory, or the same matrix in an existing one; never a silent mix."""
+def check_new_or_same(out: Path, request: dict, resume: bool, normalize=lambda d: d) -> None:
+    """A new run directory, or the same matrix in an existing one; never a silent mix.
+    normalize: the stored request as this version reads it (knobs added since take their defaults)."""
     if (out / RUN_JSON).exists():
         old = load_run(out).meta
-        if old.get("request") != request:
+        if normalize(old.get("request") or {}) != request:
             raise RunDirError(f"{out} holds a run of another matrix",
                               hint="choose another --out, or --resume it to finish that run")
         if not resume:

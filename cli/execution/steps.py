@@ -83,7 +83,8 @@ def check_input(run: Run) -> None:
     settings_mod.validate(run.settings)
     preflight.check_inputs(run.settings)
     run.gate = parse_threshold(run.fail_on_regression)
-    rundir.check_new_or_same(run.out, run.request.to_dict(), run.resume)
+    rundir.check_new_or_same(run.out, run.request.to_dict(), run.resume,
+                             normalize=lambda old: RunRequest.from_dict(old).to_dict())
 
 
 def connect_backend(run: Run) -> None:
