@@ -4,7 +4,8 @@
     RUN_DIR/results.jsonl   one record per finished variant x case (vercompare_runner.schema)
     RUN_DIR/specs/          what each runner invocation was asked to do
     RUN_DIR/logs/           build and runner logs
-    RUN_DIR/weights/        the tiny/random weights every variant loads
+    RUN_DIR/weights/        the tiny/random weights every variant loads, a folder per set named by its digest
+    RUN_DIR/compile-cache/  each variant's persistent (warm) inductor cache
 
 run.json is replaced atomically (write to a temporary file, rename); results.jsonl is only appended
 (one write per record, fsync), except by --retry-failed, which rewrites it atomically.
@@ -28,6 +29,7 @@ RUN_KIND = schema.RUN_KIND
 RUN_JSON = "run.json"
 RESULTS = "results.jsonl"
 LOCK = ".vercompare.lock"
+WEIGHTS = "weights"  # sets named by digest (linked from the user's weights cache, execution/weights_cache.py)
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,12 @@ def load_run(path: str | Path) -> LoadedRun:
     return LoadedRun(run_dir, meta, tuple(records), tuple(problems))
 
 
-def check_new_or_same(out: Path, request: dict, resume: bool) -> None:
-    """A new run directory, or the same matrix in an existing one; never a silent mix."""
+def check_new_or_same(out: Path, request: dict, resume: bool, normalize=lambda d: d) -> None:
+    """A new run directory, or the same matrix in an existing one; never a silent mix.
+    normalize: the stored request as this version reads it (knobs added since take their defaults)."""
     if (out / RUN_JSON).exists():
         old = load_run(out).meta
-        if old.get("request") != request:
+        if normalize(old.get("request") or {}) != request:
             raise RunDirError(f"{out} holds a run of another matrix",
                               hint="choose another --out, or --resume it to finish that run")
         if not resume:

@@ -11,6 +11,9 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command")
     p_run = sub.add_parser("run", help="run the cases of a spec file, appending one record per case")
     p_run.add_argument("spec", help="path of the spec JSON (schema.make_spec)")
+    p_case = sub.add_parser("case", help="run one case in this process (how compiled cases run: a process each)")
+    p_case.add_argument("input", help="JSON: case, weights_dir, run_id, variant, env, compile_cache")
+    p_case.add_argument("output", help="where its record goes")
     sub.add_parser("env", help="print the environment as one JSON object")
     p_flops = sub.add_parser("flops", help="count FLOPs of one denoising step (meta device)")
     p_flops.add_argument("pipeline")
@@ -23,6 +26,9 @@ def main(argv=None):
     if args.command == "run":
         from .spec_run import run_spec
         return run_spec(args.spec)
+    if args.command == "case":
+        from .case_process import child_main
+        return child_main(args.input, args.output)
     if args.command == "env":
         import json
 

@@ -1,8 +1,11 @@
 """One case, start to finish: load, knobs, compile, warmup, measured calls -> one record.
 
-Every exception becomes a status (ok, oom, compile_error, error, timeout) with the phase it
-happened in; after a failure the pipeline is dropped and memory freed, so the next case
-starts clean.
+Every exception becomes a status (ok, oom, compile_error, error, timeout, unsupported) with the
+phase it happened in; after a failure the pipeline is dropped and memory freed, so the next case
+starts clean. A compiled case runs in a process of its own (case_process.py) and records what
+dynamo did (compiler.py); a compiled case that dynamo ran eagerly ends as compile_error. Every
+record carries the GPU telemetry of its measured calls (telemetry.py) and the digest of the
+weights it loaded.
 """
 import os
 import signal
@@ -10,12 +13,23 @@ import statistics
 import sys
 import time
 
-from . import faults, knobs, schema, workloads
+from . import compiler, faults, knobs, schema, workloads
 from .fingerprint import fingerprint
 from .memory import MemoryTracker, free_memory
 from .outcome import CaseTimeout, classify, error_info
 from .sampling import Sampling
+from .telemetry import Sampler
 from .timing import LoopTimer
+from .vocabulary import (
+    BAR_STEPS,
+    COMPILE_S,
+    COMPILE_S_DERIVED,
+    COMPILE_S_SOURCE,
+    FRAMES_COMPILED,
+    GRAPH_BREAKS,
+    PAGE_IT_PER_S,
+    RECOMPILES,
+)
 from .weights import store
 from .workloads.base import Components
 
@@ -86,8 +100,19 @@ def _generator(case):
 
 class _CaseState(object):
     def __init__(self):
-        self.phase = "load"
+        self._phase = "load"
         self.stages = None
+        self.watch = None
+
+    @property
+    def phase(self):
+        return self._phase
+
+    @phase.setter
+    def phase(self, value):
+        self._phase = value
+        if self.watch is not None and value is not None:
+            self.watch.phase = value  # where a recompile-limit hit happened
 
 
 def _one_call(workload, stages, case, inp, sync):
@@ -119,11 +144,19 @@ def _stage_summary(loops_per_call):
     }
     samples = {"it_per_s": ips, "loop_s": [loop["loop_s"] for loop in loops],
                "step_s": [loop["step_s"] for loop in loops]}
+    # The page's figure: its progress bar's iterations over the same loop time (PNDM runs one
+    # more scheduler step than the bar counts, so the bar's it/s is lower by steps/bar_steps).
+    page = [loop["bar_steps"] / loop["loop_s"] for loop in loops if loop.get("bar_steps") and loop["loop_s"] > 0]
+    if page:
+        metrics[PAGE_IT_PER_S] = _median(page)
+        metrics[BAR_STEPS] = loops[0]["bar_steps"]
+        samples[PAGE_IT_PER_S] = page
     return metrics, samples
 
 
-def run_case(case, weights_dir, run_id, variant, env):
-    """The record of one case (never raises, except for KeyboardInterrupt / SystemExit)."""
+def run_case(case, weights_dir, run_id, variant, env, cache_info=None):
+    """The record of one case (never raises, except for KeyboardInterrupt / SystemExit).
+    cache_info: the compile cache this process compiles with (case_process.py)."""
     case_full = dict(schema.CASE_DEFAULTS)
     case_full.update(case)
     started_at = _now()
@@ -132,6 +165,11 @@ def run_case(case, weights_dir, run_id, variant, env):
     compile_on = (case_full["compile"] or "off") != "off"
     metrics, samples, stage_records, fp = {}, {}, [], None
     status, phase, error = "ok", None, None
+    compiled_info, telemetry = None, None
+    sampler = Sampler(device)
+    store.reset_loaded()
+    if compile_on:
+        compiler.clean_state()  # its own process already is clean; run in-process, it makes it so
     timeout = float(os.environ.get("VERCOMPARE_CASE_TIMEOUT_S") or 0) or None
     try:
         with _Alarm(timeout):
@@ -157,12 +195,16 @@ def run_case(case, weights_dir, run_id, variant, env):
             # --- compile (wrapping is lazy; the first call compiles and counts as this phase)
             state.phase = "compile"
             faults.check(case_full, "compile")
-            compiled = knobs.apply_compile(stages, case_full)
+            if compile_on:
+                state.watch = compiler.Watch(case_full, cache_info).start()
+            compiled = compiler.apply_compile(stages, case_full)
             if compiled:
                 metrics["compiled"] = compiled
             for stage in stages:
                 stage.timer = LoopTimer(sync)
                 stage.timer.attach(stage.pipe, stage.denoisers())
+            if compile_on and case_full.get("fault") == "recompile-limit":
+                compiler.force_past_limit(workload, stages, case_full, inp, _generator(case_full))
             tracker = MemoryTracker(device)
             tracker.start()
             # --- warmup
@@ -180,6 +222,9 @@ def run_case(case, weights_dir, run_id, variant, env):
             # --- measured calls: `repeats` of them, then more while --target-ci asks (sampling.py)
             latencies, loops_per_call, outputs = [], [], None
             sampling = Sampling(case_full)
+            if state.watch is not None:
+                state.watch.mark_measured()
+            sampler.start()
             index = -1
             while sampling.more(index + 1, loops_per_call):
                 index += 1
@@ -194,6 +239,7 @@ def run_case(case, weights_dir, run_id, variant, env):
                 loops_per_call.append(loops)
                 outputs = (images, stage_outputs)
                 log("  %s: %.3fs" % (label, latency))
+            telemetry = sampler.stop()
             state.phase = None
             metrics.update(sampling.summary(loops_per_call))
             metrics.update(tracker.stop())
@@ -204,7 +250,7 @@ def run_case(case, weights_dir, run_id, variant, env):
             lat_spread = _spread(latencies)
             metrics["latency_s_rsd"] = lat_spread.get("rsd")
             if compile_on and metrics.get("first_call_s") is not None and latencies:
-                metrics["compile_s"] = metrics["first_call_s"] - metrics["latency_s"]
+                metrics[COMPILE_S_DERIVED] = metrics["first_call_s"] - metrics["latency_s"]
             per_stage = [_stage_summary([call[i] for call in loops_per_call]) for i in range(len(stages))]
             if len(stages) == 1:
                 m, s = per_stage[0]
@@ -233,10 +279,15 @@ def run_case(case, weights_dir, run_id, variant, env):
                 ips = stage_records[0]["metrics"]["it_per_s"] if stage_records else metrics.get("it_per_s")
                 if flops.get("flops_per_step") and ips:
                     metrics["achieved_tflop_per_s"] = flops["flops_per_step"] * ips / 1e12
+            if state.watch is not None:
+                compiled_info = _compiler_summary(state.watch, metrics)
+                fallback = compiler.fallback_error(compiled_info)
+                if fallback is not None:
+                    raise fallback
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:
-        phase = state.phase or "call"
+        phase = getattr(exc, "phase", None) or state.phase or "call"
         status = classify(exc, phase, compile_on)
         error = error_info(exc)
         log("  %s in %s: %s" % (status, phase, error["message"]))
@@ -248,11 +299,32 @@ def run_case(case, weights_dir, run_id, variant, env):
                     stage.timer.detach()
         state.stages = None
         stages = None
+        if state.watch is not None and compiled_info is None:
+            try:  # a failed compiled case still says what dynamo did
+                compiled_info = _compiler_summary(state.watch, metrics)
+            except Exception as exc:
+                log("  compiler counters not read (%s)" % exc)
+        if telemetry is None:
+            telemetry = sampler.stop() if sampler.started else schema.absent_telemetry(
+                "the case ended before its measured calls (%s)" % status)
         free_memory()
     return schema.make_result(
         run_id, variant, case, status, phase=phase if status != "ok" else None, error=error,
         metrics=metrics, samples=samples, stages=stage_records, fingerprint=fp, env=env,
-        started_at=started_at, finished_at=_now())
+        started_at=started_at, finished_at=_now(), compiler=compiled_info, telemetry=telemetry,
+        weights=store.loaded_digest(case_full["weights"]))
+
+
+def _compiler_summary(watch, metrics):
+    """The record's "compiler", and its headline figures copied into the metrics."""
+    info = watch.result(derived_s=metrics.get(COMPILE_S_DERIVED))
+    if info.get("compile_time_s") is not None:
+        metrics[COMPILE_S] = info["compile_time_s"]
+        metrics[COMPILE_S_SOURCE] = info["compile_time_source"]
+    metrics[FRAMES_COMPILED] = info["frames"]["compiled"]
+    metrics[RECOMPILES] = info["recompiles"]
+    metrics[GRAPH_BREAKS] = info["graph_breaks"]
+    return info
 
 
 def _flops(case, weights_dir):

@@ -1,5 +1,7 @@
 """Test-only fault injection (case["fault"]), so the host's failure handling can be tested
-without a GPU: "load" | "compile" | "warmup" | "call" | "oom:<phase>" | "crash" | "hang".
+without a GPU: "load" | "compile" | "warmup" | "call" | "oom:<phase>" | "crash" | "hang", and for
+compiled cases "recompile-limit" (compiler.force_past_limit: dynamo's limit lowered to 1 and a
+second input size, so the case runs past it).
 
 "call" and "oom:call" hit the first measured call; "oom:call 2" (or "oom:call2") the second.
 """

@@ -46,6 +46,9 @@ def count(pipeline, kind, batch_size, height, width):
     from torch.utils.flop_counter import FlopCounterMode
     module = workloads.get(pipeline)
     comps = module.FLOPS_COMPONENTS
+    if "unet" not in comps:
+        raise NotImplementedError("FLOPs are counted for UNet pipelines only (%s's denoiser is a transformer)"
+                                  % pipeline)
     factor = _latent_factor(kind, pipeline)
     h, w = height // factor, width // factor
     batch = 2 * batch_size  # classifier-free guidance doubles the batch

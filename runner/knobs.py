@@ -1,6 +1,6 @@
-"""A case's knobs applied to built pipelines: dtype, attention, channels_last, compile."""
+"""A case's knobs applied to built pipelines: dtype, attention, channels_last (compile: compiler.py)."""
 
-from .vocabulary import ATTENTIONS, COMPILE_MODES, DTYPES
+from .vocabulary import ATTENTIONS, DTYPES
 
 
 def torch_dtype(name):
@@ -38,30 +38,3 @@ def apply_channels_last(stages, enabled):
     for stage in stages:
         for _, module in _modules(stage, ("unet", "controlnet")):
             module.to(memory_format=torch.channels_last)
-
-
-def apply_compile(stages, case):
-    """Wrap the chosen modules the way the page does (pipe.unet = torch.compile(pipe.unet, ...)).
-    Compilation itself happens lazily, in the first call. "vae" compiles vae.decode, which is
-    what pipelines call. Returns the names of what was wrapped."""
-    mode = case.get("compile") or "off"
-    if mode == "off":
-        return []
-    if mode not in COMPILE_MODES:
-        raise ValueError("unknown compile mode %r" % mode)
-    import torch
-    kwargs = {"fullgraph": bool(case.get("fullgraph"))}
-    if COMPILE_MODES[mode]:
-        kwargs["mode"] = COMPILE_MODES[mode]
-    wrapped = []
-    for stage in stages:
-        for role in case.get("compile_modules") or ["unet"]:
-            module = getattr(stage.pipe, role, None)
-            if module is None:
-                continue
-            if role == "vae":
-                module.decode = torch.compile(module.decode, **kwargs)
-            else:
-                setattr(stage.pipe, role, torch.compile(module, **kwargs))
-            wrapped.append("%s.%s" % (stage.name, role))
-    return wrapped

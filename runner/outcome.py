@@ -1,9 +1,18 @@
 """Turning an exception into a record's status, phase and error."""
 import traceback
 
+from .vocabulary import UNSUPPORTED
+
 
 class CaseTimeout(Exception):
     """The runner's own per-case time limit (VERCOMPARE_CASE_TIMEOUT_S) ran out."""
+
+
+class Unsupported(Exception):
+    """A refusal: the installed versions lack what the case asks for (a pipeline, a compile mode,
+    regional compilation). The record's status says so, with this message as the reason."""
+
+    vercompare_status = UNSUPPORTED
 
 
 _OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory",
@@ -37,7 +46,11 @@ def error_info(exc, tail_lines=30):
 
 
 def classify(exc, phase, compile_on):
-    """status for an exception raised in phase."""
+    """status for an exception raised in phase. An exception may name its own status
+    (`vercompare_status`: Unsupported, compiler.CompileFallback)."""
+    own = getattr(exc, "vercompare_status", None)
+    if own:
+        return own
     if isinstance(exc, CaseTimeout):
         return "timeout"
     if is_oom(exc):

@@ -11,7 +11,7 @@ A *result* record (runner -> host, one JSON line per finished case) says what ha
 import json
 import math
 
-from .vocabulary import PIPELINES, STATUSES  # noqa: F401  (the names a record may use)
+from .vocabulary import ABSENT, PIPELINES, STATUSES, TELEMETRY_FIELDS  # noqa: F401  (the names a record may use)
 
 SCHEMA_VERSION = 1
 READABLE_VERSIONS = (1,)
@@ -34,9 +34,12 @@ CASE_DEFAULTS = {
     "dtype": "fp32",           # fp16 | bf16 | fp32
     "attention": "sdpa",       # sdpa | vanilla
     "channels_last": False,
-    "compile": "off",          # off | default | reduce-overhead | max-autotune
+    "compile": "off",          # vocabulary.COMPILE_MODES: off | default | reduce-overhead | max-autotune | ...
     "fullgraph": False,
-    "compile_modules": ["unet"],  # of: unet, controlnet, vae
+    "compile_modules": ["unet"],  # of: unet (the denoiser: UNet or transformer), controlnet, vae
+    "dynamic": "auto",         # auto | on | off: torch.compile(dynamic=None | True | False)
+    "compile_cache": "cold",   # cold | warm: an empty compile cache, or the variant's persistent one
+    "compile_backend": "inductor",  # test-only: eager | aot_eager (dynamo alone, for CPU tests)
     "seed": 0,
     "device": "cpu",           # cpu | cuda | cuda:N
     "weights": "tiny",         # tiny | random | hub
@@ -46,6 +49,7 @@ CASE_DEFAULTS = {
     "init_image": None,        # optional path to the input image (img2img, inpaint, controlnet)
     "mask_image": None,        # optional path to the inpainting mask
     "fault": None,             # test-only: "load" | "compile" | "warmup" | "call" | "oom:<phase>" | "crash" | "hang"
+                               #   | "recompile-limit" (a compiled case forced past dynamo's limit)
     # Adaptive sampling: after `repeats` calls, keep calling until the it/s median's interval is
     # within target_ci (a fraction: 0.01 = +-1 %) of it, or target_time seconds of measured calls
     # are spent. None: exactly `repeats` calls.
@@ -85,6 +89,13 @@ def case_id(case):
         parts.append("modules=%s" % "+".join(case["compile_modules"]))
         if case["fullgraph"]:
             parts.append("fullgraph")
+        # Knobs added later appear only when not at their default, so older ids stay valid.
+        if case.get("dynamic", "auto") != "auto":
+            parts.append("dynamic=%s" % case["dynamic"])
+        if case.get("compile_cache", "cold") != "cold":
+            parts.append("cache=%s" % case["compile_cache"])
+        if case.get("compile_backend", "inductor") != "inductor":
+            parts.append("backend=%s" % case["compile_backend"])
     if case["channels_last"]:
         parts.append("channels_last")
     for key in ("steps", "height", "width"):
@@ -105,6 +116,8 @@ def make_spec(run_id, variant, cases, results_path, weights_dir, round=1):
     what is really installed ("resolved") to every record it writes.
     round: the 1-based round (a fresh runner process per variant and round); every record of
     this spec carries it.
+    Optional key "compile_cache_dir": where the variant's persistent (warm) compile cache
+    lives; without it the runner keeps it in <run dir>/compile-cache/<variant>.
     """
     return {
         "kind": SPEC_KIND,
@@ -120,7 +133,8 @@ def make_spec(run_id, variant, cases, results_path, weights_dir, round=1):
 
 def make_result(run_id, variant, case, status, phase=None, error=None,
                 metrics=None, samples=None, stages=None, fingerprint=None,
-                env=None, started_at=None, finished_at=None, round=1, process=None):
+                env=None, started_at=None, finished_at=None, round=1, process=None, compiler=None,
+                telemetry=None, weights=None):
     """One result record. Failure statuses carry phase and error; ok carries metrics.
 
     variant: {"name", "spec", "resolved": {package: exact version}, "image": id or None}
@@ -165,6 +179,24 @@ def make_result(run_id, variant, case, status, phase=None, error=None,
     round:   the 1-based round the record was measured in (records without one are round 1)
     process: {"id": unique per runner process, "pid", "started_at"}: which process measured it
              (None for records the host writes for a case whose process died)
+    compiler: compiled cases only (runner/compiler.py): {"backend", "mode", "dynamic", "regional",
+             "limit": {"name", "value"} (dynamo's recompile limit), "frames": {"total", "ok" (dynamo's
+             counters: not counted with fullgraph), "compiled" (frames converted, either path)},
+             "unique_graphs", "graph_breaks", "graph_break_reasons": [{"reason", "count"}],
+             "recompiles", "recompile_reasons": [...], "cache_limit_hits": [{"function", "message"}],
+             "fell_back": bool, "frames_in_measured_calls", "compile_time_s", "compile_time_source",
+             "backend_compile_s", "timers": {name: seconds}, "cache": {"kind": cold|warm, "dir",
+             "primed", "fx_graph_cache", "files_before", "files_after"}, "process": "own"|"shared"}.
+    telemetry: every record (runner/telemetry.py): GPU state sampled during the measured calls,
+             each field either a value or {"absent": why} (no NVML, CPU case, ...):
+             "source", "samples", "sm_clock_mhz", "mem_clock_mhz", "power_w", "temperature_c"
+             ({"min", "median", "max"}), "throttle_reasons" ([names]), "throttled" (bool),
+             "other_processes" ([{"pid", "used_memory_bytes"}]).
+    weights: {"kind", "digest" (of the sets the case loaded: a function of their configs and the
+             seed alone), "sets": {component: digest}}; None for hub weights. Outputs of records
+             with different digests are not comparable (reports say so).
+    Records of SCHEMA_VERSION 1 written before compiler/telemetry/weights existed lack them;
+    readers treat them as absent.
     """
     if status not in STATUSES:
         raise ValueError("unknown status %r" % (status,))
@@ -186,7 +218,18 @@ def make_result(run_id, variant, case, status, phase=None, error=None,
         "finished_at": finished_at,
         "round": int(round),
         "process": process,
+        "compiler": compiler,
+        "telemetry": telemetry if telemetry is not None else absent_telemetry("no measured calls"),
+        "weights": weights,
     }
+
+
+def absent_telemetry(reason):
+    """The telemetry of a record that has none: every field says why."""
+    out = {field: {ABSENT: reason} for field in TELEMETRY_FIELDS}
+    out["source"] = None
+    out["samples"] = 0
+    return out
 
 
 def _clean(value):

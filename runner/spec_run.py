@@ -1,4 +1,5 @@
-"""`run SPEC.json`: every case of the spec, in order, one record appended per case."""
+"""`run SPEC.json`: every case of the spec, in order, one record appended per case. Compiled
+cases run in a process of their own (case_process.py): a clean compiler state for each."""
 import json
 import os
 import sys
@@ -6,6 +7,7 @@ import time
 import uuid
 
 from . import schema, watchdog
+from .case_process import run_compiled
 from .case_run import log, run_case
 from .envinfo import collect_env
 from .versions import resolved_versions
@@ -33,7 +35,10 @@ def run_spec(path):
         cid = case.get("id") or schema.case_id(dict(schema.CASE_DEFAULTS, **case))
         log("case %d/%d: %s" % (number, len(cases), cid))
         t0 = time.time()
-        record = run_case(case, spec["weights_dir"], spec.get("run_id"), variant, env)
+        if (case.get("compile") or "off") != "off":
+            record = run_compiled(case, spec, variant, env, log)
+        else:
+            record = run_case(case, spec["weights_dir"], spec.get("run_id"), variant, env)
         record["round"], record["process"] = round_, process
         try:
             schema.append_record(spec["results"], record)

@@ -27,6 +27,8 @@ done
 # own: zipp>=3.20 and (10.x, Python < 3.15) lazy-importer; safetensors because 0.42 needs
 # >= 0.8.0, newer than the machine may have.
 pip download "${common[@]}" importlib_metadata zipp lazy-importer safetensors
+# nvidia-ml-py (pynvml, pure Python): the runner's GPU telemetry during the measured calls.
+pip download "${common[@]}" nvidia-ml-py
 
 # No pip wheel: the machine's pip drives the installs (`pip --python`, pip >= 22.3).
 ls -l "$dir"

@@ -8,13 +8,17 @@
 # ($PYTHON, else python3) must have torch, transformers, huggingface_hub, typer, rich;
 # diffusers comes from the wheels. Steps, each with its own time budget (and all within
 # $TOTAL_BUDGET seconds), each going on when an earlier one failed:
-#   a. vercompare run --backend local: SD 1.5 txt2img, eager vs compiled, SDPA vs vanilla
-#   b. benchmarks/fidelity.py: the runner's it/s vs the progress bar's
-#   c. vercompare run --backend venv: diffusers A vs B on the machine's torch, offline
-#   d. vercompare report of each run: Markdown (in summary.md) and JSON
-# OUT_DIR gets at most 8 files: summary.md, run.log, env.json, nvidia-smi.txt,
-# report-local.json, report-local-compile.json, report-venv.json, runs.tar.gz (run dirs without weights, each
-# step's output, the Markdown reports).
+#   a. vercompare run --backend local: the page's SD 1.5 txt2img rows, batch 1 / 4 / 16, eager and
+#      compiled (reduce-overhead, fullgraph, channels_last), each compiled case cold and with a warm
+#      compile cache, GPU telemetry (NVML) in every record
+#   b. benchmarks/fidelity.py: the runner's it/s vs the progress bar's (>= 10 interleaved rounds, the
+#      ratio's 95 % interval)
+#   c. vercompare run --backend venv: diffusers A vs B on the machine's torch, offline (ONLY="a b c d")
+#   d. vercompare report of each run: Markdown (in summary.md) and JSON; then summary.md compares the
+#      figures with the page's A100 ones by share of peak (benchmarks/gpu/page_compare.py)
+# OUT_DIR gets at most 8 files: summary.md, run.log, env.json, nvidia-smi.txt, report-local.json,
+# report-venv.json (with c), runs.tar.gz (run dirs without weights, each step's output, the Markdown
+# reports).
 set -uo pipefail
 
 smoke=0
@@ -41,28 +45,32 @@ exec > >(tee -a "$out/run.log") 2>&1
 tee_pid=$!
 mkdir -p "$work/steps" "$work/runs"
 
+# The page's setting for compiled cases (pipe.unet = torch.compile(..., mode="reduce-overhead",
+# fullgraph=True), UNet in channels_last); every compiled case once cold, once warm.
+compiled=(--compile both --compile-cache both --fullgraph --channels-last --attention sdpa)
 if [ $smoke = 1 ]; then
     device=cpu; weights=tiny; dtype=fp32
-    matrix=(--batch-size 1 --compile off --attention both --steps 2 --warmup 1 --repeats 2)
+    # dynamo alone (eager backend): inductor costs minutes per case on CPU, and the smoke run is
+    # about the script, not the figures
+    matrix=(--batch-size 1 "${compiled[@]}" --compile-backend eager --steps 2 --warmup 1 --repeats 2)
     venv_cases=(--batch-size 1 --steps 2 --warmup 1 --repeats 2)
-    fidelity=(--rounds 2 --warmup 1 --steps 2)
-    budgets=(${BUDGET_LOCAL:-300} ${BUDGET_FIDELITY:-120} ${BUDGET_VENV:-400} ${BUDGET_REPORT:-60})
-    total=${TOTAL_BUDGET:-1000}
+    fidelity=(--rounds 10 --warmup 1 --steps 2)
+    budgets=(${BUDGET_LOCAL:-400} ${BUDGET_FIDELITY:-200} ${BUDGET_VENV:-400} ${BUDGET_REPORT:-60})
+    total=${TOTAL_BUDGET:-1200}
 else
     device=cuda; weights=random; dtype=fp16
     # Fewer steps and repeats than the page's 50 x 5 (it/s is per step): the whole script must
-    # fit the few minutes of GPU time a task gets, and each compiled case costs about a minute.
-    matrix=(--batch-size 1 --batch-size 4 --compile off --attention both
+    # fit the few minutes of GPU time a task gets; a cold compile costs about a minute a case,
+    # a warm one seconds.
+    matrix=(--batch-size 1 --batch-size 4 --batch-size 16 "${compiled[@]}"
             --steps "${STEPS:-20}" --warmup 1 --repeats "${REPEATS:-3}")
-    compiled=(--batch-size 1 --compile reduce-overhead --attention sdpa --fullgraph --channels-last
-              --steps "${STEPS:-20}" --warmup 1 --repeats "${REPEATS:-3}")
     venv_cases=(--batch-size 1 --steps "${STEPS:-20}" --warmup 1 --repeats "${REPEATS:-3}")
-    fidelity=(--rounds 3 --warmup 1 --steps "${STEPS:-30}")
-    budgets=(${BUDGET_LOCAL:-70} ${BUDGET_FIDELITY:-35} ${BUDGET_VENV:-100} ${BUDGET_REPORT:-10} ${BUDGET_COMPILE:-110})
-    total=${TOTAL_BUDGET:-300}
+    fidelity=(--rounds "${ROUNDS:-12}" --warmup 1 --steps "${STEPS:-30}")
+    budgets=(${BUDGET_LOCAL:-360} ${BUDGET_FIDELITY:-60} ${BUDGET_VENV:-100} ${BUDGET_REPORT:-10})
+    total=${TOTAL_BUDGET:-480}
 fi
 diffusers_local=${DIFFUSERS_LOCAL:-0.42.1}
-only=" ${ONLY:-a b c d} "  # e.g. ONLY="a d": a rerun that gives one step the whole time
+only=" ${ONLY:-a b d} "  # e.g. ONLY="a d": a rerun that gives one step the whole time; "a b c d" adds the venv step
 reserve=${RESERVE:-25}  # seconds kept for the reports (step d) whatever a, b, c take
 diffusers_venv=(${DIFFUSERS_VENV:-0.36.0 0.42.1})
 
@@ -118,20 +126,13 @@ echo "pip: $("$PY" -m pip --version 2>&1) (the venv step needs >= 22.3 for pip -
     || echo "warning: vercompare does not know torch $torch_version: step c will refuse it"
 
 step a-local "${budgets[0]}" "$PY" -m vercompare run --backend local --device $device --weights $weights \
-    --dtype $dtype --pipeline sd-txt2img "${matrix[@]}" --out "$work/runs/local"
-
-# Eager vs compiled is the page's headline; compiling costs about a minute per case on an
-# H100, so only batch 1 with SDPA, as the page did (fullgraph, channels_last). Not on CPU.
-if [ $smoke = 0 ]; then
-    step a2-compile "${budgets[4]}" "$PY" -m vercompare run --backend local --device $device --weights $weights \
-        --dtype $dtype --pipeline sd-txt2img "${compiled[@]}" --out "$work/runs/local-compile"
-fi
+    --dtype $dtype --pipeline sd-txt2img "${matrix[@]}" --weights-cache "$work/weights-cache" --out "$work/runs/local"
 
 # The weights step a made (random full-size ones take a while to make): same tensors, no wait.
 weights_dir=()
 [ -d "$work/runs/local/weights" ] && weights_dir=(--weights-dir "$work/runs/local/weights")
 step b-fidelity "${budgets[1]}" "$PY" "$repo/benchmarks/fidelity.py" --device $device --weights $weights \
-    --dtype $dtype "${fidelity[@]}" "${weights_dir[@]}"
+    --dtype $dtype "${fidelity[@]}" "${weights_dir[@]}" --json
 
 versions=()
 for v in "${diffusers_venv[@]}"; do versions+=(--diffusers "$v"); done
@@ -139,7 +140,7 @@ step c-venv "${budgets[2]}" "$PY" -m vercompare run --backend venv --torch "$tor
     --wheelhouse "$wheels" --device $device --weights $weights --dtype $dtype --pipeline sd-txt2img \
     --compile off --attention sdpa "${venv_cases[@]}" --out "$work/runs/venv"
 
-for name in local local-compile venv; do
+for name in local venv; do
     if [ -f "$work/runs/$name/run.json" ]; then
         step "d-report-$name-md" "${budgets[3]}" "$PY" -m vercompare report "$work/runs/$name" --format md \
             --show all --out "$work/report-$name.md"
@@ -157,7 +158,10 @@ done
     echo "$(date -u +%FT%TZ), ${HOSTNAME:-?}, smoke=$smoke, torch $torch_version, total $((SECONDS - started)) s"
     echo
     cat "$work/steps.md"
-    for name in local local-compile venv; do
+    echo
+    "$PY" "$repo/benchmarks/gpu/page_compare.py" "$work/runs/local" "$work/steps/b-fidelity.txt" 2>&1 \
+        || echo "(page_compare.py failed)"
+    for name in local venv; do
         [ -d "$work/runs/$name" ] || continue
         echo; echo "## vercompare report ($name)"; echo
         cat "$work/report-$name.md" 2>/dev/null || echo "(no report)"
@@ -170,7 +174,7 @@ done
     echo '```'
 } > "$out/summary.md"
 
-tar -czf "$out/runs.tar.gz" -C "$work" --exclude='weights' --exclude='*.safetensors' \
+tar -czf "$out/runs.tar.gz" -C "$work" --exclude='weights' --exclude='compile-cache' --exclude='*.safetensors' \
     runs steps steps.md $(cd "$work" && ls report-*.md 2>/dev/null)
 echo "# done in $((SECONDS - started)) s; files in $out:"
 ls -la "$out"

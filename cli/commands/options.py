@@ -91,12 +91,14 @@ def _panel_order(parameters: list[inspect.Parameter]) -> list[inspect.Parameter]
 RUN = _panel_order(_field_params(request_mod.RunRequest) + _field_params(settings_mod.Settings) + RUN_EXTRAS + GATE)
 
 # Options of report and diff.
+from vercompare.report.model import EXTRAS  # noqa: E402  (light: dataclasses only)
+
 REPORT = [
     _param("fmt", str, "table", ("--format", "-f"), FORMATS_HELP, "report", shown="table"),
     _param("out", Optional[Path], None, ("--out", "-o"), "Write to this file instead of stdout.", "report"),
     _param("png", Optional[Path], None, ("--png",), "Also write the speedup chart as PNG.", "report"),
-    _param("show", Optional[List[str]], None, ("--show",), "Extra columns, comma separated or repeated: compile, "
-           "first-call, memory, tflops, output (or all).", "report"),
+    _param("show", Optional[List[str]], None, ("--show",), "Extra columns, comma separated or repeated: "
+           + ", ".join(EXTRAS) + " (or all).", "report"),
     *GATE,
     _param("output_psnr", float, 40.0, ("--output-psnr",), "Flag outputs below this PSNR (dB) vs the baseline.",
            "report", shown="40"),

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Callable
 
 from vercompare import backends, rundir
-from vercompare.errors import RunDirError
-from vercompare.execution import preflight, signals
+from vercompare.errors import BadInput, RunDirError
+from vercompare.execution import preflight, signals, weights_cache
 from vercompare.images.secrets import redact
 from vercompare.planning import request as request_mod
 from vercompare.planning import settings as settings_mod
@@ -91,7 +91,8 @@ def check_input(run: Run) -> None:
     run.plans = plan_variants(request_mod.variants(run.request), device=run.request.device)
     settings_mod.validate(run.settings)
     preflight.check_inputs(run.settings)
-    rundir.check_new_or_same(run.out, run.request.to_dict(), run.resume)
+    rundir.check_new_or_same(run.out, run.request.to_dict(), run.resume,
+                             normalize=lambda old: RunRequest.from_dict(old).to_dict())
 
 
 def connect_backend(run: Run) -> None:
@@ -110,6 +111,13 @@ def check_host(run: Run) -> None:
     preflight.check_disk([run.out.resolve(), *need.paths], preflight.GB_FOR_RESULTS + need.gb)
     if on_gpu:
         preflight.check_gpu_idle(run.settings.allow_busy_gpu)
+    if run.settings.lock_clocks:
+        from vercompare.execution import clocks
+
+        if not on_gpu:
+            raise BadInput("--lock-clocks is for GPU runs", hint="drop it, or run with --device cuda")
+        clocks.check_allowed(run.settings.lock_clocks)
+        clocks.lock(run.settings.lock_clocks, gpus, run.stack, lambda line: run.console.print(line, highlight=False))
 
 
 def open_run_dir(run: Run) -> None:
@@ -130,6 +138,7 @@ def open_run_dir(run: Run) -> None:
     for p in run.plans:
         for pin in p.pins:
             run.console.print(f"[dim]{p.name}: pin {pin.requirement} ({pin.reason})[/]", highlight=False)
+    weights_cache.seed(run.out / rundir.WEIGHTS, weights_cache.cache_dir(run.settings.weights_cache))
 
 
 def prepare_and_run(run: Run) -> str | None:
@@ -163,6 +172,7 @@ def prepare_and_run(run: Run) -> str | None:
         run.meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
         try:
             run.save()
+            weights_cache.store(run.out / rundir.WEIGHTS, weights_cache.cache_dir(run.settings.weights_cache))
         except OSError as exc:  # a full disk: the run.json of the last variant stays as it was
             run.console.print(f"[yellow]run.json not updated: {exc.strerror}[/]")
     return stopped

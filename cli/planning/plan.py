@@ -17,8 +17,9 @@ from vercompare.planning.matrix import PackageSpec, Pin, Variant
 
 DEFAULT_TORCH_INDEX = "https://download.pytorch.org/whl"
 # Packages the runner's workloads need beyond diffusers' own requirements:
-# sentencepiece + protobuf for IF's T5 tokenizer, scipy-free everything else.
-RUNNER_EXTRAS = ("sentencepiece", "protobuf")
+# sentencepiece + protobuf for IF's T5 tokenizer, scipy-free everything else; nvidia-ml-py
+# (pynvml, pure Python) for the GPU telemetry of the measured calls.
+RUNNER_EXTRAS = ("sentencepiece", "protobuf", "nvidia-ml-py")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,18 @@ from vercompare.planning import versions
 from vercompare.planning.fields import option
 from vercompare.planning.matrix import Case, Variant
 from vercompare.planning.thresholds import parse_threshold
-from vercompare_runner.vocabulary import ATTENTIONS, BOTH, COMPILE_MODES, DEVICES, DTYPES, PIPELINES, WEIGHTS
+from vercompare_runner.vocabulary import (
+    ATTENTIONS,
+    BOTH,
+    COMPILE_BACKENDS,
+    COMPILE_CACHES,
+    COMPILE_MODES,
+    DEVICES,
+    DTYPES,
+    DYNAMIC,
+    PIPELINES,
+    WEIGHTS,
+)
 
 # A user-given variant name (--variant 'name=...', config files): it names images, logs and report columns.
 VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -35,15 +46,20 @@ class RunRequest:
     python: str = option("auto", VERSIONS, "Python in the images: auto (one every package supports) or 3.X.")
     cuda: str = option("auto", VERSIONS, "torch build flavour: cu118, cu121, ..., cpu (auto: cpu on --device cpu, else the release's default).")
     variant: tuple[str, ...] = option((), VERSIONS, "An explicit combination instead of the product, e.g. 'torch=2.0,diffusers=0.17.1' (name=... names it). Repeatable.")
-    pipeline: tuple[str, ...] = option(("sd-txt2img",), MATRIX, "Workload: sd-txt2img, sd-img2img, sd-inpaint, sd-controlnet, if, sdxl-txt2img. Repeatable.", "--pipeline", "-p")
+    pipeline: tuple[str, ...] = option(("sd-txt2img",), MATRIX, "Workload: " + ", ".join(PIPELINES) + ". Repeatable.", "--pipeline", "-p")
     batch_size: tuple[int, ...] = option((1,), MATRIX, "Images per call. Repeatable (the page uses 1, 4, 16).", "--batch-size", "-b")
     weights: str | None = option(None, MATRIX, "tiny (small configs, CPU tests), random (full-size, no download), hub (from a mounted HF cache). Default: tiny on cpu, random on cuda.")
     model: str | None = option(None, MATRIX, "Hub id or local path for --weights hub (default: the page's models).")
     device: str = option("cuda", MATRIX, "cpu, cuda or cuda:N.")
     dtype: str | None = option(None, MATRIX, "fp16, bf16 or fp32 (default fp16 on cuda, fp32 on cpu).")
     attention: tuple[str, ...] = option(("sdpa",), MATRIX, "sdpa, vanilla, or both.")
-    compile: tuple[str, ...] = option(("off",), MATRIX, "off, default, reduce-overhead, max-autotune, or both (= off + reduce-overhead).")
+    compile: tuple[str, ...] = option(("off",), MATRIX, "off, default, reduce-overhead, max-autotune, max-autotune-no-cudagraphs, regional (diffusers' compile_repeated_blocks), or both (= off + reduce-overhead).")
     fullgraph: bool = option(False, MATRIX, "torch.compile(fullgraph=True), as the page did.")
+    dynamic: str = option("auto", MATRIX, "torch.compile(dynamic=...): on, off, or auto (the torch version's default).")
+    compile_cache: tuple[str, ...] = option(("cold",), MATRIX, "Compile cache of compiled cases: cold (empty: a first run), warm (the variant's persistent cache in the run directory: a second run), or both.")
+    # test-only: dynamo with the eager/aot_eager backend, for CPU tests of dynamo's caching and
+    # counters, where inductor costs minutes per case
+    compile_backend: str = option("inductor", MATRIX, "Test-only: torch.compile backend (eager, aot_eager).", hidden=True)
     compile_modules: tuple[str, ...] = option(("unet",), MATRIX, "Modules to compile: unet (default), controlnet, vae. Repeatable.", "--compile-module")
     channels_last: bool = option(False, MATRIX, "UNet in torch.channels_last.")
     steps: int | None = option(None, MATRIX, "Denoising steps (default: the workload's).")
@@ -159,6 +175,10 @@ def cases(request: RunRequest) -> tuple[Case, ...]:
     _one_of("dtype", dtype, DTYPES)
     for mode in request.compile:
         _one_of("compile", mode, COMPILE_MODES, both=True)
+    for cache in request.compile_cache:
+        _one_of("compile-cache", cache, COMPILE_CACHES, both=True)
+    _one_of("dynamic", request.dynamic, DYNAMIC)
+    _one_of("compile-backend", request.compile_backend, COMPILE_BACKENDS)
     for attention in request.attention:
         _one_of("attention", attention, ATTENTIONS, both=True)
     for name, value in (("steps", request.steps), ("warmup", request.warmup), ("repeats", request.repeats),
@@ -173,12 +193,18 @@ def cases(request: RunRequest) -> tuple[Case, ...]:
     out = []
     for pipeline, batch, compile_mode, attention in itertools.product(
             request.pipeline, request.batch_size, request.compile, request.attention):
-        out.append(Case.of(
-            pipeline=pipeline, batch_size=batch, dtype=dtype, attention=attention, compile=compile_mode,
-            fullgraph=request.fullgraph, compile_modules=list(request.compile_modules),
-            channels_last=request.channels_last, steps=request.steps, height=height, width=width,
-            seed=request.seed, device=request.device, weights=request.weights, model=request.model,
-            warmup=request.warmup, repeats=request.repeats, target_ci=target, target_time=request.target_time))
+        compiled = compile_mode != "off"
+        # A cold compile before a warm one: the cold case fills the cache the warm one reads.
+        caches = sorted(request.compile_cache, key=COMPILE_CACHES.index) if compiled else COMPILE_CACHES[:1]
+        for cache in caches:
+            out.append(Case.of(
+                pipeline=pipeline, batch_size=batch, dtype=dtype, attention=attention, compile=compile_mode,
+                fullgraph=request.fullgraph, compile_modules=list(request.compile_modules),
+                dynamic=request.dynamic if compiled else "auto", compile_cache=cache,
+                compile_backend=request.compile_backend if compiled else COMPILE_BACKENDS[0],
+                channels_last=request.channels_last, steps=request.steps, height=height, width=width,
+                seed=request.seed, device=request.device, weights=request.weights, model=request.model,
+                warmup=request.warmup, repeats=request.repeats, target_ci=target, target_time=request.target_time))
     if request.fault:
         phase, _, fragment = request.fault.partition("@")
         out = [Case.of(**{**c.as_dict_without_id(), "fault": phase}) if fragment in c.id else c for c in out]

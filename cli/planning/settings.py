@@ -32,6 +32,8 @@ class Settings:
     hf_cache: str | None = option(None, RUN, "Hugging Face cache to mount read-only (--weights hub). The token comes from $HF_TOKEN at run time only.", path=True)
     budget: float | None = option(None, RUN, "Seconds the whole run may take; what is left stays for --resume.")
     cpu_threads: int | None = option(None, RUN, "Threads of CPU runners (OMP_NUM_THREADS). On a shared or small machine 1 gives steadier figures: oversubscribed OpenMP threads slow tiny models 10-50x.")
+    lock_clocks: str | None = option(None, RUN, "Lock the GPUs' clocks for the run (root, nvidia-smi -lgc/-lmc): max, or SM MHz[,memory MHz]. Reset at the end, also on Ctrl-C.")
+    weights_cache: str | None = option(None, RUN, "Where tiny/random weights are kept between runs, by digest (default: $XDG_CACHE_HOME/vercompare/weights, else ~/.cache/...); none: make them in the run directory only.")
     allow_busy_gpu: bool = flag("Measure even when other processes use the GPU.")
     allow_concurrent: bool = flag("Allow another vercompare run on the same GPU(s) at once.")
     rebuild: bool = flag("Build environments again even when present.", section=BUILD)
@@ -98,3 +100,7 @@ def validate(settings: Settings) -> None:
         parse_gpus(settings.gpus)
     if settings.cpu_threads is not None and settings.cpu_threads < 1:
         raise BadInput(f"--cpu-threads {settings.cpu_threads}: must be 1 or more")
+    if settings.lock_clocks is not None:
+        from vercompare.execution.clocks import parse
+
+        parse(settings.lock_clocks)

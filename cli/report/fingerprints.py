@@ -29,6 +29,25 @@ def decode_fingerprint(fp) -> tuple[tuple[int, ...], bytes] | None:
     return shape, raw
 
 
+def weights_digest(record: dict | None) -> str | None:
+    """The digest of the weights a record's case loaded (records before digests existed: None)."""
+    weights = (record or {}).get("weights")
+    return weights.get("digest") if isinstance(weights, dict) else None
+
+
+def record_diff(record: dict, base: dict, psnr_min: float) -> OutputDiff | None:
+    """Output diff of two records; records made with different weights are not compared: what
+    differs there is the weights, not the outputs of one computation."""
+    a, b = weights_digest(record), weights_digest(base)
+    if a and b and a != b:
+        return OutputDiff(None, None, False, f"other weights ({a[:8]} vs {b[:8]})")
+    if bool(a) != bool(b) and (record.get("weights") or {}).get("kind") != "hub":
+        # a record from before weights had digests: its weights were made by whichever variant ran
+        # first, with that variant's library init - not comparable
+        return OutputDiff(None, None, False, "weights of one side unknown (recorded before weights digests)")
+    return output_diff(record.get("fingerprint"), base.get("fingerprint"), psnr_min)
+
+
 def output_diff(fp, base_fp, psnr_min: float) -> OutputDiff | None:
     """Max abs difference (uint8 units) and PSNR between two fingerprints; flagged below psnr_min."""
     if not isinstance(fp, dict) or not isinstance(base_fp, dict):

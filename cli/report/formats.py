@@ -11,7 +11,16 @@ import math
 from vercompare.report import text as T
 from vercompare.report.model import Report
 from vercompare.report.stats import NOISE
-from vercompare_runner.vocabulary import COMPILE_S, FIRST_CALL_S
+from vercompare_runner.vocabulary import (
+    COMPILE_S,
+    COMPILE_S_SOURCE,
+    FIRST_CALL_S,
+    FRAMES_COMPILED,
+    GRAPH_BREAKS,
+    PAGE_IT_PER_S,
+    RECOMPILES,
+    THROTTLED,
+)
 
 FORMATS = ("table", "md", "html", "json", "csv", "pytorch-benchmark", "png")
 
@@ -147,6 +156,8 @@ CSV_FIELDS = (
     "state", "text", "median_it_s", "ci_low", "ci_high", "n", "rel_stdev", "noisy", "ratio", "ratio_low",
     "ratio_high", "significant", "regression", COMPILE_S, FIRST_CALL_S, "peak_mem_bytes", "tflops",
     "peak_fraction", "output_max_abs", "output_psnr_db", "output_flagged", "resolved", "image",
+    THROTTLED, COMPILE_S_SOURCE, "break_even_images", "memory_ratio", FRAMES_COMPILED, RECOMPILES, GRAPH_BREAKS,
+    "compile_cache", PAGE_IT_PER_S,
 )
 
 
@@ -170,6 +181,7 @@ def csv_rows(report: Report):
                     "output_flagged": cell.output.flagged if cell.output else None,
                     "resolved": ";".join(f"{k}={v}" for k, v in info.resolved) if info else "",
                     "image": (info.image or "") if info else "",
+                    THROTTLED: cell.throttled, PAGE_IT_PER_S: cell.page_it_per_s, **_cost_fields(cell.compile_cost),
                 }
                 if not cell.figures:
                     yield base
@@ -181,6 +193,14 @@ def csv_rows(report: Report):
                            "ratio": r.value if r else None, "ratio_low": r.low if r else None,
                            "ratio_high": r.high if r else None, "significant": r.significant if r else None,
                            "regression": f.regression}
+
+
+def _cost_fields(c) -> dict:
+    if c is None:
+        return {}
+    return {COMPILE_S_SOURCE: c.source, "break_even_images": c.break_even_images, "memory_ratio": c.memory_ratio,
+            FRAMES_COMPILED: c.frames, RECOMPILES: c.recompiles, GRAPH_BREAKS: c.graph_breaks,
+            "compile_cache": c.cache}
 
 
 def to_csv(report: Report) -> str:

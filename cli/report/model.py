@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from vercompare.planning.thresholds import Thresholds
 from vercompare.report import stats
+from vercompare.report.compile_cost import CompileCost
 from vercompare.report.records import knob_text
 from vercompare.report.verdict import Verdict
 from vercompare_runner.vocabulary import PACKAGES
@@ -20,6 +21,11 @@ EXTRAS = {
     "memory": "peak mem",
     "tflops": "TFLOP/s (% peak)",
     "output": "output vs base",
+    "break-even": "break-even",  # images after which compiling pays off
+    "compiler": "compiler",  # frames, recompiles, graph breaks
+    "mem-ratio": "mem eager/compiled",  # PyTorch's compression ratio
+    "page": "page it/s",  # the page's own figure: progress-bar iterations / loop time
+    "gpu": "GPU during calls",  # clocks, power, temperature (NVML)
 }
 
 
@@ -74,6 +80,10 @@ class Cell:
     output: OutputDiff | None = None
     step_ms: tuple[float, float, float, float, float] | None = None  # min, q1, median, q3, max per step
     rounds: int = 0  # runner processes the figures come from
+    compile_cost: CompileCost | None = None  # compiled cells: timers, break-even, memory ratio, counters
+    page_it_per_s: float | None = None
+    throttled: bool = False  # the GPU slowed itself during the measured calls (flagged in every format)
+    gpu_text: str | None = None
 
     @property
     def noisy(self) -> bool:

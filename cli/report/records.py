@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from vercompare.report import stats
 from vercompare_runner import schema
-from vercompare_runner.vocabulary import INTERRUPTED, IT_PER_S, OK
+from vercompare_runner.vocabulary import INTERRUPTED, IT_PER_S, OK, UNSUPPORTED
 
 
 def knob_text(v) -> str:
@@ -91,6 +91,13 @@ def compile_label(case: dict) -> str:
         label += f" [{'+'.join(modules)}]"
     if case.get("fullgraph"):
         label += " fullgraph"
+    # Knobs that came later, shown only off their defaults (older records lack them).
+    if case.get("dynamic") not in (None, "auto"):
+        label += f" dynamic={case['dynamic']}"
+    if case.get("compile_backend") not in (None, "inductor"):
+        label += f" backend={case['compile_backend']}"
+    if case.get("compile_cache") == "warm":
+        label += " warm cache"
     return label
 
 
@@ -104,6 +111,8 @@ def failure_text(record: dict) -> str:
         return f"OOM in {phase}" if phase else "OOM"
     if status == "compile_error":
         return "❌"
+    if status == UNSUPPORTED:
+        return "n/a in this version"
     if status == "timeout":
         return "timeout" + (f" in {phase}" if phase and phase not in ("call",) else "")
     if status == "error":

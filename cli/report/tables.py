@@ -27,8 +27,8 @@ import math
 from dataclasses import replace
 
 from vercompare.errors import BadInput
-from vercompare.report import stats, verdict
-from vercompare.report.fingerprints import output_diff
+from vercompare.report import compile_cost, gpu_state, stats, verdict
+from vercompare.report.fingerprints import record_diff
 from vercompare.report.model import EXTRAS, SETTING_KNOBS, Cell, Column, Figure, Options, Report, Row, Table
 from vercompare.report.peaks import peak_tflops
 from vercompare.report.provenance import provenance_of
@@ -47,10 +47,12 @@ from vercompare_runner.vocabulary import (
     FIRST_CALL_S,
     FLOPS_PER_STEP,
     OK,
+    PAGE_IT_PER_S,
     PEAK_MEM_ALLOCATED,
     PIPELINE_LABELS,
     PIPELINES,
     STEP_S,
+    UNSUPPORTED,
 )
 
 VERSION_KEYS = ("torch", "diffusers", "transformers", "huggingface_hub", "python", "cuda")
@@ -164,7 +166,7 @@ def build(loaded_run, options: Options | None = None) -> Report:
                 base_name = options.baseline_of(col.variant, baseline)
                 m, base = recs.get((col.variant, col.compile)), recs.get((base_name, col.compile))
                 cell = _cell(m, None if base_name == col.variant else base, col, proven, options, footnote, pooled,
-                             sides)
+                             sides, eager=recs.get((col.variant, "off")))
                 if cell.output is not None and cell.output.flagged:
                     what = (cell.output.note or f"PSNR {cell.output.psnr:.1f} dB, max abs {cell.output.max_abs}")
                     output_flags.append(f"{title}: {label} / {col.label}: output differs from "
@@ -310,9 +312,9 @@ class _Sides:
 
 
 def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, options: Options, footnote,
-          pooled, sides: _Sides) -> Cell:
+          pooled, sides: _Sides, eager: Measured | None = None) -> Cell:
     """One table cell: its failure in words, or its figures with their ratio to `base` (None in a
-    baseline column)."""
+    baseline column); `eager`: the same variant's uncompiled cell, for a compiled cell's compile cost."""
     if m is None:
         return Cell("missing", "-")
     r = m.last
@@ -325,11 +327,11 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
         err = failed.get("error") or {}
         text = failure_text(failed)
         n = None
-        if status in ("compile_error", "error", "timeout", "interrupted"):
+        if status in ("compile_error", "error", "timeout", "interrupted", UNSUPPORTED):
             msg = f"{err.get('type') or status}: {err.get('message') or 'no message'}"
             phase = f" in {failed['phase']}" if failed.get("phase") else ""
             pipe = (failed.get("case") or {}).get("pipeline")
-            what = "compile error" if status == "compile_error" else status
+            what = {"compile_error": "compile error", UNSUPPORTED: "not supported"}.get(status, status)
             rounds = f" (round {schema.round_of(failed)})" if len(m.records) > 1 else ""
             n = footnote(f"{what}, {col.variant} / {PIPELINE_LABELS.get(pipe, pipe)}{phase}{rounds}: {msg}")
         return Cell(status, text, footnote=n)
@@ -358,9 +360,18 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
         frac = tflops / peak if peak else None
     out = None
     if base is not None:
-        out = output_diff(r.get("fingerprint"), base.last.get("fingerprint"), options.output_psnr_min)
-    return Cell(OK, None, tuple(figures), None, _median(m.per_round(COMPILE_S)), _median(m.per_round(FIRST_CALL_S)),
-                _median(m.per_round(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(m), len(m.records))
+        out = record_diff(r, base.last, options.output_psnr_min)
+    throttled = gpu_state.throttled(r)
+    note = None
+    if throttled:
+        pipe = (r.get("case") or {}).get("pipeline")
+        why = ", ".join(gpu_state.reasons(r)) or "clock-event reasons"
+        note = footnote(f"throttled, {col.variant} / {PIPELINE_LABELS.get(pipe, pipe)}: the GPU slowed itself "
+                        f"during the measured calls ({why}); the figure is lower than the GPU can do")
+    eager_record = eager.last if eager is not None and eager is not m and eager.status == OK else None
+    return Cell(OK, None, tuple(figures), note, _median(m.per_round(COMPILE_S)), _median(m.per_round(FIRST_CALL_S)),
+                _median(m.per_round(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(m), len(m.records),
+                compile_cost.cost(r, eager_record), _median(m.per_round(PAGE_IT_PER_S)), throttled, gpu_state.text(r))
 
 
 def _median(values):

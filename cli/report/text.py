@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from vercompare.report import compile_cost
+from vercompare.report.gpu_state import THROTTLED_MARK
 from vercompare.report.model import Cell, Column, Figure, Report, Table
 
 Segment = tuple[str, "str | None"]
@@ -90,6 +92,8 @@ def cell_lines(cell: Cell, column: Column) -> list[Line]:
     several = len(cell.figures) > 1
     for f in cell.figures:
         lines.extend(figure_lines(f, column, several))
+    if cell.throttled:
+        lines.append([(THROTTLED_MARK + (f" [{cell.footnote}]" if cell.footnote else ""), "flag")])
     return lines
 
 
@@ -98,7 +102,21 @@ def extra_text(cell: Cell, key: str) -> tuple[str, str | None]:
     if cell.state != "ok":
         return "-", "dim"
     if key == "compile":
-        return (num(cell.compile_s) + " s", None) if cell.compile_s is not None else ("-", "dim")
+        shown = compile_cost.compile_text(cell.compile_s, cell.compile_cost, num)
+        return (shown, None) if cell.compile_s is not None else ("-", "dim")
+    if key == "break-even":
+        shown = compile_cost.break_even_text(cell.compile_cost)
+        return shown, ("dim" if shown == "-" else None)
+    if key == "compiler":
+        shown = compile_cost.compiler_text(cell.compile_cost)
+        return shown, ("dim" if shown == "-" else None)
+    if key == "mem-ratio":
+        ratio = cell.compile_cost.memory_ratio if cell.compile_cost else None
+        return (f"x{ratio_num(ratio)}", None) if ratio else ("-", "dim")
+    if key == "page":
+        return (num(cell.page_it_per_s), None) if cell.page_it_per_s is not None else ("-", "dim")
+    if key == "gpu":
+        return (cell.gpu_text or "-"), ("flag" if cell.throttled else None)
     if key == "first-call":
         return (num(cell.first_call_s) + " s", None) if cell.first_call_s is not None else ("-", "dim")
     if key == "memory":
@@ -122,7 +140,8 @@ def extra_text(cell: Cell, key: str) -> tuple[str, str | None]:
 
 
 SHORT_EXTRA = {"compile": "compile", "first-call": "first call", "memory": "peak mem", "tflops": "TFLOP/s",
-               "output": "output"}
+               "output": "output", "break-even": "break-even", "compiler": "compiler", "mem-ratio": "mem ratio",
+               "page": "page it/s", "gpu": "GPU"}
 
 
 def header_text(col: Column) -> str:

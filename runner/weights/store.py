@@ -1,8 +1,11 @@
-"""Weights sets on disk: one directory per component, <weights_dir>/<kind>-<name>/ holding
-model.safetensors and our own config.json (class + constructor config), so every diffusers
-and transformers version in range can rebuild the module and load the same tensors.
+"""Weights sets on disk: one directory per set, <weights_dir>/<digest>/, holding model.safetensors
+and our own config.json (name, class + constructor config, digest), so every diffusers and
+transformers version in range can rebuild the module and load the same tensors.
 
-A set is written into a temporary directory and renamed into place: a crash never leaves
+A set's tensors are a function of its architecture config and the seed alone (draw.py), whatever
+library versions make them, and its directory is named by that digest: runs share sets through
+the user's cache (the host links them into the run directory), and a record names the digests it
+loaded. A set is written into a temporary directory and renamed into place: a crash never leaves
 half a set, and when two variants create it at once, the loser throws its copy away.
 """
 import json
@@ -13,9 +16,11 @@ import tempfile
 import time
 
 from .. import compat
+from .draw import canonical, draw_tensor, set_digest
 from .tokenizers import load_clip_tokenizer, write_clip_tokenizer
 
-FORMAT = "vercompare.weights/1"
+FORMAT = "vercompare.weights/2"
+SEED = 0  # the weights' seed (the case's seed is the noise's)
 # Key names whose presence differs between transformers versions (persistent or not).
 _TOLERATED = ("position_ids",)
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
@@ -32,17 +37,24 @@ def take_made_seconds():
     return value
 
 
-class WeightsMismatch(RuntimeError):
-    """The saved tensors do not fit the module this version builds from the config."""
-
-
 def _log(msg):
     sys.stderr.write("[vercompare_runner] %s\n" % msg)
     sys.stderr.flush()
 
 
+# Components whose published configs are another's (the same text towers): one definition, so
+# one digest and one set for both, tiny and full-size alike.
+SAME_AS = {
+    "flux-text-encoder": "sdxl-text-encoder",  # CLIP ViT-L/14 text
+    "flux-text-encoder-2": "if-text-encoder",  # google/t5-v1_1-xxl encoder
+    "sd3-text-encoder-2": "sdxl-text-encoder-2",  # OpenCLIP ViT-bigG text, with projection
+    "sd3-text-encoder-3": "if-text-encoder",
+}
+
+
 def definition(kind, name):
     """The component definition {"library", "class", ["config_class"], "config"}."""
+    name = SAME_AS.get(name, name)
     if kind == "tiny":
         from .tiny_configs import TINY
         if name not in TINY:
@@ -78,55 +90,58 @@ def instantiate(defn, on_meta=False):
         return cls(cfg_cls(**defn["config"]))
 
 
-def _fill_zero_weights(model):
-    """Give zero-initialised weight matrices small random values. ControlNet's output convs
-    start at zero (zero_module), which makes a random ControlNet add nothing: its output
-    would equal plain SD and hide ControlNet-only changes between versions."""
-    import torch
-    generator = torch.Generator("cpu").manual_seed(1)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if param.dim() >= 2 and not param.any():
-                values = torch.randn(param.shape, generator=generator) * 0.02
-                param.copy_(values.to(param.device, param.dtype))
+def digest_of(kind, name, seed=SEED):
+    return set_digest(definition(kind, name), seed)
 
 
-def _make_model_set(defn, directory, build_device):
+def _param_groups(model):
+    """[(draw name, [state-dict keys])]: one entry per parameter object; tied parameters (T5's
+    shared embedding) are one entry named by the smallest canonical name among their keys."""
+    groups = {}
+    order = []
+    for key, param in model.named_parameters(remove_duplicate=False):
+        ident = id(param)
+        if ident not in groups:
+            groups[ident] = (param, [])
+            order.append(ident)
+        groups[ident][1].append(key)
+    out = []
+    for ident in order:
+        param, keys = groups[ident]
+        out.append((min(canonical(k) for k in keys), keys, tuple(param.shape)))
+    return out
+
+
+def _make_model_set(defn, digest, directory, name):
     import torch
     from safetensors.torch import save_file
-    torch.manual_seed(0)
-    if build_device and str(build_device).startswith("cuda"):
-        # Full-size random init is minutes on CPU; seconds on the GPU.
-        with torch.device(build_device):
-            model = instantiate(defn)
-    else:
-        model = instantiate(defn)
-    _fill_zero_weights(model)
+    model = instantiate(defn, on_meta=True)  # names and shapes only: no library init
     dtype = getattr(torch, defn.get("save_dtype", "float32"))
-    # clone(): tied weights share storage, which safetensors refuses to save.
-    state = {k: v.detach().to("cpu", dtype).clone().contiguous() for k, v in model.state_dict().items()}
+    state = {}
+    for key, _, shape in _param_groups(model):
+        state[key] = draw_tensor(digest, key, shape, dtype).contiguous()
     save_file(state, os.path.join(directory, "model.safetensors"))
-    params = sum(p.numel() for p in model.parameters())
     from ..versions import resolved_versions
-    meta = dict(defn, format=FORMAT, seed=0, param_count=params, made_with=resolved_versions())
+    meta = dict(defn, name=name, format=FORMAT, digest=digest, seed=SEED, param_count=sum(t.numel() for t in state.values()),
+                made_with=resolved_versions())
     with open(os.path.join(directory, "config.json"), "w") as fh:
         json.dump(meta, fh, indent=1, sort_keys=True)
 
 
-def ensure_set(weights_dir, set_name, maker):
+def ensure_set(weights_dir, set_name, maker, label=None):
     """The directory of a weights set, made by maker(tmpdir) if absent (atomic rename)."""
     target = os.path.join(weights_dir, set_name)
     if os.path.isdir(target):
         return target
     if not os.path.isdir(weights_dir):
         os.makedirs(weights_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-%s-%d-" % (set_name, os.getpid()), dir=weights_dir)
+    tmp = tempfile.mkdtemp(prefix=".tmp-%s-%d-" % (set_name[:16], os.getpid()), dir=weights_dir)
     started = time.time()
     try:
         maker(tmp)
         os.rename(tmp, target)
         _MADE_SECONDS[0] += time.time() - started
-        _log("made weights set %s in %.1fs" % (set_name, time.time() - started))
+        _log("made weights set %s in %.1fs" % (label or set_name, time.time() - started))
     except OSError:
         if os.path.isdir(target):  # a concurrent creator won the rename: use theirs
             shutil.rmtree(tmp, ignore_errors=True)
@@ -139,55 +154,67 @@ def ensure_set(weights_dir, set_name, maker):
     return target
 
 
-def _remap(saved, model_keys):
-    """Saved tensors renamed to the model's keys. transformers 5 drops CLIP's `text_model.`
-    prefix, so each key is looked up with and without it."""
-    out, used = {}, set()
-    for key in model_keys:
-        candidates = [key, "text_model." + key]
-        if key.startswith("text_model."):
-            candidates.append(key[len("text_model."):])
-        for cand in candidates:
-            if cand in saved:
-                out[key] = saved[cand]
-                used.add(cand)
-                break
-    missing = [k for k in model_keys if k not in out and not k.endswith(_TOLERATED)]
-    unexpected = [k for k in saved if k not in used and not k.endswith(_TOLERATED)]
-    if missing or unexpected:
-        raise WeightsMismatch("saved weights do not fit: missing %s; unexpected %s"
-                              % (missing[:5], unexpected[:5]))
-    return out
+def _state_for(model, saved, digest, dtype):
+    """The model's parameters by state-dict key: the saved tensor of each parameter's draw name,
+    or (a parameter this version has and the set's maker had not) the same draw made now.
+    Returns (state, drawn now, saved but unused)."""
+    state, drawn, used = {}, [], set()
+    for name, keys, shape in _param_groups(model):
+        tensor = saved.get(name)
+        if tensor is None or tuple(tensor.shape) != shape:
+            tensor = draw_tensor(digest, name, shape, dtype)
+            drawn.append(name)
+        else:
+            used.add(name)
+        for key in keys:
+            state[key] = tensor
+    unused = [k for k in saved if k not in used and not k.endswith(_TOLERATED)]
+    return state, drawn, unused
 
 
 def _has_meta(model):
     return any(t.is_meta for t in list(model.parameters()) + list(model.buffers()))
 
 
+# What this process loaded: name -> digest (the record's weights entry); cleared per case.
+LOADED = {}
+
+
 def load_component(weights_dir, kind, name, device="cpu", dtype=None, build_device=None):
-    """The component `name` of weight kind tiny|random, made once and loaded, on device, eval mode."""
+    """The component `name` of weight kind tiny|random, made once and loaded, on device, eval mode.
+    Buffers (CLIP's position ids, SD3's position embedding) are the version's own: they are
+    computed from the config, not drawn."""
+    import torch
     from safetensors.torch import load_file
     defn = definition(kind, name)
-    directory = ensure_set(weights_dir, "%s-%s" % (kind, name),
-                           lambda tmp: _make_model_set(defn, tmp, build_device))
-    with open(os.path.join(directory, "config.json")) as fh:
-        meta = json.load(fh)
+    digest = set_digest(defn, SEED)
+    directory = ensure_set(weights_dir, digest, lambda tmp: _make_model_set(defn, digest, tmp, name), label=name)
     saved = load_file(os.path.join(directory, "model.safetensors"))
+    save_dtype = getattr(torch, defn.get("save_dtype", "float32"))
     model = None
     if compat.load_state_dict_has_assign():
-        # No random init of a module we overwrite anyway (minutes for full-size on CPU).
+        # Built on meta and given the saved tensors: no init of a module we overwrite anyway
+        # (minutes for full-size on CPU).
         try:
-            model = instantiate(meta, on_meta=True)
-            model.load_state_dict(_remap(saved, list(model.state_dict().keys())), strict=False, assign=True)
-            if _has_meta(model):  # non-persistent buffers (CLIP position_ids): build normally
+            model = instantiate(defn, on_meta=True)
+            state, drawn, unused = _state_for(model, saved, digest, save_dtype)
+            model.load_state_dict(state, strict=False, assign=True)
+            if _has_meta(model):  # buffers: build it for real, then load
                 model = None
-        except WeightsMismatch:
-            raise
         except Exception:
             model = None
     if model is None:
-        model = instantiate(meta)
-        model.load_state_dict(_remap(saved, list(model.state_dict().keys())), strict=False)
+        if build_device and str(build_device).startswith("cuda"):
+            with torch.device(build_device):  # a real init is seconds on the GPU, minutes on CPU
+                model = instantiate(defn)
+        else:
+            model = instantiate(defn)
+        state, drawn, unused = _state_for(model, saved, digest, save_dtype)
+        model.load_state_dict(state, strict=False)
+    if drawn or unused:
+        _log("weights %s: %d parameter(s) drawn now (not in the set), %d in the set unused (%s)"
+             % (name, len(drawn), len(unused), ", ".join((drawn + unused)[:3])))
+    LOADED[name] = digest
     model.requires_grad_(False)
     model.eval()  # built from configs they start in training mode (T5 dropout!)
     # Only cast when needed: diffusers warns on every .to(dtype) call.
@@ -196,6 +223,27 @@ def load_component(weights_dir, kind, name, device="cpu", dtype=None, build_devi
         model.to(dtype=dtype)
     model.to(device)
     return model
+
+
+def loaded_digest(kind):
+    """The record's "weights": the digests of the sets loaded since the last reset_loaded(), and
+    one digest of them all."""
+    import hashlib
+    if kind not in ("tiny", "random"):
+        return {"kind": kind, "digest": None, "sets": {}, "rule": None}  # a checkpoint's, not ours
+    sets = dict(LOADED)
+    text = "\n".join("%s=%s" % item for item in sorted(sets.items()))
+    return {"kind": kind, "digest": hashlib.sha256(text.encode("utf-8")).hexdigest() if sets else None,
+            "sets": sets, "rule": _rule()}
+
+
+def _rule():
+    from .draw import RULE
+    return RULE
+
+
+def reset_loaded():
+    LOADED.clear()
 
 
 def load_tokenizer(weights_dir, which="clip"):

@@ -35,6 +35,20 @@ _IF_UNET = {
 }
 
 
+# Flux / SD3 (tests/pipelines/flux, stable_diffusion_3 get_dummy_components): a one-block VAE
+# with one group, the transformer at patch size 1.
+_DIT_VAE = {
+    "sample_size": 32, "in_channels": 3, "out_channels": 3, "block_out_channels": [4], "layers_per_block": 1,
+    "norm_num_groups": 1, "use_quant_conv": False, "use_post_quant_conv": False, "shift_factor": 0.0609,
+    "scaling_factor": 1.5035,
+}
+_T5 = {
+    "vocab_size": 1000, "d_model": 32, "d_kv": 8, "d_ff": 37, "num_layers": 2, "num_heads": 4,
+    "relative_attention_num_buckets": 8, "dropout_rate": 0.0, "feed_forward_proj": "relu",
+    "is_encoder_decoder": False, "use_cache": False, "pad_token_id": 0, "eos_token_id": 1,
+}
+
+
 def _diffusers(cls, config):
     return {"library": "diffusers", "class": cls, "config": config}
 
@@ -67,11 +81,7 @@ TINY = {
     "sdxl-vae": _diffusers("AutoencoderKL", dict(_VAE, sample_size=128)),
     "sdxl-text-encoder": _transformers("CLIPTextModel", "CLIPTextConfig", _CLIP_TEXT),
     "sdxl-text-encoder-2": _transformers("CLIPTextModelWithProjection", "CLIPTextConfig", _CLIP_TEXT),
-    "if-text-encoder": _transformers("T5EncoderModel", "T5Config", {
-        "vocab_size": 1000, "d_model": 32, "d_kv": 8, "d_ff": 37, "num_layers": 2, "num_heads": 4,
-        "relative_attention_num_buckets": 8, "dropout_rate": 0.0, "feed_forward_proj": "relu",
-        "is_encoder_decoder": False, "use_cache": False, "pad_token_id": 0, "eos_token_id": 1,
-    }),
+    "if-text-encoder": _transformers("T5EncoderModel", "T5Config", _T5),
     "if-stage1-unet": _diffusers("UNet2DConditionModel", _IF_UNET),
     "if-stage2-unet": _diffusers("UNet2DConditionModel", dict(
         _IF_UNET, layers_per_block=[1, 2], in_channels=6, class_embed_type="timestep",
@@ -93,4 +103,16 @@ TINY = {
         "latent_channels": 4, "scaling_factor": 0.08333,
     }),
     "upscaler-text-encoder": _transformers("CLIPTextModel", "CLIPTextConfig", _CLIP_TEXT),
+    "flux-transformer": _diffusers("FluxTransformer2DModel", {
+        "patch_size": 1, "in_channels": 4, "num_layers": 1, "num_single_layers": 1, "attention_head_dim": 16,
+        "num_attention_heads": 2, "joint_attention_dim": 32, "pooled_projection_dim": 32, "axes_dims_rope": [4, 4, 8],
+    }),
+    "flux-vae": _diffusers("AutoencoderKL", dict(_DIT_VAE, latent_channels=1)),
+    "sd3-transformer": _diffusers("SD3Transformer2DModel", {
+        "sample_size": 32, "patch_size": 1, "in_channels": 4, "num_layers": 1, "attention_head_dim": 8,
+        "num_attention_heads": 4, "caption_projection_dim": 32, "joint_attention_dim": 32,
+        "pooled_projection_dim": 64, "out_channels": 4,
+    }),
+    "sd3-vae": _diffusers("AutoencoderKL", dict(_DIT_VAE, latent_channels=4)),
+    "sd3-text-encoder": _transformers("CLIPTextModelWithProjection", "CLIPTextConfig", _CLIP_TEXT),
 }

@@ -7,6 +7,7 @@ the final output and the outputs of each stage (for fingerprints).
 import os
 
 from .. import compat
+from ..outcome import Unsupported
 from ..weights import store
 
 PROMPT = "ghibli style, a fantasy landscape with castles"  # the page's prompt
@@ -17,6 +18,12 @@ SD15_SCHEDULER = ("PNDMScheduler", {
     "num_train_timesteps": 1000, "set_alpha_to_one": False, "skip_prk_steps": True,
     "steps_offset": 1, "clip_sample": False,
 })
+# Flux.1-dev's and SD3's scheduler configs (black-forest-labs/FLUX.1-dev, stabilityai/stable-diffusion-3-medium).
+FLUX_SCHEDULER = ("FlowMatchEulerDiscreteScheduler", {
+    "base_image_seq_len": 256, "base_shift": 0.5, "max_image_seq_len": 4096, "max_shift": 1.15,
+    "num_train_timesteps": 1000, "shift": 3.0, "use_dynamic_shifting": True,
+})
+SD3_SCHEDULER = ("FlowMatchEulerDiscreteScheduler", {"num_train_timesteps": 1000, "shift": 3.0})
 SDXL_SCHEDULER = ("EulerDiscreteScheduler", {
     "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
     "num_train_timesteps": 1000, "steps_offset": 1, "timestep_spacing": "leading",
@@ -29,6 +36,22 @@ def make_scheduler(spec):
     cls = compat.diffusers_class(name)
     # from_config ignores (with a warning) keys an older version does not know.
     return cls.from_config(dict(config))
+
+
+def needs(name, what):
+    """A class from top-level diffusers, or a refusal saying which diffusers has it."""
+    cls = compat.diffusers_class(name)
+    if cls is None:
+        raise Unsupported("this diffusers has no %s (%s)" % (name, what))
+    return cls
+
+
+def t5_tokenizer():
+    """A T5-style tokenizer made without files: transformers' byte-level ByT5Tokenizer (ids = bytes
+    + 3, eos 1, pad 0; the same on every transformers version, no sentencepiece needed). Its ids
+    fit every T5 vocabulary we build (tiny: 1000, XXL: 32128)."""
+    from transformers import ByT5Tokenizer
+    return ByT5Tokenizer()
 
 
 class Stage(object):
@@ -128,6 +151,18 @@ def call_pipe(pipe, **kwargs):
     if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
         kwargs = {k: v for k, v in kwargs.items() if k in params}
     return pipe(**kwargs)
+
+
+def dit_txt2img(stages, case, generator, sizes, default_steps, tiny_sequence):
+    """One text-to-image call of a DiT pipeline (Flux, SD3); with tiny weights a shorter T5
+    sequence (their default, 512 / 256 tokens, is what full-size runs use)."""
+    height, width = size(case, sizes)
+    extra = {"max_sequence_length": tiny_sequence} if case["weights"] == "tiny" else {}
+    out = call_pipe(stages[0].pipe, prompt=PROMPT, height=height, width=width,
+                    num_inference_steps=steps(case, default_steps), num_images_per_prompt=case["batch_size"],
+                    generator=generator, output_type="np", **extra)
+    imgs = images_of(out)
+    return imgs, [imgs]
 
 
 def images_of(output):

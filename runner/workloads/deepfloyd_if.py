@@ -10,7 +10,7 @@ With hub weights, stage 1's own encode_prompt (the real tokenizer) makes them.
 """
 from .. import compat
 from ..weights.tokenizers import byte_token_ids
-from .base import PROMPT, Stage, call_pipe, finish_pipeline, images_of, make_scheduler, size
+from .base import PROMPT, Stage, call_pipe, finish_pipeline, images_of, make_scheduler, needs, size
 
 NAME = "if"
 DEFAULT_STEPS = (100, 50, 75)  # the pipelines' defaults, which the page used
@@ -44,10 +44,7 @@ def _steps(case):
 
 
 def _cls(name):
-    cls = compat.diffusers_class(name)
-    if cls is None:
-        raise NotImplementedError("this diffusers has no %s" % name)
-    return cls
+    return needs(name, "DeepFloyd IF needs diffusers >= 0.16")
 
 
 def build(case, comps):

@@ -2,7 +2,18 @@
 Two text encoders; on 0.18 the pipeline needs invisible-watermark and always watermarks
 (add_watermarker=False exists from 0.19)."""
 from .. import compat
-from .base import PROMPT, SDXL_SCHEDULER, Stage, call_pipe, finish_pipeline, images_of, make_scheduler, size, steps
+from .base import (
+    PROMPT,
+    SDXL_SCHEDULER,
+    Stage,
+    call_pipe,
+    finish_pipeline,
+    images_of,
+    make_scheduler,
+    needs,
+    size,
+    steps,
+)
 
 NAME = "sdxl-txt2img"
 DEFAULT_STEPS = 50
@@ -12,9 +23,7 @@ HUB_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
 
 
 def build(case, comps):
-    cls = compat.diffusers_class("StableDiffusionXLPipeline")
-    if cls is None:
-        raise NotImplementedError("this diffusers has no StableDiffusionXLPipeline (needs >= 0.18)")
+    cls = needs("StableDiffusionXLPipeline", "SDXL needs diffusers >= 0.18")
     if comps.kind == "hub":
         return [Stage("sdxl", finish_pipeline(comps.from_pretrained(cls, HUB_MODEL, add_watermarker=False)))]
     tokenizer = comps.tokenizer()

@@ -1,8 +1,10 @@
 """Real images across the diffusers range on torch 2.13.0+cpu: the compatibility table's pins are
-shown and recorded, and every tiny workload runs (or fails with a clear status) in real containers.
+shown and recorded, and every tiny workload runs (or is refused with its reason) in real containers.
 
-One `vercompare run` (four diffusers versions x six workloads, tiny sizes) feeds every test here;
-the images it builds are also what the `vercompare images` tests list and keep.
+One `vercompare run` (four diffusers versions x every workload, tiny sizes) feeds every test here;
+the images it builds are also what the `vercompare images` tests list and keep. A second run of the
+newest version alone, in another run directory, shows that weights are a function of their config
+and the seed (not of the versions that made them first) and that Flux and SD3 are repeatable.
 """
 from __future__ import annotations
 
@@ -28,15 +30,23 @@ EXPECTED_PINS = {
     "0.42.1": [],
 }
 REPEATS = 2
+# Pipelines a version lacks: a refusal ("unsupported") naming the class (SDXL: 0.18, SD3: 0.29, Flux: 0.30).
+MISSING = {"0.17.1": {"sdxl-txt2img": "StableDiffusionXLPipeline", "flux-txt2img": "FluxPipeline",
+                      "sd3-txt2img": "StableDiffusion3Pipeline"},
+           "0.25.1": {"flux-txt2img": "FluxPipeline", "sd3-txt2img": "StableDiffusion3Pipeline"}}
 
 
 def name_of(version: str) -> str:
     return f"diffusers-{version}"  # named variants: the run goes through a config file
 
 
-def config_text() -> str:
-    variants = "".join(f'[variants."{name_of(v)}"]\ntorch = "2.13.0+cpu"\ndiffusers = "{v}"\n\n' for v in VERSIONS)
-    return variants + f"""[matrix]
+def config_text(versions=VERSIONS) -> str:
+    variants = "".join(f'[variants."{name_of(v)}"]\ntorch = "2.13.0+cpu"\ndiffusers = "{v}"\n\n' for v in versions)
+    # No weights cache: each run makes its own sets, so two runs can show they make the same ones.
+    return variants + f"""[run]
+weights_cache = "none"
+
+[matrix]
 pipeline = {json.dumps(list(PIPELINES))}
 batch_size = 1
 weights = "tiny"
@@ -49,21 +59,31 @@ repeats = {REPEATS + 3}   # the command line's --repeats wins
 """
 
 
-@pytest.fixture(scope="module")
-def versions_run(engine, wheelhouse, ca_bundle, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("versions")
+def _run(tmp, versions, engine, wheelhouse, ca_bundle):
     out = tmp / "run"
-    (tmp / "vercompare.toml").write_text(config_text())
+    (tmp / "vercompare.toml").write_text(config_text(versions))
     proc = vercompare("run", "--config", tmp / "vercompare.toml", "--repeats", REPEATS, "--cpu-threads", "1",
                       *build_args(engine, wheelhouse, ca_bundle), "--out", out, engine=engine, columns=400)
     assert proc.returncode == 0, proc.stderr[-4000:]
     recs, problems = schema.read_records(str(out / "results.jsonl"))
     assert not problems
-    return proc, json.loads((out / "run.json").read_text()), recs
+    return proc, json.loads((out / "run.json").read_text()), recs, out
+
+
+@pytest.fixture(scope="module")
+def versions_run(engine, wheelhouse, ca_bundle, tmp_path_factory):
+    # The oldest version runs first: it makes the weights its pipelines load (with transformers < 4.49).
+    return _run(tmp_path_factory.mktemp("versions"), VERSIONS, engine, wheelhouse, ca_bundle)
+
+
+@pytest.fixture(scope="module")
+def newest_alone(versions_run, engine, wheelhouse, ca_bundle, tmp_path_factory):
+    """Another run directory, the newest version only: it makes every set itself (transformers 5)."""
+    return _run(tmp_path_factory.mktemp("newest"), VERSIONS[-1:], engine, wheelhouse, ca_bundle)
 
 
 def test_pins_are_shown_and_recorded(versions_run):
-    proc, meta, _ = versions_run
+    proc, meta, _, _ = versions_run
     plans = {p["variant"]: p for p in meta["plans"]}
     variants = {v["name"]: v for v in meta["variants"]}
     for version in VERSIONS:
@@ -81,6 +101,7 @@ def test_pins_are_shown_and_recorded(versions_run):
         freeze = {k.lower().replace("-", "_"): v for k, v in
                   (line.split("==", 1) for line in variant["image"]["freeze"] if "==" in line)}
         assert freeze["diffusers"] == version
+        assert "nvidia_ml_py" in freeze  # the runner's GPU telemetry (RUNNER_EXTRAS)
         # the pins hold in what was really installed
         if "huggingface_hub<0.26" in EXPECTED_PINS[version]:
             assert tuple(int(x) for x in freeze["huggingface_hub"].split(".")[:2]) < (0, 26), freeze
@@ -93,15 +114,15 @@ def test_pins_are_shown_and_recorded(versions_run):
 
 
 def test_every_tiny_workload_on_each_version(versions_run):
-    _, _, recs = versions_run
+    _, _, recs, _ = versions_run
     by_cell = {(r["variant"]["resolved"]["diffusers"], r["case"]["pipeline"]): r for r in recs}
     assert {r["variant"]["name"] for r in recs} == {name_of(v) for v in VERSIONS}
     assert len(recs) == len(VERSIONS) * len(PIPELINES) == len(by_cell)
     for (version, pipeline), r in sorted(by_cell.items()):
-        if version == "0.17.1" and pipeline == "sdxl-txt2img":
-            # diffusers 0.17 has no SDXL: a clear status, not a crash of the runner
-            assert r["status"] == "error" and r["phase"] == "load", r
-            assert "StableDiffusionXLPipeline" in r["error"]["message"], r["error"]
+        if pipeline in MISSING.get(version, {}):
+            # a version without the pipeline: a clear refusal, not a crash of the runner
+            assert r["status"] == "unsupported" and r["phase"] == "load", r
+            assert MISSING[version][pipeline] in r["error"]["message"], r["error"]
             continue
         assert r["status"] == "ok", (version, pipeline, r.get("phase"), r.get("error"))
         assert r["case"]["steps"] == 2
@@ -115,6 +136,43 @@ def test_every_tiny_workload_on_each_version(versions_run):
             assert all(t > 0 for call in steps for t in call)
             assert r["metrics"]["it_per_s"] > 0
         assert r["fingerprint"], (version, pipeline)
+
+
+def _made_with(run_dir, name) -> str:
+    """The diffusers version that made the weights set of component `name` in a run directory."""
+    for path in (run_dir / "weights").iterdir():
+        config = path / "config.json"
+        if config.exists() and json.loads(config.read_text()).get("name") == name:
+            return json.loads(config.read_text())["made_with"]["diffusers"]
+    raise AssertionError(f"no set {name} in {run_dir}/weights")
+
+
+def test_weights_are_a_function_of_config_and_seed(versions_run, newest_alone):
+    """Run A made its sets with the oldest diffusers (and transformers < 4.49) first; run B with the
+    newest alone. Same digests, and the newest version's outputs bit for bit the same in both; and
+    `vercompare diff A B` reports no output drift."""
+    (_, _, recs_a, dir_a), (_, _, recs_b, dir_b) = versions_run, newest_alone
+    newest = name_of(VERSIONS[-1])
+    a = {r["case"]["pipeline"]: r for r in recs_a if r["variant"]["name"] == newest}
+    b = {r["case"]["pipeline"]: r for r in recs_b}
+    assert set(a) == set(b) == set(PIPELINES)
+    for pipeline in PIPELINES:
+        ra, rb = a[pipeline], b[pipeline]
+        assert ra["status"] == rb["status"] == "ok", (pipeline, ra.get("error"), rb.get("error"))
+        assert ra["weights"]["digest"] == rb["weights"]["digest"] and ra["weights"]["sets"] == rb["weights"]["sets"]
+        assert ra["fingerprint"]["sha256"] == rb["fingerprint"]["sha256"], pipeline  # Flux, SD3 included
+    # ... though other versions made them: the text encoders too (transformers 4.48 vs 5)
+    assert _made_with(dir_a, "sd-text-encoder") == "0.17.1" and _made_with(dir_b, "sd-text-encoder") == "0.42.1"
+    assert _made_with(dir_a, "flux-transformer") == "0.30.3"  # the oldest that has Flux
+    proc = vercompare("diff", dir_a, dir_b, "--format", "json", "--show", "output", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["output_flags"] == [], report["output_flags"]
+    columns = [c for t in report["tables"] for c in t["main_columns"]]
+    outputs = [cell["output"] for t in report["tables"] for row in t["rows"]
+               for col, cell in zip(t["main_columns"], row["cells"]) if col["variant"] == f"{newest} @B"]
+    assert columns and len(outputs) == len(PIPELINES)
+    assert all(o is not None and o["max_abs"] == 0 and o["note"] is None for o in outputs), outputs
 
 
 # `vercompare images ls | rm | prune`, on the images the run above built plus throw-away ones
@@ -142,7 +200,7 @@ def _ls(engine) -> dict:
 
 
 def test_images_ls_rm_prune(engine, versions_run):
-    _, meta, _ = versions_run
+    _, meta, _, _ = versions_run
     built = {v["image"]["tag"]: v["name"] for v in meta["variants"]}
     for name in ("disposable-a", "disposable-b", "disposable-c"):
         _disposable(engine, name)

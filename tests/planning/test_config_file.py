@@ -8,7 +8,7 @@ import pytest
 from vercompare.errors import BadInput
 from vercompare.planning import config_file as config
 from vercompare.planning.request import RunRequest, cases, variants
-from vercompare_runner.vocabulary import PIPELINES
+from vercompare_runner.vocabulary import PAGE_PIPELINES
 
 from cli import NO_ENGINE, REPO, vercompare
 
@@ -28,7 +28,7 @@ def test_the_page_example_is_the_whole_matrix():
     assert [v.torch.label for v in vs] == ["2.0.1", "nightly"]
     cs = cases(request)
     assert len(cs) == 6 * 3 * 2
-    assert {c["pipeline"] for c in cs} == set(PIPELINES)
+    assert {c["pipeline"] for c in cs} == set(PAGE_PIPELINES)
     assert {c["batch_size"] for c in cs} == {1, 4, 16}
     assert {c["compile"] for c in cs} == {"off", "reduce-overhead"}
     assert all(c["fullgraph"] and c["channels_last"] and c["dtype"] == "fp16" and c["weights"] == "random"

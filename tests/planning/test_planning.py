@@ -140,9 +140,25 @@ def test_cases_and_their_refusals():
         (dict(compile=("fast",)), "--compile fast"),
         (dict(device="tpu"), "--device tpu"),
         (dict(weights="huge"), "--weights huge"),
+        (dict(compile_cache=("lukewarm",)), "--compile-cache lukewarm"),
+        (dict(dynamic="maybe"), "--dynamic maybe"),
+        (dict(compile_backend="tvm"), "--compile-backend tvm"),
     ]:
         with pytest.raises(BadInput, match=fragment):
             cases(RunRequest(**{"device": "cpu", **bad}))
+
+
+def test_compile_knobs_give_cases_cold_before_warm():
+    from vercompare.planning.request import from_options
+    req = from_options({"pipeline": ["sd-txt2img"], "device": "cpu", "compile": ["off", "regional",
+                        "max-autotune-no-cudagraphs"], "compile_cache": ["both"], "dynamic": "off"})
+    got = [(c["compile"], c["compile_cache"], c["dynamic"]) for c in cases(req)]
+    # eager once (no cache, no dynamic); every compiled mode cold, then warm
+    assert got == [("off", "cold", "auto"), ("regional", "cold", "off"), ("regional", "warm", "off"),
+                   ("max-autotune-no-cudagraphs", "cold", "off"), ("max-autotune-no-cudagraphs", "warm", "off")]
+    ids = [c.id for c in cases(req)]
+    assert ids[0] == "sd-txt2img/b1/fp32/sdpa/compile=off/seed=0/cpu/tiny"  # the ids of older runs hold
+    assert ids[2] == "sd-txt2img/b1/fp32/sdpa/compile=regional/modules=unet/dynamic=off/cache=warm/seed=0/cpu/tiny"
 
 
 def test_request_round_trips_through_run_json():

@@ -11,7 +11,7 @@ import pytest
 
 from vercompare.report import Options, build, render
 from vercompare.report.png import write_png
-from vercompare_runner.vocabulary import STATUSES
+from vercompare_runner.vocabulary import STATUSES, UNSUPPORTED
 
 
 @pytest.fixture
@@ -48,7 +48,8 @@ def test_json_round_trips_with_provenance(report):
     cell = t["rows"][0]["cells"][1]
     assert cell["state"] == "ok" and cell["figures"][0]["ratio"]["significant"] is True
     states = {c["state"] for tb in data["tables"] for r in tb["rows"] for c in r["cells"]}
-    assert set(STATUSES) - {"interrupted"} | {"missing"} <= states
+    # (a refusal, "unsupported", is covered by test_compile_and_gpu_state.py)
+    assert set(STATUSES) - {"interrupted", UNSUPPORTED} | {"missing"} <= states
     assert data["verdict"]["result"] == "FAIL" and data["verdict_line"].startswith("FAIL: ")
 
 

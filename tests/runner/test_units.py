@@ -97,3 +97,71 @@ def test_classification_reads_oom_messages_and_phases():
         info = outcome.error_info(exc)
     assert info["message"] == "first line" and info["type"] == "builtins.ValueError"
     assert "Traceback" in info["tail"]
+
+
+# -- GPU telemetry (runner/telemetry.py): the sampling and its summary, with NVML stood in for by an
+# object answering NVML's calls (no GPU here); the real pynvml path runs on a GPU machine.
+
+class _FakeNVML(object):
+    NVML_CLOCK_SM, NVML_CLOCK_MEM, NVML_TEMPERATURE_GPU = 1, 2, 0
+
+    def __init__(self, throttle_bits):
+        self.calls = 0
+        self.throttle_bits = throttle_bits
+
+    def nvmlDeviceGetClockInfo(self, handle, kind):
+        self.calls += 1
+        return 1980 - (self.calls % 3) * 15 if kind == self.NVML_CLOCK_SM else 3201
+
+    def nvmlDeviceGetPowerUsage(self, handle):
+        return 612000  # mW
+
+    def nvmlDeviceGetTemperature(self, handle, sensor):
+        return 64
+
+    def nvmlDeviceGetCurrentClocksEventReasons(self, handle):
+        return self.throttle_bits
+
+    def nvmlDeviceGetComputeRunningProcesses(self, handle):
+        class P(object):
+            def __init__(self, pid, mem):
+                self.pid, self.usedGpuMemory = pid, mem
+        import os
+        return [P(os.getpid(), 2 ** 30), P(4242, 2 ** 20)]
+
+
+def test_telemetry_samples_during_the_calls_and_flags_throttling():
+    from vercompare_runner.telemetry import Sampler
+    from vercompare_runner.vocabulary import TELEMETRY_FIELDS, THROTTLED
+
+    for bits, throttled, names in ((0x0, False, []), (0x4 | 0x1, True, ["gpu_idle", "sw_power_cap"])):
+        sampler = Sampler("cuda:0", interval_s=0.01, nvml=_FakeNVML(bits), handle=object()).start()
+        time.sleep(0.1)
+        tel = sampler.stop()
+        assert set(TELEMETRY_FIELDS) <= set(tel) and tel["source"] == "nvml" and tel["samples"] >= 3, tel
+        assert tel["sm_clock_mhz"]["min"] == 1950 and tel["sm_clock_mhz"]["max"] == 1980, tel["sm_clock_mhz"]
+        assert tel["power_w"]["median"] == 612.0 and tel["temperature_c"]["max"] == 64
+        assert tel[THROTTLED] is throttled and tel["throttle_reasons"] == names
+        # our own process is not an "other" one
+        assert [p["pid"] for p in tel["other_processes"]] == [4242]
+
+
+def test_telemetry_says_why_each_field_is_absent():
+    from vercompare_runner.telemetry import Sampler
+    from vercompare_runner.vocabulary import ABSENT, TELEMETRY_FIELDS
+
+    cpu = Sampler("cpu").start().stop()
+    assert all("runs on cpu" in cpu[f][ABSENT] for f in TELEMETRY_FIELDS), cpu
+    # A GPU case where NVML cannot answer (here: no GPU, or no nvidia-ml-py) still has every field.
+    gpu = Sampler("cuda:0").start().stop()
+    assert all(gpu[f][ABSENT] for f in TELEMETRY_FIELDS), gpu
+    assert ("not installed" in gpu["sm_clock_mhz"][ABSENT] or "NVML" in gpu["sm_clock_mhz"][ABSENT]), gpu
+
+    class Partial(_FakeNVML):
+        nvmlDeviceGetCurrentClocksEventReasons = None  # an old binding without clock-event reasons
+
+        def nvmlDeviceGetPowerUsage(self, handle):
+            raise RuntimeError("Not Supported")
+    tel = Sampler("cuda:0", interval_s=0.01, nvml=Partial(0), handle=object()).start().stop()
+    assert tel["sm_clock_mhz"]["median"] and tel["power_w"][ABSENT] == "NVML: Not Supported", tel
+    assert ABSENT in tel["throttle_reasons"] and ABSENT in tel["throttled"], tel

@@ -4,6 +4,9 @@ import subprocess
 
 import pytest
 
+from vercompare_runner import workloads
+from vercompare_runner.vocabulary import ABSENT, TELEMETRY_FIELDS
+
 import envs
 from conftest import ALL_PIPELINES, explain, make_cases, run_runner
 
@@ -24,8 +27,19 @@ def test_every_workload_runs_and_measures(all_tiny):
         assert m["it_per_s"] > 0 and m["latency_s"] > 0 and m["load_s"] > 0
         assert len(s["it_per_s"]) == 2 and len(s["latency_s"]) == 2 and len(s["warmup_latency_s"]) == 1
         assert m["first_call_s"] == s["warmup_latency_s"][0]
-        assert "compile_s" not in m  # compile off
-        assert m["flops_per_step"] > 0
+        assert "compile_s" not in m and record["compiler"] is None  # compile off
+        workload = workloads.get(record["case"]["pipeline"])
+        if "unet" in workload.FLOPS_COMPONENTS:
+            assert m["flops_per_step"] > 0
+        else:  # the DiT pipelines: not counted, and the record says why
+            assert "flops_per_step" not in m and "UNet pipelines only" in m["flops_error"]
+        # Telemetry: every field present, each saying why it is absent on a CPU case.
+        tel = record["telemetry"]
+        assert set(TELEMETRY_FIELDS) <= set(tel), tel
+        assert all("runs on cpu" in tel[f][ABSENT] for f in TELEMETRY_FIELDS), tel
+        # The weights: a digest per loaded set, and one for the case.
+        weights = record["weights"]
+        assert weights["kind"] == "tiny" and len(weights["digest"]) == 64 and weights["sets"], weights
         resolved = record["variant"]["resolved"]
         for package in ("torch", "diffusers", "transformers", "huggingface_hub", "safetensors", "numpy", "python"):
             assert resolved.get(package), (package, resolved)
@@ -42,7 +56,7 @@ def test_every_workload_runs_and_measures(all_tiny):
             assert record["stages"] == []
             steps = [len(x) for x in s["step_s"]]
             assert steps == [m["steps"]] * 2 and m["steps"] >= 1
-            assert fp["shape"][1:3] == [64, 64]
+            assert fp["shape"][1:3] == list(workload.SIZES["tiny"])
     # The ControlNet must change the output (its zero-initialised convs get random values).
     by = {r["case"]["pipeline"]: r for r in all_tiny.records}
     assert by["sd-controlnet"]["fingerprint"]["sha256"] != by["sd-txt2img"]["fingerprint"]["sha256"]
@@ -60,9 +74,15 @@ def test_same_weights_and_seed_give_bit_identical_outputs(all_tiny, tmp_path, sh
 def test_weights_are_made_once_and_atomically(all_tiny, shared_weights):
     names = sorted(p.name for p in shared_weights.iterdir())
     assert not [n for n in names if n.startswith(".tmp-")], names  # no half-made sets left
-    assert "tiny-sd-unet" in names and "tokenizer-clip" in names and "flops.json" in names
-    meta = json.loads((shared_weights / "tiny-sd-unet" / "config.json").read_text())
-    assert meta["class"] == "UNet2DConditionModel" and meta["made_with"]["diffusers"]
+    assert "tokenizer-clip" in names and "flops.json" in names
+    # One folder per set, named by its digest, the digest the records name.
+    sets = {p.name: json.loads((p / "config.json").read_text()) for p in shared_weights.iterdir()
+            if (p / "config.json").exists()}
+    assert all(meta["digest"] == name for name, meta in sets.items())
+    by_name = {meta["name"]: meta for meta in sets.values()}
+    assert by_name["sd-unet"]["class"] == "UNet2DConditionModel" and by_name["sd-unet"]["made_with"]["diffusers"]
+    record = next(r for r in all_tiny.records if r["case"]["pipeline"] == "sd-txt2img")
+    assert record["weights"]["sets"]["sd-unet"] == by_name["sd-unet"]["digest"]
 
 
 def test_knobs_vanilla_attention_and_batch(tmp_path, shared_weights):

@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from engines import cache_dir
+
 REPO = Path(__file__).resolve().parents[2]
 # No engine, a short PATH: proves a command fails (or works) before any engine is asked anything.
 NO_ENGINE = {"PATH": "/usr/bin:/bin", "DOCKER_HOST": "unix:///nonexistent"}
@@ -41,6 +43,8 @@ def environment(engine=None, env: dict | None = None, inherit: bool = True, colu
         out.update(engine.env)
         # The history of engine tests goes beside the engine, never into the user's home.
         out["VERCOMPARE_DB"] = str(Path(engine.dir) / "history.db")
+    # Weights sets shared between runs: the tests' own cache, never the user's.
+    out.setdefault("VERCOMPARE_WEIGHTS_CACHE", str(cache_dir() / "weights-cache"))
     out["COLUMNS"] = str(columns)
     out.update(env or {})
     return out

@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 
 from vercompare_runner import schema
-from vercompare_runner.vocabulary import DTYPES
+from vercompare_runner.vocabulary import COMPILE_S_SOURCE, DTYPES
 
 RUN_KIND = schema.RUN_KIND
 
@@ -76,6 +76,7 @@ def ok_record(run_id, variant, case, its, rng, *, n=5, rel_noise=0.01, env=None,
                "first_call_s": round(3.0 + rng.random(), 3), "peak_mem_allocated_bytes": 3 * 2 ** 30 + 12345}
     if case["compile"] != "off":
         metrics["compile_s"] = round(40 + rng.random() * 10, 2)
+        metrics[COMPILE_S_SOURCE] = "dynamo"  # the compiler's own timer, as the runner records it
     if flops:
         metrics["flops_per_step"] = flops
     st = []
@@ -278,8 +279,8 @@ def nightly_series(root, days: int = 14, change_day: int | None = None, change: 
 
 def all_states_run(path, seed: int = 0):
     """page_run's cells (ok, IF's stages, compile error, not run, OOMs, error, timeout, a noisy cell,
-    a changed output) plus the two states it lacks: a cell the infrastructure interrupted and a
-    variant without provenance (no resolved versions anywhere: unproven)."""
+    a changed output) plus the states it lacks: a cell the infrastructure interrupted, a refusal
+    (unsupported) and a variant without provenance (no resolved versions anywhere: unproven)."""
     path = page_run(path, seed=seed)
     v1 = VARIANTS[1]
     nightly = {"name": v1["name"], "spec": v1["spec"], "resolved": v1["resolved"], "image": v1["image"]}
@@ -290,6 +291,10 @@ def all_states_run(path, seed: int = 0):
     extra = [ok_record("run", base, case, 2.9, rng, env=A100_ENV),
              fail_record("run", nightly, case, "interrupted", "call 2", "Interrupted", "killed from outside",
                          env=A100_ENV)]
+    refused = schema.make_case(pipeline="sd-inpaint", batch_size=16, dtype="fp16", device="cuda")
+    extra += [ok_record("run", base, refused, 2.5, rng, env=A100_ENV),
+              fail_record("run", nightly, refused, "unsupported", "load", "Unsupported",
+                          "this diffusers has no StableDiffusionInpaintPipeline", env=A100_ENV)]
     mystery = {"name": "mystery", "spec": {}, "resolved": {}, "image": None}
     for pipe in ("sd-txt2img", "sd-img2img"):
         c = schema.make_case(pipeline=pipe, batch_size=16, dtype="fp16", device="cuda")

@@ -13,7 +13,7 @@ from engines import cache_dir, unavailable
 TORCH = "2.13.0+cpu"
 DIFFUSERS = ("0.36.0", "0.42.1")
 REQUIREMENTS = ((f"torch=={TORCH}", f"diffusers=={DIFFUSERS[1]}", "transformers", "huggingface_hub",
-                 "sentencepiece", "protobuf"), (f"diffusers=={DIFFUSERS[0]}",))
+                 "sentencepiece", "protobuf", "nvidia-ml-py"), (f"diffusers=={DIFFUSERS[0]}",))
 
 
 def venv_wheelhouse() -> Path:
@@ -21,7 +21,8 @@ def venv_wheelhouse() -> Path:
         unavailable("the wheelhouse is for CPython 3.11 (the machine's torch wheel)")
     path = cache_dir() / "wheelhouse-venv"
     done = path / ".complete"
-    if not done.exists():
+    wanted = "\n".join(" ".join(r) for r in REQUIREMENTS)
+    if not done.exists() or done.read_text() != wanted:  # a cache made for another list is topped up
         path.mkdir(parents=True, exist_ok=True)
         for reqs in REQUIREMENTS:
             got = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d",
@@ -29,5 +30,5 @@ def venv_wheelhouse() -> Path:
             if got.returncode != 0:
                 print(got.stderr[-3000:])
                 unavailable("the wheelhouse could not be prepared (no network?)")
-        done.write_text("\n".join(" ".join(r) for r in REQUIREMENTS))
+        done.write_text(wanted)
     return path

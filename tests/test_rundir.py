@@ -1,0 +1,22 @@
+"""The run directory: a run made before a knob existed is still the same matrix for --resume."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vercompare import rundir
+from vercompare.errors import RunDirError
+from vercompare.planning.request import RunRequest
+
+
+def test_a_run_json_from_before_new_knobs_is_the_same_matrix(tmp_path):
+    request = RunRequest(device="cpu", batch_size=(1, 4))
+    old = request.to_dict()
+    for knob in ("compile_cache", "dynamic", "compile_backend"):  # written before these existed
+        old.pop(knob)
+    (tmp_path / rundir.RUN_JSON).write_text(json.dumps({"kind": rundir.RUN_KIND, "request": old}))
+    same = dict(normalize=lambda stored: RunRequest.from_dict(stored).to_dict())
+    rundir.check_new_or_same(tmp_path, request.to_dict(), resume=True, **same)
+    with pytest.raises(RunDirError, match="another matrix"):
+        rundir.check_new_or_same(tmp_path, RunRequest(device="cpu").to_dict(), resume=True, **same)
