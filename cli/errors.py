@@ -34,3 +34,9 @@ class EngineUnavailable(VercompareError):
 
 class RunDirError(VercompareError):
     """A run directory is missing, not ours, or does not match what was asked."""
+
+
+class Cancelled(Exception):
+    """Not a user error: the run is stopping (a signal, another worker's failure: its `cancel` event
+    is set), and a build or a runner was stopped where it was; nothing was recorded for it. Raised
+    by the workers (images.build, the backends, the driver) and caught by execution/scheduler.py."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from vercompare.errors import Cancelled
 from vercompare.images.definition import CONTEXT_FILES, ImageDefinition, image_file, runner_dir
 
 
@@ -141,8 +142,10 @@ def find_image(client, tag: str):
 
 
 def build(client, definition: ImageDefinition, *, ca_bundle: Path | None, log_path: Path,
-          on_step: Callable[[str], None] = lambda line: None, rebuild: bool = False) -> BuiltImage:
-    """Build one image unless its tag exists. Streams `Step i/n : ...` lines to on_step."""
+          on_step: Callable[[str], None] = lambda line: None, rebuild: bool = False, cancel=None) -> BuiltImage:
+    """Build one image unless its tag exists. Streams `Step i/n : ...` lines to on_step. When
+    `cancel` is set, the build stops at its next line of output (the engine ends a build whose
+    client went away) and Cancelled is raised."""
     if not rebuild:
         existing = find_image(client, definition.tag)
         if existing is not None:
@@ -156,6 +159,9 @@ def build(client, definition: ImageDefinition, *, ca_bundle: Path | None, log_pa
                                   labels=definition.labels, network_mode="host", rm=True, forcerm=True,
                                   decode=True, nocache=rebuild)
         for chunk in stream:
+            if cancel is not None and cancel.is_set():
+                stream.close()
+                raise Cancelled()
             text = chunk.get("stream") or chunk.get("status") or ""
             if "error" in chunk:
                 error = chunk.get("error", "")

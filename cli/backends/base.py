@@ -8,11 +8,13 @@ connection, loopback servers) between `open()` and `close()`.
 from __future__ import annotations
 
 import contextlib
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar, Iterator, Protocol
 
+from vercompare.errors import Cancelled  # noqa: F401  (part of the interface: prepare and start raise it)
 from vercompare_runner.vocabulary import PACKAGES
 
 
@@ -101,8 +103,10 @@ class Backend(ABC):
         yield
 
     @abstractmethod
-    def prepare(self, plan, run_dir: Path, say: Callable[[str], None]) -> Prepared:
-        """Build or find the variant's environment. Raises BuildFailed for that variant only."""
+    def prepare(self, plan, run_dir: Path, say: Callable[[str], None], cancel: threading.Event | None = None) -> Prepared:
+        """Build or find the variant's environment. Raises BuildFailed for that variant only, and
+        Cancelled soon after `cancel` is set (leaving nothing half-made that could look reusable).
+        Several variants are prepared at once, from threads (execution/scheduler.py)."""
 
     @abstractmethod
     def paths(self, run_dir: Path) -> RunnerPaths: ...

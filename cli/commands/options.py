@@ -28,7 +28,7 @@ PANELS = {"versions": "Versions (what is installed)", "matrix": "Matrix (what is
 # A field's type -> the option's (None, the default, means "not given": the field's default applies).
 _TYPES = {"tuple[str, ...]": Optional[List[str]], "tuple[int, ...]": Optional[List[int]], "int": Optional[int],
           "int | None": Optional[int], "bool": bool, "str": Optional[str], "str | None": Optional[str],
-          "float | None": Optional[float]}
+          "float | None": Optional[float], "bool | None": Optional[bool]}
 
 
 def _param(name: str, kind, default, flags: tuple[str, ...], help: str, panel: str, hidden: bool = False,
@@ -49,7 +49,7 @@ def _field_params(cls) -> list[inspect.Parameter]:
     for f in dataclasses.fields(cls):
         meta = f.metadata
         kind = _TYPES[f.type]
-        out.append(_param(f.name, kind, False if kind is bool else None,
+        out.append(_param(f.name, kind, False if kind is bool else None,  # bool | None: --x/--no-x, None if neither
                           meta.get("flags") or ("--" + f.name.replace("_", "-"),), meta["help"],
                           meta.get("section") or meta.get("panel", "run"), meta.get("hidden", False), _shown(f.default)))
     return out

@@ -12,6 +12,7 @@ Then a fresh process takes the rest of the list.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Callable
 
 from vercompare import rundir
 from vercompare.backends.base import Backend, Prepared
+from vercompare.errors import Cancelled
 from vercompare.rundir import finished_ids, slugify
 from vercompare_runner import schema
 from vercompare_runner.vocabulary import INTERRUPTED
@@ -62,8 +64,11 @@ def _ended(code: int | None, cause: str | None) -> tuple[str, str]:
 
 def run_variant(backend: Backend, prepared: Prepared, cases: list[dict], run_dir: Path, run_id: str,
                 variant_info: dict, round: int = 1, *, case_timeout: float | None = None,
-                deadline: float | None = None, on_progress: Callable[[str], None] = lambda msg: None) -> VariantOutcome:
-    """Run, in round `round`, every case of `cases` this variant has not finished in that round."""
+                deadline: float | None = None, on_progress: Callable[[str], None] = lambda msg: None,
+                cancel: threading.Event | None = None) -> VariantOutcome:
+    """Run, in round `round`, every case of `cases` this variant has not finished in that round.
+    cancel: set when the run stops (a signal in the main thread): the runner is stopped and its
+    container removed, no record is written for the case it was in, and Cancelled is raised."""
     paths = backend.paths(run_dir)
     slug = slugify(prepared.variant)
     spec_dir = run_dir / "specs"
@@ -105,7 +110,11 @@ def run_variant(backend: Backend, prepared: Prepared, cases: list[dict], run_dir
                     process.kill()
                     hung = out_of_budget = True
                     break
-                time.sleep(0.25)
+                if cancel is not None and cancel.wait(0.25):
+                    process.kill()
+                    raise Cancelled()
+                if cancel is None:
+                    time.sleep(0.25)
         finally:
             process.close()  # also on Ctrl-C: no container is left behind
         now_done = finished_ids(run_dir, prepared.variant, round)

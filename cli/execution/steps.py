@@ -4,7 +4,8 @@
     connect the backend     the backend the settings name (an engine connection), its view of the plans
     check the host          the GPU lock, then the host's and the backend's checks (disk, base image, GPUs)
     open the run directory  run.json written (or continued); --retry-failed drops the failed cells
-    prepare and run         every variant's environment built or reused, then its cases through the driver
+    prepare and run         the variants' environments built or reused (a few at once), and their cases
+                            measured through the driver as soon as the schedule lets them
     report                  the comparison printed, the gate's verdict (and whatever ended the run, the
                             run directory is indexed in the history: history.index_at_end)
 
@@ -14,9 +15,9 @@ cases the infrastructure interrupted): then the finished results stay, run.json 
 ("stopped"), and the resume command is printed.
 
 Rounds: every variant x compile mode runs in --rounds fresh runner processes, interleaved
-A B B A ... (the order reverses every round, so a linear drift of the machine - heat, clocks,
-other load - falls on both sides alike, not on whichever ran second). Side effects happen here and in
-the backends; everything the steps decide with comes from the pure planning package.
+A B B A ... (execution/schedule.py decides the order and when a unit may start; execution/
+scheduler.py runs builds and units from threads). Side effects happen here and in the backends;
+everything the steps decide with comes from the pure planning package and schedule.py.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import errno
 import os
 import platform
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -34,7 +36,8 @@ from typing import Callable
 
 from vercompare import backends, rundir
 from vercompare.errors import BadInput, RunDirError
-from vercompare.execution import preflight, signals, weights_cache
+from vercompare.execution import preflight, schedule, signals, weights_cache
+from vercompare.execution.scheduler import OUT_OF_BUDGET, Scheduler
 from vercompare.images.secrets import redact
 from vercompare.planning import request as request_mod
 from vercompare.planning import settings as settings_mod
@@ -44,8 +47,6 @@ from vercompare.planning.settings import Settings
 from vercompare.planning.thresholds import Thresholds
 from vercompare.report import history
 from vercompare_runner import schema
-
-OUT_OF_BUDGET = "the run budget (--budget) is spent"
 
 
 @dataclass
@@ -72,11 +73,16 @@ class Run:
     exit_code: int = 0  # the gate's, once the report step has run
     signal: signals.Stop | None = None  # the signal that stopped the run
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    lock: threading.RLock = field(default_factory=threading.RLock)  # run.json, variants: written from threads
+    eta: object = None  # _Eta, once the units are known
 
     def save(self) -> None:
-        """run.json from what the run has done so far (rewritten after every variant)."""
-        self.meta["variants"] = list(self.variants.values())
-        rundir.write_json_atomic(self.out / rundir.RUN_JSON, self.meta)
+        """run.json from what the run has done so far (rewritten after every variant and unit; the
+        build and measuring threads call it, hence the lock)."""
+        with self.lock:
+            names = [p.name for p in self.plans if p.name in self.variants]  # plan order, whichever built first
+            self.meta["variants"] = [self.variants[n] for n in names + [n for n in self.variants if n not in names]]
+            rundir.write_json_atomic(self.out / rundir.RUN_JSON, self.meta)
 
 
 @dataclass(frozen=True)
@@ -142,17 +148,26 @@ def open_run_dir(run: Run) -> None:
 
 
 def prepare_and_run(run: Run) -> str | None:
-    """Prepare every variant, then run the rounds; finished results stay whatever happens."""
+    """Prepare the variants (a few at once) and measure their rounds as soon as the schedule lets
+    them (execution/schedule.py); finished results stay whatever happens."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     deadline = time.monotonic() + run.settings.budget if run.settings.budget else None
+    order = schedule.units([p.name for p in run.plans], [c["compile"] for c in run.cases], run.request.rounds)
+    jobs = schedule.build_jobs(len(run.plans), os.cpu_count() or 1, run.settings.build_jobs)
+    overlap = schedule.overlaps(run.request.device, run.settings.overlap)
+    run.meta["scheduler"] = {"build_jobs": jobs, "overlap": overlap}
+    run.meta.setdefault("rounds", [])
+    run.eta = _Eta(sum(_unit_cases(run, u) for u in order))
     stopped = None
     try:
         with run.backend.session(), \
                 Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=run.console,
                          transient=True) as progress:
-            prepared = [(p, ready) for p in run.plans if (ready := _prepare(run, p, progress))]
-            stopped = _rounds(run, prepared, progress, deadline)
+            scheduler = Scheduler(order, run.plans, lambda plan, cancel: _prepare(run, plan, progress, cancel),
+                                  lambda unit, ready, cancel: _measure(run, unit, ready, progress, deadline, cancel),
+                                  jobs=jobs, overlap=overlap, deadline=deadline)
+            stopped = scheduler.run()
     except signals.Stop as stop:
         stopped, run.signal = f"stopped by {stop.name}", stop
     except OSError as exc:
@@ -169,7 +184,7 @@ def prepare_and_run(run: Run) -> str | None:
             if interrupted:
                 stopped = f"{interrupted} case(s) were interrupted (killed from outside or the budget)"
         run.meta["stopped"] = stopped
-        run.meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
+        run.meta["finished_at"] = _now()
         try:
             run.save()
             weights_cache.store(run.out / rundir.WEIGHTS, weights_cache.cache_dir(run.settings.weights_cache))
@@ -178,81 +193,96 @@ def prepare_and_run(run: Run) -> str | None:
     return stopped
 
 
-def schedule(plans_ready: list, cases: list[dict], rounds: int) -> list[tuple[int, object, object, str]]:
-    """(round, plan, prepared, compile mode) in the order they run: compile modes outer, variants
-    inner, and every other round reversed (A B B A): drift falls on both sides alike."""
-    modes = list(dict.fromkeys(c["compile"] for c in cases))
-    units = [(p, ready, mode) for mode in modes for p, ready in plans_ready]
-    out = []
-    for rnd in range(1, rounds + 1):
-        out += [(rnd, p, ready, mode) for p, ready, mode in (units if rnd % 2 else units[::-1])]
-    return out
+@dataclass
+class _Eta:
+    """Time left, from the cases measured so far (builds are not in it: their time is not a case's)."""
+
+    total: int
+    done: int = 0
+    seconds: float = 0.0
+
+    def add(self, cases: int, seconds: float) -> None:
+        self.done, self.seconds = self.done + cases, self.seconds + seconds
+
+    def text(self, running: int = 0) -> str:
+        left = self.total - self.done - running
+        if not self.done or left <= 0:
+            return ""
+        return f"; about {self.seconds / self.done * left:.0f} s left"
 
 
-def _rounds(run: Run, prepared: list, progress, deadline) -> str | None:
-    order = schedule(prepared, run.cases, run.request.rounds)
-    run.meta.setdefault("rounds", [])
-    started = time.monotonic()
-    for done, (rnd, plan, ready, mode) in enumerate(order):
-        if deadline and time.monotonic() > deadline:
-            return OUT_OF_BUDGET
-        cases = [c for c in run.cases if c["compile"] == mode]
-        eta = f", about {(time.monotonic() - started) / done * (len(order) - done):.0f} s left" if done else ""
-        what = f"round {rnd}/{run.request.rounds} {plan.name} ({'no compile' if mode == 'off' else mode}){eta}"
-        entry = {"round": rnd, "variant": plan.name, "compile": mode,
-                 "started_at": dt.datetime.now(dt.timezone.utc).isoformat()}
-        stopped = _run_cases(run, plan, ready, cases, rnd, progress, deadline, what)
-        entry["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
-        run.meta["rounds"].append(entry)
-        run.save()
-        if stopped:
-            return stopped
-    return None
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat()
 
 
-def _prepare(run: Run, plan, progress):
+def _unit_cases(run: Run, unit) -> int:
+    return sum(1 for c in run.cases if c["compile"] == unit.mode)
+
+
+def _prepare(run: Run, plan, progress, cancel: threading.Event):
+    """One variant's environment (a build thread): built or reused, its cases failed when it fails."""
     from vercompare.images.build import BuildFailed
 
     task = progress.add_task(f"preparing {plan.name}")
-    started = time.monotonic()
-    entry = {"name": plan.name, "spec": plan.variant.spec_dict(), "plan": plan.summary()}
+    started, started_at = time.monotonic(), _now()
+    entry = {"name": plan.name, "spec": plan.variant.spec_dict(), "plan": plan.summary(),
+             "prepare_started_at": started_at}
     try:
         ready = run.backend.prepare(
-            plan, run.out, lambda line: progress.update(task, description=f"building {plan.name}: {line[:90]}"))
+            plan, run.out, lambda line: progress.update(task, description=f"building {plan.name}: {line[:90]}"),
+            cancel=cancel)
     except BuildFailed as exc:
-        run.failed_builds.append(plan.name)
-        run.console.print(f"[red]build failed:[/] {plan.name}; last lines:", highlight=False)
-        run.console.print("\n".join(exc.tail), markup=False, highlight=False)
-        run.console.print(f"full log: {exc.log_path}", highlight=False, soft_wrap=True)
-        _fail_cases(run, plan, "build failed", exc.tail)
-        run.variants[plan.name] = {**entry, "build_failed": True, "build_log": str(exc.log_path)}
-        run.save()
+        with run.lock:
+            run.failed_builds.append(plan.name)
+            run.console.print(f"[red]build failed:[/] {plan.name}; last lines:", highlight=False)
+            run.console.print("\n".join(exc.tail), markup=False, highlight=False)
+            run.console.print(f"full log: {exc.log_path}", highlight=False, soft_wrap=True)
+            _fail_cases(run, plan, "build failed", exc.tail)
+            run.variants[plan.name] = {**entry, "prepare_finished_at": _now(), "build_failed": True,
+                                       "build_log": str(exc.log_path)}
+            run.save()
         return None
     finally:
         progress.remove_task(task)
     run.console.print(f"{plan.name}: {ready.verb} {ready.info.get('tag') or ready.handle} in "
                       f"{time.monotonic() - started:.1f} s", highlight=False)
-    run.variants[plan.name] = {**entry, "image": ready.info, "resolved": ready.resolved}
-    run.save()
+    with run.lock:
+        run.variants[plan.name] = {**entry, "prepare_finished_at": _now(), "image": ready.info,
+                                   "resolved": ready.resolved}
+        run.save()
     return ready
 
 
-def _run_cases(run: Run, plan, ready, cases: list[dict], rnd: int, progress, deadline, what: str) -> str | None:
+def _measure(run: Run, unit, ready, progress, deadline, cancel: threading.Event) -> str | None:
+    """One unit (a measuring thread): a variant's cases of one compile mode in one round, in a fresh
+    runner process; its start and end go into run.json's "rounds"."""
     from vercompare.execution import driver
 
+    plan = next(p for p in run.plans if p.name == unit.variant)
+    cases = [c for c in run.cases if c["compile"] == unit.mode]
+    what = f"round {unit.round}/{run.request.rounds} {plan.name} ({'no compile' if unit.mode == 'off' else unit.mode})"
+    entry = {"round": unit.round, "variant": plan.name, "compile": unit.mode, "started_at": _now()}
     variant_info = {"name": plan.name, "spec": plan.variant.spec_dict(), "image": ready.info.get("id")}
-    task = progress.add_task(f"running {what}")
+    task = progress.add_task(f"measuring {what}{run.eta.text()}")
+    started = time.monotonic()
+
+    def on_progress(msg: str) -> None:
+        progress.update(task, description=f"measuring {what}: {msg}{run.eta.text()}")
+
     try:
         outcome = driver.run_variant(
-            run.backend, ready, cases, run.out, run.meta["run_id"], variant_info, rnd,
-            case_timeout=run.settings.case_timeout, deadline=deadline,
-            on_progress=lambda msg: progress.update(task, description=f"running {what}: {msg}"))
+            run.backend, ready, cases, run.out, run.meta["run_id"], variant_info, unit.round,
+            case_timeout=run.settings.case_timeout, deadline=deadline, on_progress=on_progress, cancel=cancel)
     finally:
         progress.remove_task(task)
     notes = [f"{n} {word}" for n, word in ((outcome.crashed, "runner crash(es)"), (outcome.timed_out, "timeout(s)"),
                                           (outcome.interrupted, "interrupted")) if n]
-    run.console.print(f"{plan.name}: round {rnd}: {outcome.finished} case(s) finished"
+    run.console.print(f"{plan.name}: round {unit.round}: {outcome.finished} case(s) finished"
                       + (f" ({', '.join(notes)})" if notes else ""), highlight=False)
+    with run.lock:
+        run.eta.add(len(cases), time.monotonic() - started)
+        run.meta["rounds"].append({**entry, "finished_at": _now()})
+        run.save()
     return OUT_OF_BUDGET if outcome.out_of_budget else None
 
 

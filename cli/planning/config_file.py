@@ -50,7 +50,7 @@ except ModuleNotFoundError:  # Python 3.10: the tomli backport (a dependency the
 # A value's kind, from its dataclass field's type: str, strs (a string or a list of them), int,
 # ints, bool, number, path (a string, relative to the file's folder).
 _KINDS = {"tuple[str, ...]": "strs", "tuple[int, ...]": "ints", "int": "int", "int | None": "int", "bool": "bool",
-          "str": "str", "str | None": "str", "float | None": "number"}
+          "bool | None": "bool", "str": "str", "str | None": "str", "float | None": "number"}
 
 
 def _keys(cls, section: str) -> dict[str, str]:

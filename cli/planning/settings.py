@@ -36,6 +36,10 @@ class Settings:
     weights_cache: str | None = option(None, RUN, "Where tiny/random weights are kept between runs, by digest (default: $XDG_CACHE_HOME/vercompare/weights, else ~/.cache/...); none: make them in the run directory only.")
     allow_busy_gpu: bool = flag("Measure even when other processes use the GPU.")
     allow_concurrent: bool = flag("Allow another vercompare run on the same GPU(s) at once.")
+    build_jobs: int | None = option(None, BUILD, "Environments prepared at once (default: one per core, at most 4).")
+    # Default on a GPU only: on a CPU the builds would share the cores being measured.
+    overlap: bool | None = option(None, RUN, "Measure while other variants still build (default: on a GPU only).",
+                                  "--overlap/--no-overlap")
     rebuild: bool = flag("Build environments again even when present.", section=BUILD)
     retry_failed: bool = flag("With --resume: run failed cells again too.")
 
@@ -98,6 +102,8 @@ def validate(settings: Settings) -> None:
             raise BadInput(f"--{name} {value:g}: must be positive")
     if settings.gpus is not None:
         parse_gpus(settings.gpus)
+    if settings.build_jobs is not None and settings.build_jobs < 1:
+        raise BadInput(f"--build-jobs {settings.build_jobs}: must be 1 or more")
     if settings.cpu_threads is not None and settings.cpu_threads < 1:
         raise BadInput(f"--cpu-threads {settings.cpu_threads}: must be 1 or more")
     if settings.lock_clocks is not None:

@@ -184,7 +184,8 @@ def torch_env(venv_wheelhouse, tmp_path_factory) -> str:
 
 
 TINY = ("--device", "cpu", "--weights", "tiny", "--pipeline", "sd-txt2img", "--batch-size", "1",
-        "--batch-size", "2", "--steps", "2", "--warmup", "1", "--repeats", "2", "--cpu-threads", "1")
+        "--batch-size", "2", "--steps", "2", "--warmup", "1", "--repeats", "2", "--cpu-threads", "1",
+        "--rounds", "1")
 
 
 @pytest.mark.slow

@@ -62,8 +62,8 @@ repeats = {REPEATS + 3}   # the command line's --repeats wins
 def _run(tmp, versions, engine, wheelhouse, ca_bundle):
     out = tmp / "run"
     (tmp / "vercompare.toml").write_text(config_text(versions))
-    proc = vercompare("run", "--config", tmp / "vercompare.toml", "--repeats", REPEATS, "--cpu-threads", "1",
-                      *build_args(engine, wheelhouse, ca_bundle), "--out", out, engine=engine, columns=400)
+    proc = vercompare("run", "--config", tmp / "vercompare.toml", "--repeats", REPEATS, "--rounds", "1",
+                      "--cpu-threads", "1", *build_args(engine, wheelhouse, ca_bundle), "--out", out, engine=engine, columns=400)
     assert proc.returncode == 0, proc.stderr[-4000:]
     recs, problems = schema.read_records(str(out / "results.jsonl"))
     assert not problems

@@ -31,7 +31,7 @@ def _explain(record: dict) -> str:
 
 def assert_complete_results(run_dir: Path, variants: dict[str, dict[str, str]], cases: int,
                             repeats: int | None = None) -> list[dict]:
-    """Every variant x case has exactly one record, status ok, measured.
+    """Every variant x case has exactly one record per round, status ok, measured.
 
     variants: {variant name: {package: exact version it must have resolved to}}, e.g.
               {"torch=2.13.0+cpu,diffusers=0.36.0": {"diffusers": "0.36.0"}}.
@@ -48,7 +48,12 @@ def assert_complete_results(run_dir: Path, variants: dict[str, dict[str, str]], 
     for name, expected in variants.items():
         mine = by_variant[name]
         ids = [r["case"]["id"] for r in mine]
-        assert len(ids) == len(set(ids)) == cases, f"{name}: {len(ids)} records for {cases} cases: {ids}"
+        # one record per case and round; every case ran in every round of the run
+        cells = [(r["case"]["id"], schema.round_of(r)) for r in mine]
+        rounds = sorted({round_ for _, round_ in cells})
+        assert rounds == list(range(1, len(rounds) + 1)), f"{name}: rounds {rounds}"
+        assert len(cells) == len(set(cells)) == cases * len(rounds) and len(set(ids)) == cases, (
+            f"{name}: {len(ids)} records for {cases} cases x {len(rounds)} rounds: {ids}")
         for record in mine:
             resolved = record["variant"].get("resolved") or {}
             for package, version in expected.items():

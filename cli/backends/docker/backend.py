@@ -188,14 +188,14 @@ class DockerBackend(Backend):
         r = CONTAINER_RUN_DIR
         return RunnerPaths(r, f"{r}/results.jsonl", f"{r}/weights", f"{r}/specs")
 
-    def prepare(self, plan, run_dir: Path, say: Callable[[str], None]) -> Prepared:
+    def prepare(self, plan, run_dir: Path, say: Callable[[str], None], cancel=None) -> Prepared:
         from vercompare.images import build
 
         options = self.config.build
         definition_ = define(self.config, self.client, plan, *self._urls)
         image = build.build(self.client, definition_, ca_bundle=options.ca_bundle,
                             log_path=run_dir / "logs" / f"build-{slugify(plan.name)}.log", on_step=say,
-                            rebuild=options.rebuild)
+                            rebuild=options.rebuild, cancel=cancel)
         freeze = build.read_file(self.client, image.id, "/opt/vercompare/freeze.txt")
         info = {"backend": self.name, "tag": image.tag, "id": image.id, "built": image.built,
                 "base_image": definition_.base_image, "buildargs": definition_.buildargs,  # credential-free

@@ -52,7 +52,7 @@ class LocalBackend(Backend):
     def paths(self, run_dir: Path) -> RunnerPaths:
         return host_paths(run_dir)
 
-    def prepare(self, plan, run_dir: Path, say: Callable[[str], None] = lambda line: None) -> Prepared:
+    def prepare(self, plan, run_dir: Path, say: Callable[[str], None] = lambda line: None, cancel=None) -> Prepared:
         say(f"reading the packages of {self.config.python}")
         env = self._environment()
         packages = env["packages"]

@@ -44,7 +44,7 @@ from vercompare.backends.base import Backend, Prepared, RunnerPaths, host_paths
 from vercompare.backends.processes import (EnvironmentUnreadable, LocalProcess, child_env, freeze_lines,
                                            read_environment, resolved_from_packages, runner_argv)
 from vercompare.backends.venv.config import VenvConfig
-from vercompare.errors import BadInput
+from vercompare.errors import BadInput, Cancelled
 from vercompare.images.build import BuildFailed
 from vercompare.planning.compat import python_ok, vtuple
 from vercompare.rundir import slugify
@@ -251,10 +251,11 @@ def write_layer_pth(purelib: Path, dirs: tuple[str, ...]) -> None:
 class _Log:
     """The build log: every command with its output, one file per variant and run."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, cancel=None):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fh = open(path, "a")
+        self.cancel = cancel  # set: the command running is stopped and Cancelled raised
 
     def note(self, text: str) -> None:
         self._fh.write(text.rstrip("\n") + "\n")
@@ -263,8 +264,22 @@ class _Log:
     def run(self, argv: list[str], env: dict) -> int:
         self.note("$ " + " ".join(argv))
         started = time.monotonic()
-        code = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=self._fh, stderr=subprocess.STDOUT,
-                              env=env).returncode
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._fh, stderr=subprocess.STDOUT, env=env)
+        try:
+            while (code := proc.poll()) is None:
+                if self.cancel is not None and self.cancel.wait(0.2):
+                    self.note("# stopped: the run is stopping")
+                    raise Cancelled()
+                if self.cancel is None:
+                    code = proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
         self.note(f"# exit {code} after {time.monotonic() - started:.1f} s")
         return code
 
@@ -311,7 +326,7 @@ class VenvBackend(Backend):
     def paths(self, run_dir: Path) -> RunnerPaths:
         return host_paths(run_dir)
 
-    def prepare(self, plan, run_dir: Path, say: Callable[[str], None] = lambda line: None) -> Prepared:
+    def prepare(self, plan, run_dir: Path, say: Callable[[str], None] = lambda line: None, cancel=None) -> Prepared:
         python, is_current = pick_interpreter(plan, self.config)
         base = describe_base(python, is_current, self.config)
         installer = find_installer(base.system_site)
@@ -320,13 +335,17 @@ class VenvBackend(Backend):
         layers_ = layers(plan, self.config, from_system)
         key = venv_key(base, installer, layers_, system_torch if from_system else None)
         venv = self.config.root / venv_name(plan, key)
-        log = _Log(run_dir / "logs" / f"build-{slugify(plan.name)}.log")
+        log = _Log(run_dir / "logs" / f"build-{slugify(plan.name)}.log", cancel)
         try:
             with _Locked(self.config.root / f".{venv.name}.lock"):
                 built, seconds = False, 0.0
                 if self.config.rebuild or not is_complete(venv, key):
                     started = time.monotonic()
-                    self._build(plan, base, installer, layers_, from_system, key, venv, log, say)
+                    try:
+                        self._build(plan, base, installer, layers_, from_system, key, venv, log, say)
+                    except Cancelled:
+                        shutil.rmtree(venv, ignore_errors=True)  # nothing half-made that could look reusable
+                        raise
                     built, seconds = True, time.monotonic() - started
                 else:
                     log.note(f"reused {venv} (complete, same key {key[:12]})")
