@@ -1,11 +1,14 @@
-"""Builds (side effects): context directory, loopback wheelhouse server, the engine's
-build stream shown as progress, the full log kept, failures with their last lines."""
+"""Builds (side effects): context directory, loopback wheelhouse server, the build's output shown
+as progress (BuildKit's plain progress through `docker buildx build`, or the legacy builder's stream
+through docker-py: images/builders.py says which), the full log kept, failures with their last lines."""
 from __future__ import annotations
 
 import functools
 import hashlib
 import http.server
+import re
 import shutil
+import subprocess
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -14,7 +17,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from vercompare.errors import Cancelled
+from vercompare.images.builders import cli_env
 from vercompare.images.definition import CONTEXT_FILES, ImageDefinition, image_file, runner_dir
+
+# BuildKit's plain progress names each step once it starts: "#7 [stage-0 3/7] RUN ..."
+_BUILDKIT_STEP = re.compile(r"^#\d+ \[[^\]]*\d+/\d+\] ")
+NETRC_ENV = "VERCOMPARE_BUILD_NETRC"  # the build secret's source: the CLI's environment, never a file
 
 
 class BuildFailed(Exception):
@@ -48,15 +56,6 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def secret_port(name: str = "netrc") -> int:
-    """The port a secret is served on (derived from its file name only, never the secret)."""
-    return 40000 + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % 5000
-
-
-def secret_url(name: str = "netrc") -> str:
-    return f"http://127.0.0.1:{secret_port(name)}/{name}"
-
-
 def wheelhouse_port(wheelhouse: Path) -> int:
     """The port the wheelhouse is served on: from its digest, so its URL stays the same between runs."""
     return 20000 + int(wheelhouse_digest(wheelhouse)[:8], 16) % 20000
@@ -65,29 +64,6 @@ def wheelhouse_port(wheelhouse: Path) -> int:
 def wheelhouse_url(wheelhouse: Path | None) -> str | None:
     """The URL builds find the wheelhouse at (part of their build arguments, so of the image tag)."""
     return f"http://127.0.0.1:{wheelhouse_port(wheelhouse)}/" if wheelhouse else None
-
-
-@contextmanager
-def serve_secret(text: str, name: str = "netrc") -> Iterator[str]:
-    """Serve one secret file on loopback for the duration of the builds; yields its URL.
-
-    The port derives from the file name only (not the secret), so the URL - a build argument,
-    part of the cache key - stays stable. Nothing but this process's builds asks for it."""
-    body = text.encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            ok = self.path == f"/{name}"
-            self.send_response(200 if ok else 404)
-            self.end_headers()
-            if ok:
-                self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    with _serving(Handler, secret_port(name)) as base:
-        yield f"{base}{name}"
 
 
 @contextmanager
@@ -142,40 +118,95 @@ def find_image(client, tag: str):
 
 
 def build(client, definition: ImageDefinition, *, ca_bundle: Path | None, log_path: Path,
-          on_step: Callable[[str], None] = lambda line: None, rebuild: bool = False, cancel=None) -> BuiltImage:
-    """Build one image unless its tag exists. Streams `Step i/n : ...` lines to on_step. When
-    `cancel` is set, the build stops at its next line of output (the engine ends a build whose
-    client went away) and Cancelled is raised."""
+          on_step: Callable[[str], None] = lambda line: None, rebuild: bool = False, cancel=None,
+          builder: str = "legacy", docker_host: str | None = None, netrc: str = "") -> BuiltImage:
+    """Build one image unless its tag exists. Streams the steps (`Step i/n : ...`, `#7 [3/7] RUN ...`)
+    to on_step. When `cancel` is set the build stops where it is (BuildKit: its client is ended; legacy:
+    at its next line of output, the engine ends a build whose client went away) and Cancelled is raised.
+    netrc: a private index's credentials, a build secret (BuildKit only: the caller refuses the rest)."""
     if not rebuild:
         existing = find_image(client, definition.tag)
         if existing is not None:
             return BuiltImage(definition.tag, existing.id, built=False)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
-    error = None
+
+    def show(text: str) -> None:
+        for line in text.splitlines():
+            log.write(line + "\n")
+            lines.append(line)
+            if line.startswith("Step ") or _BUILDKIT_STEP.match(line):
+                on_step(line)
+        log.flush()
+
     with tempfile.TemporaryDirectory(prefix="vercompare-ctx-") as tmp, open(log_path, "w") as log:
         _context(definition, ca_bundle, Path(tmp))
-        stream = client.api.build(path=tmp, dockerfile="images/Dockerfile", tag=definition.tag, buildargs=definition.buildargs,
-                                  labels=definition.labels, network_mode="host", rm=True, forcerm=True,
-                                  decode=True, nocache=rebuild)
-        for chunk in stream:
-            if cancel is not None and cancel.is_set():
-                stream.close()
-                raise Cancelled()
-            text = chunk.get("stream") or chunk.get("status") or ""
-            if "error" in chunk:
-                error = chunk.get("error", "")
-                text = error
-            for line in text.splitlines():
-                log.write(line + "\n")
-                lines.append(line)
-                if line.startswith("Step "):
-                    on_step(line)
-            log.flush()
-    image = None if error else find_image(client, definition.tag)
+        if builder == "buildkit":
+            ok = _buildkit(definition, Path(tmp), show, rebuild, cancel, docker_host, netrc)
+        else:
+            ok = _legacy(client, definition, tmp, show, rebuild, cancel)
+    image = find_image(client, definition.tag) if ok else None
     if image is None:
         raise BuildFailed(definition.variant, log_path, lines[-30:])
     return BuiltImage(definition.tag, image.id, built=True)
+
+
+def buildkit_argv(definition: ImageDefinition, context: Path, rebuild: bool, secret: bool) -> list[str]:
+    """`docker buildx build` for one definition. Host network: the builds reach the wheelhouse and the
+    package index through the host (a private bridge has no NAT)."""
+    argv = ["docker", "buildx", "build", "--progress", "plain", "--network", "host", "--load",
+            "--file", str(context / "images" / "Dockerfile"), "--tag", definition.tag]
+    for key, value in definition.buildargs.items():
+        argv += ["--build-arg", f"{key}={value}"]
+    for key, value in definition.labels.items():
+        argv += ["--label", f"{key}={value}"]
+    if secret:
+        argv += ["--secret", f"id=netrc,env={NETRC_ENV}"]
+    if rebuild:
+        argv.append("--no-cache")  # the layers again; the package cache (a mount, not a layer) stays
+    return argv + [str(context)]
+
+
+def _buildkit(definition, context: Path, show, rebuild: bool, cancel, docker_host: str | None, netrc: str) -> bool:
+    env = cli_env(docker_host)
+    if netrc:
+        env[NETRC_ENV] = netrc
+    proc = subprocess.Popen(buildkit_argv(definition, context, rebuild, bool(netrc)), env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, errors="replace", bufsize=1)
+    if cancel is not None:
+        threading.Thread(target=_stop_when, args=(cancel, proc), daemon=True).start()
+    try:
+        for line in proc.stdout:
+            show(line)
+    finally:
+        code = proc.wait()
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+    return code == 0
+
+
+def _legacy(client, definition, context: str, show, rebuild: bool, cancel) -> bool:
+    stream = client.api.build(path=context, dockerfile="images/Dockerfile", tag=definition.tag,
+                              buildargs=definition.buildargs, labels=definition.labels, network_mode="host", rm=True,
+                              forcerm=True, decode=True, nocache=rebuild)
+    ok = True
+    for chunk in stream:
+        if cancel is not None and cancel.is_set():
+            stream.close()
+            raise Cancelled()
+        text = chunk.get("stream") or chunk.get("status") or ""
+        if "error" in chunk:
+            ok, text = False, chunk.get("error", "")
+        show(text)
+    return ok
+
+
+def _stop_when(cancel, proc: subprocess.Popen) -> None:
+    """Ends the CLI once `cancel` is set; buildx then cancels the build in the engine (its session goes)."""
+    while proc.poll() is None:
+        if cancel.wait(0.25):
+            proc.terminate()
+            return
 
 
 def read_file(client, image: str, path: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,6 +18,9 @@ from vercompare.images.secrets import split_credentials
 
 IMAGE_REPO = "vercompare/variant"
 LABEL_PREFIX = "io.vercompare."
+# Who builds: BuildKit (buildx: cache mounts, build secrets) or the engine's legacy builder.
+BUILDERS = ("buildkit", "legacy")
+_MOUNT = re.compile(r"--mount=\S+\s*")
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,24 @@ def image_file(name: str) -> str:
     return resources.files("vercompare.images").joinpath(name).read_text()
 
 
-def dockerfile_text() -> str:
-    return image_file("Dockerfile")
+def dockerfile_text(builder: str = "buildkit") -> str:
+    return for_builder(image_file("Dockerfile"), builder)
+
+
+def for_builder(text: str, builder: str) -> str:
+    """The Dockerfile as `builder` reads it. The legacy builder knows no RUN --mount: the flags go
+    (a line left holding only its continuation goes too) and uv is told to keep no cache, which
+    would only fatten the layer."""
+    if builder == "buildkit":
+        return text
+    out = []
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith(("RUN --mount=", "--mount=")):
+            line = _MOUNT.sub("", line)
+            if line.strip() in ("RUN \\", "\\"):
+                line = "RUN \\\n" if line.lstrip().startswith("RUN") else ""
+        out.append(line)
+    return "".join(out).replace("UV_LINK_MODE=copy", "UV_LINK_MODE=copy UV_NO_CACHE=1", 1)
 
 
 def runner_dir() -> Path:
@@ -88,10 +108,10 @@ def credentials(options: BuildOptions) -> list:
 
 
 def define(plan, options: BuildOptions, *, base_image_id: str, runner_digest: str,
-           wheelhouse_url: str | None = None, fresh_as_of: str = "", secrets_url: str = "") -> ImageDefinition:
+           wheelhouse_url: str | None = None, fresh_as_of: str = "", builder: str = "buildkit") -> ImageDefinition:
     """plan: a vercompare.planning.plan.VariantPlan (images/ imports nothing above itself).
     fresh_as_of: a date that refreshes unpinned layers ("latest", "main") once a day.
-    secrets_url: where the build fetches the netrc of a private index (loopback, see build.py)."""
+    builder: who builds it (BUILDERS); the two make different Dockerfiles, so different tags."""
     base = options.base_image.replace("{python}", plan.python)
     if wheelhouse_url:
         # Offline torch: everything the torch layer needs must be in the wheelhouse.
@@ -107,17 +127,17 @@ def define(plan, options: BuildOptions, *, base_image_id: str, runner_digest: st
     source = _pip_source_opts(options, wheelhouse_url)
     buildargs = {
         "BASE_IMAGE": base,
+        "UV_PIP_OPTS": " ".join(source),
         "TORCH_PIP_OPTS": " ".join(torch_opts),
         "TORCH_REQS": " ".join(torch_reqs),
         "TORCH_NIGHTLY_DATE": plan.torch.nightly_date,
-        "SECRETS_URL": secrets_url,
         "DEPS_PIP_ARGS": " ".join(source + list(plan.deps)),
         # deps repeated: pip then keeps the pins while installing diffusers.
         "DIFFUSERS_PIP_ARGS": " ".join(source + [plan.diffusers] + list(plan.deps)),
         "FRESH_AS_OF": fresh_as_of if plan.variant.diffusers.kind in ("latest", "git") else "",
     }
-    text = dockerfile_text()
-    key = json.dumps({"files": [image_file(f) for f in CONTEXT_FILES], "buildargs": buildargs, "base": base_image_id,
+    text = dockerfile_text(builder)
+    key = json.dumps({"files": [text] + [image_file(f) for f in CONTEXT_FILES[1:]], "buildargs": buildargs, "base": base_image_id,
                       "runner": runner_digest, "ca": file_digest(options.ca_bundle)}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()
     labels = {

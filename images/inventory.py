@@ -1,7 +1,11 @@
-"""The images vercompare built, as the engine has them: listed, removed, pruned (by our labels)."""
+"""The images vercompare built, as the engine has them: listed (size, what they share, when a run
+last used them), removed, pruned (by our labels). When an image was last used comes from the history
+database: the runs indexed there name the image each variant ran in."""
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections import Counter
 
 from vercompare.errors import BadInput
 from vercompare.images.definition import IMAGE_REPO, LABEL_PREFIX
@@ -20,9 +24,24 @@ def describe(image) -> dict:
             "size_mb": round(image.attrs.get("Size", 0) / 1e6), "created": image.attrs.get("Created", "")[:19]}
 
 
-def listing(client) -> list[dict]:
-    """Our images, newest first."""
-    return sorted((describe(i) for i in ours(client)), key=lambda r: r["created"], reverse=True)
+def layer_sharing(layers: dict[str, list[str]]) -> dict[str, int]:
+    """Image id -> how many of its layers another of these images has too (the base, the venv, the
+    torch layer of variants that differ only in diffusers)."""
+    holders = Counter(layer for stack in layers.values() for layer in set(stack))
+    return {image: sum(1 for layer in set(stack) if holders[layer] > 1) for image, stack in layers.items()}
+
+
+def listing(client, used: dict[str, str] | None = None) -> list[dict]:
+    """Our images, newest first; used: image id -> when a run last used it (history.last_used)."""
+    images = ours(client)
+    # The engine's own accounting: bytes an image shares with any other image (-1 where unknown).
+    shared = {row["Id"]: row.get("SharedSize", -1) for row in client.df().get("Images") or []}
+    layers = {i.id: list((i.attrs.get("RootFS") or {}).get("Layers") or []) for i in images}
+    sharing = layer_sharing(layers)
+    rows = [{**describe(i), "shared_mb": round(shared[i.id] / 1e6) if shared.get(i.id, -1) >= 0 else None,
+             "layers": len(layers[i.id]), "shared_layers": sharing[i.id], "last_used": (used or {}).get(i.id)}
+            for i in images]
+    return sorted(rows, key=lambda r: r["created"], reverse=True)
 
 
 def remove(client, name: str) -> int:
@@ -40,9 +59,20 @@ def remove(client, name: str) -> int:
     return len(hits)
 
 
-def prunable(client, keep) -> list:
-    """Our images except those of the variants in `keep`."""
-    return [i for i in ours(client) if describe(i)["variant"] not in set(keep or ())]
+def prunable(client, keep=(), keep_days: float = 0, used: dict[str, str] | None = None, now=None) -> list:
+    """Our images except those of the variants in `keep` and those a run used in the last keep_days."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return [i for i in ours(client) if describe(i)["variant"] not in set(keep or ())
+            and not recently_used((used or {}).get(i.id), keep_days, now)]
+
+
+def recently_used(when: str | None, days: float, now: dt.datetime) -> bool:
+    if not when or days <= 0:
+        return False
+    stamp = dt.datetime.fromisoformat(when)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.timezone.utc)
+    return now - stamp <= dt.timedelta(days=days)
 
 
 def prune(client, images) -> float:

@@ -1,13 +1,11 @@
 #!/bin/sh
-# `pip install "$@"`, with a private index's credentials when SECRETS_URL is set: they are
-# fetched from the host's loopback server into a netrc and deleted before this step ends,
-# so no image layer, label or history line ever holds them.
-if [ -n "$SECRETS_URL" ]; then
-  python3 -c 'import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1]).read())' \
-    "$SECRETS_URL" > "$HOME/.netrc" || exit 1
-  chmod 600 "$HOME/.netrc"
+# `uv pip install "$@"` into the image's venv: uv's resolver, parallel downloads, one package
+# cache for every build (a BuildKit cache mount at $UV_CACHE_DIR; the legacy builder sets
+# UV_NO_CACHE). A private index's credentials are a netrc that BuildKit mounts for the step
+# only (a build secret), read by uv as by pip; no layer, label or history line holds them.
+# uv keeps to its own CA roots unless told: the bundle the build was given, when there is one.
+if [ -s /etc/vercompare/ca-bundle.crt ]; then
+  SSL_CERT_FILE=/etc/vercompare/ca-bundle.crt
+  export SSL_CERT_FILE
 fi
-pip install "$@"
-rc=$?
-rm -f "$HOME/.netrc"
-exit $rc
+exec uv pip install "$@"

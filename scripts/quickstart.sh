@@ -31,6 +31,13 @@ if ! docker image inspect "$base" >/dev/null 2>&1 && ! timeout 60 docker pull -q
   bash scripts/base-image.sh "$base" "$CACHE" >&2
 fi
 
+# BuildKit for the builds (one package cache shared by all of them, build secrets): the docker
+# CLI's buildx plugin, fetched from Debian's packages where the CLI lacks it.
+if ! docker buildx version >/dev/null 2>&1; then
+  bash scripts/docker-plugins.sh "$CACHE/docker-config" >&2
+  export DOCKER_CONFIG=$CACHE/docker-config
+fi
+
 # The CPU torch wheel and its dependencies, served to the builds (no 2 GB CUDA wheel).
 bash scripts/wheelhouse.sh "$CACHE/wheelhouse" >&2
 

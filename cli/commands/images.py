@@ -9,22 +9,30 @@ import typer
 images_app = typer.Typer(help="The images vercompare built: list, remove, prune.", no_args_is_help=True)
 
 
-@images_app.command("ls", help="List vercompare's images with their variant, Python, pins and size.")
-def images_ls(json_out: bool = typer.Option(False, "--json", help="Print the list as JSON.")):
+DB_HELP = "History database that says which run used which image (default: $VERCOMPARE_DB, else ~/.local/share/...)."
+
+
+@images_app.command("ls", help="List vercompare's images: variant, Python, pins, size, what they share with other "
+                               "images (bytes, layers) and when a run last used them (from the history).")
+def images_ls(json_out: bool = typer.Option(False, "--json", help="Print the list as JSON."),
+              db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)):
     from rich.console import Console
     from rich.table import Table
 
     from vercompare.images import engine, inventory
+    from vercompare.report import history
 
-    rows = inventory.listing(engine.connect())
+    rows = inventory.listing(engine.connect(), history.last_used(db))
     if json_out:
         print(json.dumps(rows, indent=2))
         return
     table = Table(title=f"{len(rows)} vercompare image(s)")
-    for col in ("tag", "variant", "python", "pins", "size", "created"):
+    for col in ("tag", "variant", "python", "pins", "size", "shared", "layers shared", "last used", "created"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["tag"], r["variant"], r["python"], ", ".join(r["pins"]) or "-", f"{r['size_mb']} MB", r["created"])
+        shared = "?" if r["shared_mb"] is None else f"{r['shared_mb']} MB"
+        table.add_row(r["tag"], r["variant"], r["python"], ", ".join(r["pins"]) or "-", f"{r['size_mb']} MB", shared,
+                      f"{r['shared_layers']} of {r['layers']}", (r["last_used"] or "never")[:19], r["created"])
     Console().print(table)
 
 
@@ -38,13 +46,18 @@ def images_rm(names: List[str] = typer.Argument(..., help="Tags (vercompare/vari
         print(f"removed {name}")
 
 
-@images_app.command("prune", help="Remove all vercompare images (and their dangling build layers).")
+@images_app.command("prune", help="Remove vercompare images no run used in the last --keep-days (and their "
+                                  "dangling build layers).")
 def images_prune(keep: Optional[List[str]] = typer.Option(None, "--keep", help="Variant names to keep."),
+                 keep_days: float = typer.Option(7, "--keep-days", help="Keep images a run used in this many days "
+                                                 "(0: remove all but --keep)."),
+                 db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
                  yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")):
     from vercompare.images import engine, inventory
+    from vercompare.report import history
 
     client = engine.connect()
-    doomed = inventory.prunable(client, keep)
+    doomed = inventory.prunable(client, keep, keep_days, history.last_used(db) if keep_days > 0 else {})
     if not doomed:
         print("nothing to prune")
         return

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 from vercompare import backends
 from vercompare.errors import BadInput
+from vercompare.images.definition import BUILDERS
 from vercompare.images.secrets import redact
 from vercompare.planning.fields import flag, option
 
@@ -40,6 +41,8 @@ class Settings:
     # Default on a GPU only: on a CPU the builds would share the cores being measured.
     overlap: bool | None = option(None, RUN, "Measure while other variants still build (default: on a GPU only).",
                                   "--overlap/--no-overlap")
+    builder: str = option("auto", BUILD, "Who builds images: buildkit (docker buildx: one package cache for all builds, "
+                          "build secrets), legacy (the engine's own builder), or auto: BuildKit where buildx answers.")
     rebuild: bool = flag("Build environments again even when present.", section=BUILD)
     retry_failed: bool = flag("With --resume: run failed cells again too.")
 
@@ -102,6 +105,8 @@ def validate(settings: Settings) -> None:
             raise BadInput(f"--{name} {value:g}: must be positive")
     if settings.gpus is not None:
         parse_gpus(settings.gpus)
+    if settings.builder not in ("auto", *BUILDERS):
+        raise BadInput(f"--builder {settings.builder}: must be auto, {' or '.join(BUILDERS)}")
     if settings.build_jobs is not None and settings.build_jobs < 1:
         raise BadInput(f"--build-jobs {settings.build_jobs}: must be 1 or more")
     if settings.cpu_threads is not None and settings.cpu_threads < 1:

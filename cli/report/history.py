@@ -46,6 +46,17 @@ _RESULT_COLUMNS = ("run_key", "variant", "resolved", "image", "case_id", "pipeli
                    COMPILE_S, FIRST_CALL_S, "peak_mem_bytes", "torch_git")
 
 
+def last_used(db_path: str | Path | None = None) -> dict[str, str]:
+    """Image id -> when the newest indexed run that used it was made (`images ls`, `images prune`)."""
+    con = connect(db_path)
+    try:
+        rows = con.execute("SELECT results.image, MAX(runs.created_at) FROM results JOIN runs USING (run_key) "
+                           "WHERE results.image IS NOT NULL GROUP BY results.image").fetchall()
+    finally:
+        con.close()
+    return {image: created for image, created in rows if created}
+
+
 def default_db() -> Path:
     env = os.environ.get("VERCOMPARE_DB")
     if env:

@@ -158,6 +158,7 @@ def test_no_secret_in_any_image_layer_label_history_or_run_dir(engine, wheelhous
     assert good in _AuthIndex.seen  # the build really used the credentials
 
     meta = json.loads((out / "run.json").read_text())
+    assert meta["machine"]["builder"].startswith("buildkit")  # a build secret, mounted for the steps only
     image = engine.client.images.get(meta["variants"][0]["image"]["id"])
     history = subprocess.run(["docker", "history", "--no-trunc", image.id], env=engine.env, capture_output=True, text=True)
     inspect = subprocess.run(["docker", "image", "inspect", image.id], env=engine.env, capture_output=True, text=True)

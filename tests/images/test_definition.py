@@ -3,6 +3,7 @@ content-addressed tag; credentials never reach any of them."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from vercompare.images import definition
 from vercompare.planning import versions as specs
@@ -39,7 +40,7 @@ def test_dockerfile_declares_each_arg_right_before_its_step():
     text = definition.dockerfile_text()
     assert not text.startswith("# syntax")
     order = [line.split()[1].split("=")[0] for line in text.splitlines() if line.startswith("ARG ")]
-    assert order == ["BASE_IMAGE", "TORCH_PIP_OPTS", "TORCH_REQS", "TORCH_NIGHTLY_DATE", "SECRETS_URL", "DEPS_PIP_ARGS",
+    assert order == ["BASE_IMAGE", "UV_REQUIREMENT", "UV_PIP_OPTS", "TORCH_PIP_OPTS", "TORCH_REQS", "TORCH_NIGHTLY_DATE", "DEPS_PIP_ARGS",
                      "DIFFUSERS_PIP_ARGS", "FRESH_AS_OF"]
     body = text.split("FROM ${BASE_IMAGE}", 1)[1]
     assert body.index("ARG TORCH_PIP_OPTS") < body.index("ARG DEPS_PIP_ARGS") < body.index("ARG DIFFUSERS_PIP_ARGS") \
@@ -58,9 +59,14 @@ def test_index_credentials_never_reach_build_arguments():
     p = plan_variant(v("2.13.0+cpu", "0.42.1"))
     options = definition.BuildOptions(index_url="https://vcuser:s3cret-token@index.example/simple",
                                       extra_index_urls=("https://other:pw2@extra.example/simple",))
-    d = definition.define(p, options, base_image_id="x", runner_digest="r", secrets_url="http://127.0.0.1:4/netrc")
+    d = definition.define(p, options, base_image_id="x", runner_digest="r")
     flat = json.dumps([d.buildargs, d.labels, d.dockerfile])
     assert "s3cret-token" not in flat and "pw2" not in flat and "vcuser" not in flat
+    # BuildKit gets them as a secret from the CLI's environment: not in its arguments either
+    from vercompare.images.build import NETRC_ENV, buildkit_argv
+
+    argv = buildkit_argv(d, Path("/ctx"), rebuild=False, secret=True)
+    assert f"id=netrc,env={NETRC_ENV}" in argv and "s3cret-token" not in " ".join(argv)
     assert "--index-url https://index.example/simple" in d.buildargs["DEPS_PIP_ARGS"]
     creds = definition.credentials(options)
     assert [c.netrc_line() for c in creds] == ["machine index.example login vcuser password s3cret-token\n",
@@ -73,3 +79,26 @@ def test_redaction():
     assert redact("vercompare run --index-url https://u:tok@h.example/simple x") == \
         "vercompare run --index-url https://***@h.example/simple x"
     assert redact("https://h.example/simple") == "https://h.example/simple"
+
+
+def test_the_legacy_builder_gets_the_dockerfile_without_mounts_and_without_a_cache():
+    buildkit, legacy = definition.dockerfile_text("buildkit"), definition.dockerfile_text("legacy")
+    assert buildkit.count("--mount=type=cache,id=vercompare-uv") == 3  # torch, deps, diffusers
+    assert buildkit.count("--mount=type=secret,id=netrc") == 3  # uv's install, deps, diffusers
+    assert "--mount=" not in legacy and "UV_NO_CACHE=1" in legacy and "UV_NO_CACHE" not in buildkit
+    # the same steps in the same order, each RUN still one instruction
+    steps = [line.split()[0] for line in legacy.splitlines() if line and not line.startswith((" ", "#"))]
+    assert steps == [line.split()[0] for line in buildkit.splitlines() if line and not line.startswith((" ", "#"))]
+    assert all(line.rstrip() != "\\" for line in legacy.splitlines())
+    # the two are different images
+    p = plan_variant(v())
+    assert _define(p).tag != definition.define(p, definition.BuildOptions(), base_image_id="sha256:base",
+                                               runner_digest="r1", fresh_as_of="2026-11-26", builder="legacy").tag
+
+
+def test_uv_comes_from_the_builds_own_sources():
+    p = plan_variant(v())
+    d = definition.define(p, definition.BuildOptions(index_url="https://mirror.example/simple"), base_image_id="x",
+                          runner_digest="r", wheelhouse_url="http://127.0.0.1:9/")
+    assert d.buildargs["UV_PIP_OPTS"] == "--index-url https://mirror.example/simple --find-links http://127.0.0.1:9/"
+    assert "ARG UV_REQUIREMENT=uv==" in d.dockerfile  # the pin, declared once (compose builds get it too)

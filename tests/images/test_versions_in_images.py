@@ -228,8 +228,18 @@ def test_images_ls_rm_prune(engine, versions_run):
     variants = {row["variant"] for row in _ls(engine).values()}
     assert "disposable-a" not in variants and "disposable-b" not in variants and "disposable-c" in variants
 
-    # prune: everything but what --keep names (every other image of ours, so the cache stays)
-    keep = [a for name in sorted(variants) if not name.startswith("disposable-") for a in ("--keep", name)]
+    # ls: what the images share (the versions differ in diffusers only: base, venv, torch and deps
+    # layers where the same pins hold) and when a run last used them (the history of this engine)
+    listed = _ls(engine)
+    for tag in built:
+        row = listed[tag]
+        assert row["shared_layers"] >= 3 and row["shared_mb"] > 100 and row["last_used"] >= meta["created_at"], row
+    assert listed["vercompare/variant:test-disposable-c"]["last_used"] is None
+
+    # prune: what no run used in the last 7 days (the default), but what --keep names; the images of
+    # this module's runs stay because they were used today, not because they are named
+    keep = [a for name in sorted(variants) if not name.startswith("disposable-") and name not in built.values()
+            for a in ("--keep", name)]
     proc = vercompare("images", "prune", *keep, "--yes", engine=engine, timeout=300)
     assert proc.returncode == 0 and "removed 1 image(s)" in proc.stdout, proc.stdout + proc.stderr
     after = _ls(engine)

@@ -119,7 +119,9 @@ def start_engine(kind: str, nvidia_stub: bool) -> tuple[Slot, Engine]:
     try:
         args = ["start", str(slot.dir)] + (["--nvidia-stub"] if nvidia_stub else [])
         host = script("dockerd.sh", *args, timeout=90)
-        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"} | {"DOCKER_HOST": host}
+        # The docker CLI with buildx, as a user's has: vercompare builds with BuildKit by default.
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"} | {
+            "DOCKER_HOST": host, "DOCKER_CONFIG": str(docker_plugins())}
         # The rootfs tarball is shared by all slots: debootstrap once (~1 min), import in seconds.
         script("base-image.sh", BASE_IMAGE, str(cache_dir() / "base"), env=env, timeout=900)
         client = docker.DockerClient(base_url=host, version="auto", timeout=300)
@@ -179,12 +181,16 @@ def ca_bundle() -> Path:
     return CA_BUNDLE
 
 
-@pytest.fixture(scope="session")
-def compose_plugins() -> Path:
-    """A DOCKER_CONFIG directory whose cli-plugins/ has docker compose v2 and buildx."""
+def docker_plugins() -> Path:
+    """A DOCKER_CONFIG directory whose cli-plugins/ has docker compose v2 and buildx (fetched once)."""
     d = cache_dir() / "docker-config"
     script("docker-plugins.sh", str(d), timeout=300)
     return d
+
+
+@pytest.fixture(scope="session")
+def compose_plugins() -> Path:
+    return docker_plugins()
 
 
 def mark_engine_tests(items: list[pytest.Item]) -> None:

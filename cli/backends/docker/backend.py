@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Callable, Iterator
@@ -11,9 +12,10 @@ from typing import Callable, Iterator
 from vercompare.backends.base import Backend, DiskNeed, Prepared, RunnerPaths, resolved_from_freeze
 from vercompare.backends.docker import gpus
 from vercompare.backends.docker.config import DockerConfig
-from vercompare.errors import EngineUnavailable
-from vercompare.images import engine, reaper
+from vercompare.errors import BadInput, EngineUnavailable
+from vercompare.images import builders, definition, engine, reaper
 from vercompare.images.definition import LABEL_PREFIX
+from vercompare.images.secrets import netrc_text
 from vercompare.rundir import slugify
 
 CONTAINER_RUN_DIR = "/vc/run"
@@ -91,7 +93,7 @@ class DockerBackend(Backend):
     def __init__(self, client, config: DockerConfig):
         super().__init__(config)
         self.client = client
-        self._urls = (None, None)  # (wheelhouse URL, netrc URL) while a session is open
+        self._wheelhouse_url = None  # while a session is open
 
     @classmethod
     def create(cls, settings, device: str) -> "DockerBackend":
@@ -119,8 +121,13 @@ class DockerBackend(Backend):
         return self.config.build.base_image.replace("{python}", python)
 
     def preflight(self, plans: tuple) -> DiskNeed:
-        """The base image present (or pulled), NVIDIA support when GPUs are asked for."""
+        """The builder there, the base image present (or pulled), NVIDIA support when GPUs are asked for."""
         from vercompare.images.build import find_image
+
+        if builders.choose(self.config.builder, self.config.docker_host).builder == "legacy" \
+                and definition.credentials(self.config.build):
+            raise BadInput("a private index with credentials needs BuildKit: the legacy builder has no build "
+                           "secrets, so they would end up in an image layer", hint=builders.HINT.split(", or")[0])
 
         base = self.base_image(plans[0].python)
         if find_image(self.client, base) is None:
@@ -138,7 +145,9 @@ class DockerBackend(Backend):
         return DiskNeed((root,) if root.exists() else (), need)
 
     def describe(self) -> dict:
-        return {"docker": self.client.version().get("Version")}
+        choice = builders.choose(self.config.builder, self.config.docker_host)
+        return {"docker": self.client.version().get("Version"),
+                "builder": choice.builder + (f" (buildx {choice.version})" if choice.version else "")}
 
     @classmethod
     def checks(cls, need_gb: float) -> list:
@@ -169,20 +178,19 @@ class DockerBackend(Backend):
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
-        """Loopback servers the builds use: the wheelhouse, and a private index's netrc."""
-        from vercompare.images.build import serve_secret, serve_wheelhouse
-        from vercompare.images.definition import credentials
-        from vercompare.images.secrets import netrc_text
+        """Which builder builds (said in one line when `auto` falls back), and the wheelhouse served on
+        loopback while the builds run."""
+        from vercompare.images.build import serve_wheelhouse
 
-        options = self.config.build
-        creds = credentials(options)
-        with serve_wheelhouse(options.wheelhouse) as url, \
-                (serve_secret(netrc_text(creds)) if creds else contextlib.nullcontext("")) as secrets_url:
-            self._urls = (url, secrets_url)
+        choice = builders.choose(self.config.builder, self.config.docker_host)
+        if choice.note:
+            print(choice.note, file=sys.stderr)
+        with serve_wheelhouse(self.config.build.wheelhouse) as url:
+            self._wheelhouse_url = url
             try:
                 yield
             finally:
-                self._urls = (None, None)
+                self._wheelhouse_url = None
 
     def paths(self, run_dir: Path) -> RunnerPaths:
         r = CONTAINER_RUN_DIR
@@ -192,10 +200,13 @@ class DockerBackend(Backend):
         from vercompare.images import build
 
         options = self.config.build
-        definition_ = define(self.config, self.client, plan, *self._urls)
+        definition_ = define(self.config, self.client, plan, self._wheelhouse_url)
         image = build.build(self.client, definition_, ca_bundle=options.ca_bundle,
                             log_path=run_dir / "logs" / f"build-{slugify(plan.name)}.log", on_step=say,
-                            rebuild=options.rebuild, cancel=cancel)
+                            rebuild=options.rebuild, cancel=cancel,
+                            builder=builders.choose(self.config.builder, self.config.docker_host).builder,
+                            docker_host=self.config.docker_host,
+                            netrc=netrc_text(definition.credentials(options)))
         freeze = build.read_file(self.client, image.id, "/opt/vercompare/freeze.txt")
         info = {"backend": self.name, "tag": image.tag, "id": image.id, "built": image.built,
                 "base_image": definition_.base_image, "buildargs": definition_.buildargs,  # credential-free
@@ -260,17 +271,16 @@ def _close_quietly(sock) -> None:
             pass
 
 
-def define(config: DockerConfig, client, plan, wheelhouse_url: str | None = None, secrets_url: str | None = None):
-    """The plan's image definition (content-addressed tag), with the wheelhouse and netrc URLs a
-    session serves them at (by default the ones it would: their ports derive from their content)."""
-    from vercompare.images import build, definition
+def define(config: DockerConfig, client, plan, wheelhouse_url: str | None = None):
+    """The plan's image definition (content-addressed tag), with the wheelhouse URL a session serves it
+    at (by default the one it would: its port derives from its content), for the builder that builds."""
+    from vercompare.images import build
 
     base = config.build.base_image.replace("{python}", plan.python)
     found = build.find_image(client, base) if client is not None else None
     if wheelhouse_url is None:
         wheelhouse_url = build.wheelhouse_url(config.build.wheelhouse)
-    if secrets_url is None:
-        secrets_url = build.secret_url() if definition.credentials(config.build) else ""
     return definition.define(plan, config.build, base_image_id=found.id if found else base,
                              runner_digest=definition.tree_digest(definition.runner_dir()),
-                             wheelhouse_url=wheelhouse_url, fresh_as_of=config.fresh_as_of, secrets_url=secrets_url)
+                             wheelhouse_url=wheelhouse_url, fresh_as_of=config.fresh_as_of,
+                             builder=builders.choose(config.builder, config.docker_host).builder)

@@ -14,6 +14,7 @@ class DockerConfig:
     docker_host: str | None = None  # None: $DOCKER_HOST, else the default socket
     gpus: str = "none"  # canonical --gpus: all | none | 0,1
     build: BuildOptions = field(default_factory=BuildOptions)
+    builder: str = "auto"  # auto | buildkit | legacy (images/builders.py decides what auto means)
     fresh_as_of: str = ""  # a date that refreshes unpinned layers ("latest", "main") once a day
     hf_cache: Path | None = None  # mounted read-only for weights=hub
     runner_env: dict = field(default_factory=dict, hash=False)  # HF_TOKEN, OMP_NUM_THREADS: never in an image
@@ -28,5 +29,6 @@ class DockerConfig:
             ca_bundle=Path(settings.ca_bundle) if settings.ca_bundle else None,
             index_url=settings.index_url, extra_index_urls=settings.extra_index_urls, rebuild=settings.rebuild)
         return cls(docker_host=os.environ.get("DOCKER_HOST"), gpus=settings.gpu_selection(device), build=build,
+                   builder=settings.builder,
                    fresh_as_of=dt.date.today().isoformat(),
                    hf_cache=Path(settings.hf_cache) if settings.hf_cache else None, runner_env=runner_env(settings))
