@@ -1,18 +1,22 @@
-"""How long do images take: a cold variant, a second variant that differs only in diffusers, an
-unchanged re-run. Prints the figures and the ratio (b)/(a); the layer order (base -> venv -> torch ->
-other deps -> diffusers -> runner) aims at (b)/(a) <= 0.25.
+"""Time to answer, measured side by side in one run on one engine (issue 15). Prints:
 
-    python benchmarks/build_times.py                       # private dockerd (scripts/dockerd.sh), root
-    DOCKER_HOST=unix:///... python benchmarks/build_times.py --base-image NAME   # an engine you have
+1. cold build of the quickstart's two variants (torch 2.13.0+cpu x diffusers 0.30.3 / 0.42.1): the new
+   path (BuildKit, uv, the shared package cache empty, builds at once) against the fallback path (the
+   legacy builder, uv without a cache, one build after the other, as builds ran before); the ratio.
+2. a rebuild of both (`--rebuild`: every layer again, the torch layer included) on each path: the bytes
+   downloaded, counted by a loopback proxy every build goes through (the docker CLI's proxy settings,
+   which both builders apply): the package index over HTTPS and the wheelhouse over HTTP.
+3. the quickstart's whole `vercompare run` with cold images (a fresh base image; the package cache
+   warm for both): builds one at a time then measuring (`--build-jobs 1 --no-overlap`) against builds at
+   once with measuring as soon as the first image is ready (`--overlap`); the wall ratio, whether the
+   first case started before the last image was built (run.json's timestamps), and what building beside
+   the measuring did to the figures on this CPU (the it/s ratio per cell).
 
-Each figure is what `vercompare run` itself reports ("NAME: built TAG in X s"): the image build plus
-reading its freeze and environment. (a) is cold because the base image is made fresh for this run (a
-LABEL with a nonce on top of the base image: a new image id, so no layer of the engine's cache
-matches); (b) runs on the same engine right after, sharing the base, venv and torch layers; (c) asks
-for (b) again (a third named variant with (b)'s content, in the same run). (c') removes (b)'s tag and
-builds it again in a second run: the builder's layer cache alone.
-Torch comes from the wheelhouse (torch 2.13.0+cpu, offline) over loopback, as in the tests.
-The images are removed at the end (--keep keeps them).
+    python benchmarks/build_times.py          # a private dockerd (scripts/dockerd.sh), root
+
+"Cold" images: every phase builds on a base image made fresh for it (a LABEL with a nonce: a new image
+id, so no layer of the engine's cache matches). Torch comes from the wheelhouse (torch 2.13.0+cpu) over
+loopback, everything else from the package index. The images are removed at the end.
 """
 from __future__ import annotations
 
@@ -20,17 +24,24 @@ import argparse
 import io
 import json
 import os
-import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import counting_proxy  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("VERCOMPARE_TEST_CACHE", "/var/cache/vercompare-test"))
-BUILT = re.compile(r"^(?P<name>\S+): (?P<verb>built|reused \(already built\)) (?P<tag>\S+) in (?P<s>[\d.]+) s", re.M)
+QUICKSTART = ["--torch", "2.13.0+cpu", "--diffusers", "0.30.3", "--diffusers", "0.42.1", "--pipeline", "sd-txt2img",
+              "--weights", "tiny", "--device", "cpu", "--cpu-threads", "1"]
+FULL = ["--batch-size", "1", "--batch-size", "2", "--repeats", "3"]  # the quickstart's cases
+TINY = ["--batch-size", "1", "--steps", "1", "--warmup", "0", "--repeats", "1", "--rounds", "1"]  # builds only
 
 
 def sh(*args: str, env=None, timeout=900) -> str:
@@ -40,87 +51,147 @@ def sh(*args: str, env=None, timeout=900) -> str:
     return proc.stdout.strip()
 
 
-def vercompare_run(env: dict, base: str, variants: list[str], args, out: Path) -> tuple[dict, float, str]:
-    cmd = [sys.executable, "-m", "vercompare", "run", *[a for v in variants for a in ("--variant", v)],
-           "--pipeline", "sd-txt2img", "--weights", "tiny", "--device", "cpu", "--steps", "2",
-           "--height", "32", "--width", "32", "--warmup", "0", "--repeats", "1",
-           "--base-image", base, "--wheelhouse", str(args.wheelhouse), "--out", str(out)]
-    if args.ca_bundle:
-        cmd += ["--ca-bundle", str(args.ca_bundle)]
-    started = time.monotonic()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
-    wall = time.monotonic() - started
-    if proc.returncode:
-        sys.exit(f"vercompare run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    found = {m["name"]: (float(m["s"]), m["verb"], m["tag"]) for m in BUILT.finditer(proc.stderr)}
-    return found, wall, proc.stderr
+class Bench:
+    def __init__(self, args, env: dict, client):
+        self.args, self.env, self.client = args, env, client
+        self.tags: set[str] = set()
+
+    def fresh_base(self) -> str:
+        nonce = uuid.uuid4().hex[:12]
+        tag = f"vercompare-bench/base:{nonce}"
+        self.client.images.build(fileobj=io.BytesIO(f"FROM {self.args.base_image}\nLABEL vc.bench={nonce}\n".encode()),
+                                 tag=tag, rm=True)
+        self.tags.add(tag)
+        return tag
+
+    def run(self, base: str, *extra: str, out: Path) -> tuple[float, dict]:
+        """One `vercompare run`: (wall seconds, run.json)."""
+        cmd = [sys.executable, "-m", "vercompare", "run", *QUICKSTART, *extra, "--base-image", base,
+               "--wheelhouse", str(self.args.wheelhouse), "--out", str(out)]
+        if self.args.ca_bundle:
+            cmd += ["--ca-bundle", str(self.args.ca_bundle)]
+        started = time.monotonic()
+        proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=3600)
+        wall = time.monotonic() - started
+        if proc.returncode:
+            sys.exit(f"vercompare run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        meta = json.loads((out / "run.json").read_text())
+        self.tags.update(v["image"]["tag"] for v in meta["variants"])
+        return wall, meta
+
+
+def build_span(meta: dict) -> float:
+    """Seconds from the first build's start to the last build's end."""
+    starts = [datetime.fromisoformat(v["prepare_started_at"]) for v in meta["variants"]]
+    ends = [datetime.fromisoformat(v["prepare_finished_at"]) for v in meta["variants"]]
+    return (max(ends) - min(starts)).total_seconds()
+
+
+def first_case_before_last_build(meta: dict) -> tuple[bool, float]:
+    """Whether the first unit of measuring began before the last image was ready, and by how much."""
+    first = min(datetime.fromisoformat(r["started_at"]) for r in meta["rounds"])
+    last_built = max(datetime.fromisoformat(v["prepare_finished_at"]) for v in meta["variants"])
+    return first < last_built, (last_built - first).total_seconds()
+
+
+def it_per_s(out: Path) -> dict:
+    cells = {}
+    for line in (out / "results.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r.get("status") == "ok":
+            cells.setdefault((r["variant"]["name"], r["case"]["id"]), []).append(r["metrics"]["it_per_s"])
+    return {k: statistics.median(v) for k, v in cells.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--diffusers-a", default="0.36.0", help="diffusers of the cold variant")
-    parser.add_argument("--diffusers-b", default="0.42.1", help="diffusers of the second variant (same pins)")
     parser.add_argument("--base-image", default="vercompare-test/base:bookworm")
     parser.add_argument("--wheelhouse", type=Path, default=CACHE / "wheelhouse")
     parser.add_argument("--ca-bundle", type=Path, default=Path("/etc/ssl/certs/ca-certificates.crt"))
     parser.add_argument("--engine-dir", type=Path, default=CACHE / "bench0",
                         help="private dockerd directory when DOCKER_HOST is not set")
-    parser.add_argument("--keep", action="store_true", help="keep the images built")
     args = parser.parse_args()
     if not args.ca_bundle.exists():
         args.ca_bundle = None
 
     import docker
 
-    env = {**os.environ, "COLUMNS": "300"}  # rich wraps the "built ... in X s" lines at 80 otherwise
-    started_engine = False
-    if not os.environ.get("DOCKER_HOST"):
+    env = {**os.environ, "COLUMNS": "300"}
+    started_engine = not os.environ.get("DOCKER_HOST")
+    if started_engine:
         env["DOCKER_HOST"] = sh("bash", str(REPO / "scripts" / "dockerd.sh"), "start", str(args.engine_dir))
-        started_engine = True
-        sh("bash", str(REPO / "scripts" / "base-image.sh"), args.base_image, str(CACHE / "base"), env=env)
-        sh("bash", str(REPO / "scripts" / "wheelhouse.sh"), str(args.wheelhouse), env=env)
+    sh("bash", str(REPO / "scripts" / "base-image.sh"), args.base_image, str(CACHE / "base"), env=env)
+    sh("bash", str(REPO / "scripts" / "wheelhouse.sh"), str(args.wheelhouse), env=env)
+    plugins = CACHE / "docker-config"
+    sh("bash", str(REPO / "scripts" / "docker-plugins.sh"), str(plugins), env=env)
+    proxy, counter, proxy_url = counting_proxy.start()
     client = docker.DockerClient(base_url=env["DOCKER_HOST"], version="auto", timeout=600)
-    nonce = uuid.uuid4().hex[:12]
-    base, _ = client.images.build(fileobj=io.BytesIO(f"FROM {args.base_image}\nLABEL vercompare.bench.nonce={nonce}\n".encode()),
-                                  tag=f"vercompare-bench/base:{nonce}", rm=True)
-    base_tag = f"vercompare-bench/base:{nonce}"
-    tags: list[str] = []
+    bench = Bench(args, env, client)
     try:
         with tempfile.TemporaryDirectory(prefix="vc-build-times-") as tmp:
-            # One `vercompare run` with three named variants: (c) is (b) under another name - the same
-            # content, so the same tag - and so measured by the same process, even while the tree changes.
-            a, b, c = "a-cold", "b-diffusers-only", "c-unchanged"
-            specs = [f"name={a},torch=2.13.0+cpu,diffusers={args.diffusers_a}",
-                     f"name={b},torch=2.13.0+cpu,diffusers={args.diffusers_b}",
-                     f"name={c},torch=2.13.0+cpu,diffusers={args.diffusers_b}"]
-            first, wall1, _ = vercompare_run(env, base_tag, specs, args, Path(tmp) / "r1")
-            tags = [first[a][2], first[b][2]]
-            plans = {p["variant"]: p for p in json.loads((Path(tmp) / "r1" / "run.json").read_text())["plans"]}
-            client.images.remove(first[b][2])  # the tag only: the layers stay in the builder's cache
-            cached, wall2, _ = vercompare_run(env, base_tag, specs[1:2], args, Path(tmp) / "r2")
-            tags.append(cached[b][2])
-        ta, tb, tc, tcc = first[a][0], first[b][0], first[c][0], cached[b][0]
-        assert first[a][1] == "built" and first[b][1] == "built" and first[c][1].startswith("reused"), first
-        print(f"engine: docker {client.version().get('Version')} at {env['DOCKER_HOST']}; {os.cpu_count()} CPUs; "
-              f"torch 2.13.0+cpu from the wheelhouse, other packages from the index")
-        for name, spec in zip((a, b), specs):
-            pins = ", ".join(p["requirement"] for p in plans[name]["pins"]) or "none"
-            print(f"  {name} = {spec.split(',', 1)[1]}: pins {pins}")
-        print(f"(a)  cold build ({args.diffusers_a}): {ta:7.1f} s")
-        print(f"(b)  second variant, only diffusers differs ({args.diffusers_b}): {tb:7.1f} s")
-        print(f"(c)  unchanged: (b) asked for again (image present): {tc:7.1f} s")
-        print(f"(c') (b) again with its tag removed (builder layer cache only): {tcc:7.1f} s"
-              + ("" if cached[b][2] == first[b][2] else "  [the tree changed in between: another tag]"))
-        print(f"ratio (b)/(a) = {tb / ta:.3f}  (target <= 0.25: {'met' if tb / ta <= 0.25 else 'NOT met'})")
+            tmp = Path(tmp)
+            # The CLI's configuration: buildx, and every build's traffic through the counting proxy.
+            (tmp / "docker" / "cli-plugins").mkdir(parents=True)
+            for plugin in (plugins / "cli-plugins").iterdir():
+                (tmp / "docker" / "cli-plugins" / plugin.name).symlink_to(plugin)
+            (tmp / "docker" / "config.json").write_text(json.dumps(
+                {"proxies": {"default": {"httpProxy": proxy_url, "httpsProxy": proxy_url, "noProxy": ""}}}))
+            env["DOCKER_CONFIG"] = str(tmp / "docker")
+            sh("docker", "builder", "prune", "--all", "--force", env=env)  # the package cache empty
+
+            base = bench.fresh_base()
+            counter.take()
+            legacy_wall, legacy = bench.run(base, *TINY, "--builder", "legacy", "--build-jobs", "1", out=tmp / "legacy")
+            legacy_bytes = counter.take()
+            base = bench.fresh_base()
+            new_wall, new = bench.run(base, *TINY, "--builder", "buildkit", out=tmp / "new")
+            new_bytes = counter.take()
+            _, legacy_again = bench.run(base, *TINY, "--builder", "legacy", "--build-jobs", "1", "--rebuild",
+                                        out=tmp / "legacy-rebuild")
+            legacy_rebuild = counter.take()
+            _, new_again = bench.run(base, *TINY, "--builder", "buildkit", "--rebuild", out=tmp / "new-rebuild")
+            new_rebuild = counter.take()
+
+            base = bench.fresh_base()
+            seq_wall, seq = bench.run(base, *FULL, "--build-jobs", "1", "--no-overlap", out=tmp / "sequential")
+            base = bench.fresh_base()
+            ovl_wall, ovl = bench.run(base, *FULL, "--overlap", out=tmp / "overlapped")
+            seq_cells, ovl_cells = it_per_s(tmp / "sequential"), it_per_s(tmp / "overlapped")
+
+        mb = 1e6
+        print(f"engine: docker {client.version().get('Version')}, {new['machine'].get('builder')}; "
+              f"{os.cpu_count()} CPUs; torch 2.13.0+cpu from the wheelhouse, other packages from the index")
+        print("1. cold build of the quickstart's two variants (build span: first build's start to last one's end)")
+        print(f"   legacy builder, uv without a cache, one at a time: {build_span(legacy):6.1f} s "
+              f"(whole run {legacy_wall:.1f} s; downloaded {legacy_bytes[0] / mb:.0f} MB)")
+        print(f"   BuildKit, uv, shared package cache (empty), at once: {build_span(new):6.1f} s "
+              f"(whole run {new_wall:.1f} s; downloaded {new_bytes[0] / mb:.0f} MB)")
+        ratio = build_span(new) / build_span(legacy)
+        print(f"   ratio new / legacy = {ratio:.2f} (target <= 0.6: {'met' if ratio <= 0.6 else 'NOT met'})")
+        print("2. --rebuild of both (every layer again, torch's included): bytes through the proxy")
+        print(f"   legacy: {legacy_rebuild[0] / mb:8.1f} MB in {legacy_rebuild[1]} requests "
+              f"(build span {build_span(legacy_again):.1f} s)")
+        print(f"   BuildKit: {new_rebuild[0] / mb:6.1f} MB in {new_rebuild[1]} requests "
+              f"(build span {build_span(new_again):.1f} s): what the package cache did not hold")
+        early, by = first_case_before_last_build(ovl)
+        print("3. the quickstart's whole run, cold images (package cache warm)")
+        print(f"   builds one at a time, then measuring: {seq_wall:6.1f} s (builds {build_span(seq):.1f} s)")
+        print(f"   builds at once, measuring from the first image: {ovl_wall:6.1f} s (builds {build_span(ovl):.1f} s)")
+        print(f"   ratio overlapped / sequential = {ovl_wall / seq_wall:.2f}; first case started "
+              + (f"{by:.1f} s before the last image was built" if early else "after the last image was built"))
+        shared = sorted(set(seq_cells) & set(ovl_cells))
+        ratios = [ovl_cells[k] / seq_cells[k] for k in shared]
+        print("   it/s measured beside a build / measured alone, per cell: "
+              + ", ".join(f"{r:.2f}" for r in ratios)
+              + "  (on a CPU the build takes the measured cores: why --overlap is off there by default)")
         print(f"load average (1/5/15 min) at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        print(f"whole `vercompare run` wall times: {wall1:.1f} s (a, b, c and a tiny case each), {wall2:.1f} s (c')")
     finally:
-        if not args.keep:
-            for tag in tags + [base_tag]:
-                try:
-                    client.images.remove(tag, force=True)
-                except docker.errors.APIError:
-                    pass
+        proxy.shutdown()
+        for tag in bench.tags:
+            try:
+                client.images.remove(tag, force=True)
+            except docker.errors.APIError:
+                pass
         client.close()
         if started_engine:
             subprocess.run(["bash", str(REPO / "scripts" / "dockerd.sh"), "stop", str(args.engine_dir)], timeout=120)

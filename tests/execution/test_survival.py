@@ -105,6 +105,43 @@ def test_sigint_stops_fast_keeps_results_and_resume_finishes(engine, wheelhouse,
     assert_complete(out)
 
 
+def _buildx_builds(tag_part: str) -> list[str]:
+    """The `docker buildx build` processes of this machine that build into this run's tags."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"buildx" in argv and b"build" in argv and any(tag_part.encode() in a for a in argv):
+            found.append(b" ".join(argv).decode(errors="replace"))
+    return found
+
+
+def test_sigint_mid_build_stops_the_buildkit_build_and_leaves_nothing(engine, wheelhouse, ca_bundle, tmp_path):
+    # --rebuild: every layer again, so the build is long enough to be stopped in its torch step
+    out = tmp_path / "run"
+    proc = start("run", *SLOW, "--rebuild", *build_args(engine, wheelhouse, ca_bundle), "--out", str(out),
+                 engine=engine)
+    log = out / "logs" / "build-torch_2.13.0_cpu_diffusers_0.42.1.log"
+    try:
+        wait_for(lambda: log.exists() and "vc-pip-install --no-index" in log.read_text(), 600, "the torch step")
+        assert _buildx_builds("vercompare/variant:")  # BuildKit is building
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    print(f"SIGINT mid-build to exit: {took:.1f} s")
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "stopped by SIGINT" in stderr
+    assert not _buildx_builds("vercompare/variant:"), "a buildx build outlived the run"
+    assert not records(out) and not managed_containers(engine)
+    meta = json.loads((out / "run.json").read_text())
+    assert not meta["variants"]  # nothing recorded as built
+
+
 def test_hung_case_times_out_and_the_run_goes_on(engine, wheelhouse, ca_bundle, tmp_path):
     out = tmp_path / "run"
     proc = vercompare("run", *SLOW, "--inject-fault", "hang@/b2/", "--case-timeout", "45",
@@ -267,6 +304,7 @@ def test_doctor_lists_and_reaps_a_dead_drivers_container(engine):
         assert container.status in ("created", "running")
         doctor = vercompare("doctor", engine=engine, timeout=120)
         assert "orphans: 1 container(s) of drivers that died" in doctor.stdout and "ghost-run" in doctor.stdout
+        assert "ok   builder: BuildKit (docker buildx " in doctor.stdout, doctor.stdout  # the engines' CLI has buildx
         assert not managed_containers(engine)
     finally:
         try:

@@ -170,6 +170,7 @@ class DockerBackend(Backend):
                   + (f", reaped: {'; '.join(orphans)}" if orphans else "") if orphans or reaped else "none",
                   "none needed: they are removed now (and by every command that connects)", warn_only=True),
             Check("engine", True, f"Docker {version.get('Version')} at {client.api.base_url}"),
+            _builder_check(Check),
             Check("nvidia runtime", "nvidia" in runtimes, f"engine runtimes: {', '.join(runtimes)}",
                   "install the NVIDIA Container Toolkit and restart dockerd (needed for --device cuda)", warn_only=True),
             disk_check("disk", Path(info.get("DockerRootDir", "/var/lib/docker")), need_gb,
@@ -250,6 +251,13 @@ class DockerBackend(Backend):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _builder_check(check):
+    choice = builders.choose("auto", os.environ.get("DOCKER_HOST"))
+    if choice.builder == "buildkit":
+        return check("builder", True, f"BuildKit (docker buildx {choice.version}): one package cache for all builds")
+    return check("builder", False, choice.note, builders.HINT.split(", or")[0], warn_only=True)
 
 
 def _give_to(run_dir: Path, uid: int) -> None:
