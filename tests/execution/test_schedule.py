@@ -60,7 +60,7 @@ def test_overlap_by_default_on_a_gpu_only():
     assert schedule.overlaps("cpu", True) and not schedule.overlaps("cuda", False)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, derandomize=True, deadline=None)
 @given(n=st.integers(1, 4), rounds=st.integers(1, 4), modes=st.integers(1, 2),
        ready_order=st.permutations(range(4)), failed=st.sets(st.integers(0, 3)))
 def test_every_unit_runs_once_and_rounds_never_overtake(n, rounds, modes, ready_order, failed):
