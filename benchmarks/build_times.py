@@ -56,6 +56,16 @@ class Bench:
         self.args, self.env, self.client = args, env, client
         self.tags: set[str] = set()
 
+    def remove_images(self) -> None:
+        import docker
+
+        for tag in sorted(self.tags):
+            try:
+                self.client.images.remove(tag, force=True)
+            except docker.errors.APIError:
+                pass
+        self.tags.clear()
+
     def fresh_base(self) -> str:
         nonce = uuid.uuid4().hex[:12]
         tag = f"vercompare-bench/base:{nonce}"
@@ -139,6 +149,9 @@ def main() -> None:
             env["DOCKER_CONFIG"] = str(tmp / "docker")
             sh("docker", "builder", "prune", "--all", "--force", env=env)  # the package cache empty
 
+            mb = 1e6
+            print(f"engine: docker {client.version().get('Version')}; {os.cpu_count()} CPUs; torch 2.13.0+cpu from "
+                  "the wheelhouse, other packages from the index", flush=True)
             base = bench.fresh_base()
             counter.take()
             legacy_wall, legacy = bench.run(base, *TINY, "--builder", "legacy", "--build-jobs", "1", out=tmp / "legacy")
@@ -146,52 +159,47 @@ def main() -> None:
             base = bench.fresh_base()
             new_wall, new = bench.run(base, *TINY, "--builder", "buildkit", out=tmp / "new")
             new_bytes = counter.take()
+            print("1. cold build of the quickstart's two variants (build span: first build's start to last one's end)")
+            print(f"   legacy builder, uv without a cache, one at a time: {build_span(legacy):6.1f} s "
+                  f"(whole run {legacy_wall:.1f} s; downloaded {legacy_bytes[0] / mb:.0f} MB)")
+            print(f"   {new['machine'].get('builder')}, uv, shared package cache (empty), at once: {build_span(new):6.1f} s "
+                  f"(whole run {new_wall:.1f} s; downloaded {new_bytes[0] / mb:.0f} MB)")
+            ratio = build_span(new) / build_span(legacy)
+            print(f"   ratio new / legacy = {ratio:.2f} (target <= 0.6: {'met' if ratio <= 0.6 else 'NOT met'}); "
+                  f"load average {os.getloadavg()[1]:.1f}", flush=True)
+
             _, legacy_again = bench.run(base, *TINY, "--builder", "legacy", "--build-jobs", "1", "--rebuild",
                                         out=tmp / "legacy-rebuild")
             legacy_rebuild = counter.take()
             _, new_again = bench.run(base, *TINY, "--builder", "buildkit", "--rebuild", out=tmp / "new-rebuild")
             new_rebuild = counter.take()
+            print("2. --rebuild of both (every layer again, torch's included): bytes through the proxy")
+            print(f"   legacy: {legacy_rebuild[0] / mb:8.1f} MB in {legacy_rebuild[1]} requests "
+                  f"(build span {build_span(legacy_again):.1f} s)")
+            print(f"   BuildKit: {new_rebuild[0] / mb:6.1f} MB in {new_rebuild[1]} requests "
+                  f"(build span {build_span(new_again):.1f} s): what the package cache did not hold", flush=True)
+            bench.remove_images()  # room for the next phase's images
 
             base = bench.fresh_base()
             seq_wall, seq = bench.run(base, *FULL, "--build-jobs", "1", "--no-overlap", out=tmp / "sequential")
             base = bench.fresh_base()
             ovl_wall, ovl = bench.run(base, *FULL, "--overlap", out=tmp / "overlapped")
             seq_cells, ovl_cells = it_per_s(tmp / "sequential"), it_per_s(tmp / "overlapped")
-
-        mb = 1e6
-        print(f"engine: docker {client.version().get('Version')}, {new['machine'].get('builder')}; "
-              f"{os.cpu_count()} CPUs; torch 2.13.0+cpu from the wheelhouse, other packages from the index")
-        print("1. cold build of the quickstart's two variants (build span: first build's start to last one's end)")
-        print(f"   legacy builder, uv without a cache, one at a time: {build_span(legacy):6.1f} s "
-              f"(whole run {legacy_wall:.1f} s; downloaded {legacy_bytes[0] / mb:.0f} MB)")
-        print(f"   BuildKit, uv, shared package cache (empty), at once: {build_span(new):6.1f} s "
-              f"(whole run {new_wall:.1f} s; downloaded {new_bytes[0] / mb:.0f} MB)")
-        ratio = build_span(new) / build_span(legacy)
-        print(f"   ratio new / legacy = {ratio:.2f} (target <= 0.6: {'met' if ratio <= 0.6 else 'NOT met'})")
-        print("2. --rebuild of both (every layer again, torch's included): bytes through the proxy")
-        print(f"   legacy: {legacy_rebuild[0] / mb:8.1f} MB in {legacy_rebuild[1]} requests "
-              f"(build span {build_span(legacy_again):.1f} s)")
-        print(f"   BuildKit: {new_rebuild[0] / mb:6.1f} MB in {new_rebuild[1]} requests "
-              f"(build span {build_span(new_again):.1f} s): what the package cache did not hold")
-        early, by = first_case_before_last_build(ovl)
-        print("3. the quickstart's whole run, cold images (package cache warm)")
-        print(f"   builds one at a time, then measuring: {seq_wall:6.1f} s (builds {build_span(seq):.1f} s)")
-        print(f"   builds at once, measuring from the first image: {ovl_wall:6.1f} s (builds {build_span(ovl):.1f} s)")
-        print(f"   ratio overlapped / sequential = {ovl_wall / seq_wall:.2f}; first case started "
-              + (f"{by:.1f} s before the last image was built" if early else "after the last image was built"))
-        shared = sorted(set(seq_cells) & set(ovl_cells))
-        ratios = [ovl_cells[k] / seq_cells[k] for k in shared]
-        print("   it/s measured beside a build / measured alone, per cell: "
-              + ", ".join(f"{r:.2f}" for r in ratios)
-              + "  (on a CPU the build takes the measured cores: why --overlap is off there by default)")
+            early, by = first_case_before_last_build(ovl)
+            print("3. the quickstart's whole run, cold images (package cache warm)")
+            print(f"   builds one at a time, then measuring: {seq_wall:6.1f} s (builds {build_span(seq):.1f} s)")
+            print(f"   builds at once, measuring from the first image: {ovl_wall:6.1f} s (builds {build_span(ovl):.1f} s)")
+            print(f"   ratio overlapped / sequential = {ovl_wall / seq_wall:.2f}; first case started "
+                  + (f"{by:.1f} s before the last image was built" if early else "after the last image was built"))
+            shared = sorted(set(seq_cells) & set(ovl_cells))
+            ratios = [ovl_cells[k] / seq_cells[k] for k in shared]
+            print("   it/s measured beside a build / measured alone, per cell: "
+                  + ", ".join(f"{r:.2f}" for r in ratios)
+                  + "  (on a CPU the build takes the measured cores: why --overlap is off there by default)")
         print(f"load average (1/5/15 min) at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         proxy.shutdown()
-        for tag in bench.tags:
-            try:
-                client.images.remove(tag, force=True)
-            except docker.errors.APIError:
-                pass
+        bench.remove_images()
         client.close()
         if started_engine:
             subprocess.run(["bash", str(REPO / "scripts" / "dockerd.sh"), "stop", str(args.engine_dir)], timeout=120)
