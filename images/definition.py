@@ -26,6 +26,7 @@ class BuildOptions:
     ca_bundle: Path | None = None  # PEM bundle pip inside the build must trust
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
+    torch_index_url: str | None = None  # a PyTorch-style index: torch from it, even with a wheelhouse
     rebuild: bool = False
 
 
@@ -83,7 +84,7 @@ def _pip_source_opts(options: BuildOptions, wheelhouse_url: str | None) -> list[
 
 
 def credentials(options: BuildOptions) -> list:
-    urls = ([options.index_url] if options.index_url else []) + list(options.extra_index_urls)
+    urls = [u for u in (options.index_url, options.torch_index_url) if u] + list(options.extra_index_urls)
     return [c for c in (split_credentials(u)[1] for u in urls) if c is not None]
 
 
@@ -93,28 +94,27 @@ def define(plan, options: BuildOptions, *, base_image_id: str, runner_digest: st
     fresh_as_of: a date that refreshes unpinned layers ("latest", "main") once a day.
     secrets_url: where the build fetches the netrc of a private index (loopback, see build.py)."""
     base = options.base_image.replace("{python}", plan.python)
-    if wheelhouse_url:
+    source = _pip_source_opts(options, wheelhouse_url)
+    if wheelhouse_url and not options.torch_index_url and plan.torch.index_url:
         # Offline torch: everything the torch layer needs must be in the wheelhouse.
         torch_opts = ["--no-index", "--find-links", wheelhouse_url]
-    elif plan.torch.index_url:
-        torch_opts = ["--index-url", plan.torch.index_url]
-        if plan.torch.pre:
-            torch_opts.insert(0, "--pre")
-    else:
-        torch_opts = []
+    elif plan.torch.index_url:  # PyTorch's index (or its mirror), by channel and flavour
+        torch_opts = (["--pre"] if plan.torch.pre else []) + ["--index-url", split_credentials(plan.torch.index_url)[0]]
+    else:  # the ordinary index (--torch-index pypi)
+        torch_opts = source
     numpy = next((d for d in plan.deps if d.startswith("numpy")), "numpy")
-    torch_reqs = [numpy] if plan.torch.nightly_date else [plan.torch.requirement, numpy]
-    source = _pip_source_opts(options, wheelhouse_url)
+    # torch==EXACT, resolved on the host before the build (planning/catalog.py): never resolved in it
+    torch_reqs = [plan.torch.requirement, numpy]
     buildargs = {
         "BASE_IMAGE": base,
         "TORCH_PIP_OPTS": " ".join(torch_opts),
         "TORCH_REQS": " ".join(torch_reqs),
-        "TORCH_NIGHTLY_DATE": plan.torch.nightly_date,
         "SECRETS_URL": secrets_url,
         "DEPS_PIP_ARGS": " ".join(source + list(plan.deps)),
         # deps repeated: pip then keeps the pins while installing diffusers.
         "DIFFUSERS_PIP_ARGS": " ".join(source + [plan.diffusers] + list(plan.deps)),
         "FRESH_AS_OF": fresh_as_of if plan.variant.diffusers.kind in ("latest", "git") else "",
+        "CHECK_ARGS": " ".join(plan.check_args()),
     }
     text = dockerfile_text()
     key = json.dumps({"files": [image_file(f) for f in CONTEXT_FILES], "buildargs": buildargs, "base": base_image_id,

@@ -80,6 +80,21 @@ class Backend(ABC):
         {"environment": what it would run in, "exists": True | False | None (cannot tell)}."""
         return [{"environment": "-", "exists": None} for _ in plans]
 
+    @classmethod
+    def installed_torch(cls, settings) -> tuple[str, str] | None:
+        """(version, flavour) of the torch the environments layer on (--torch installed); None: none."""
+        return None
+
+    @classmethod
+    def default_torch(cls, settings) -> str:
+        """What no --torch means on this backend."""
+        return "stable"
+
+    def check(self, prepared: "Prepared", plan) -> dict:
+        """The image sanity check's verdict for a prepared environment (vercompare_runner.check):
+        {"ok", "checks": [{"name", "ok", "detail"}], "versions"}; run once where it is made."""
+        return {"ok": True, "checks": [], "versions": {}, "skipped": "this backend has no check"}
+
     def adapt(self, plans: tuple, device: str) -> tuple:
         """The plans this backend can run (the local backend renames its one variant)."""
         return plans

@@ -12,8 +12,9 @@ from vercompare_runner import schema
 class PackageSpec:
     """What the user asked for one package.
 
-    kind: "version" (exact or prefix like "2.0"), "latest", "stable", "nightly", "path" (local wheel or
-    checkout), "git" (a commit or branch of the upstream repository).
+    kind: "version" (exact or prefix like "2.0"), "latest", "stable", "nightly", "test" (PyTorch's
+    release candidates; value "2.16.0rc1" or empty: the newest), "installed" (the base interpreter's),
+    "path" (local wheel or checkout), "git" (a commit or branch of the upstream repository).
     """
 
     package: str
@@ -28,6 +29,8 @@ class PackageSpec:
             return self.value + (f"+{self.local}" if self.local else "")
         if self.kind == "nightly" and self.date:
             return f"nightly@{self.date}"
+        if self.kind == "test" and self.value:
+            return self.value + (f"+{self.local}" if self.local else "")
         if self.kind in ("path", "git"):
             return f"{self.kind}:{self.value}"
         return self.kind
