@@ -38,8 +38,10 @@ class ImageDefinition:
     dockerfile: str
     buildargs: dict = field(hash=False)
     labels: dict = field(hash=False)
+    wheels: tuple[Path, ...] = ()  # host wheels the context carries (images/wheels/ -> WHEELS_DIR)
 
 
+WHEELS_DIR = "/opt/vercompare/wheels"  # where an image has the wheels built on the host (git commits)
 # Files of images/ that go into every build context (laid out like the repository).
 CONTEXT_FILES = ("Dockerfile", "pip-install.sh")
 
@@ -95,6 +97,11 @@ def define(plan, options: BuildOptions, *, base_image_id: str, runner_digest: st
     secrets_url: where the build fetches the netrc of a private index (loopback, see build.py)."""
     base = options.base_image.replace("{python}", plan.python)
     source = _pip_source_opts(options, wheelhouse_url)
+    # a package built on the host from a git commit: its wheel goes into the context
+    wheels = tuple(Path(s.wheel_path) for s in getattr(plan, "sources", ()))
+    inside = {str(w): f"{WHEELS_DIR}/{w.name}" for w in wheels}
+    diffusers_req = inside.get(plan.diffusers, plan.diffusers)
+    deps = [inside.get(d, d) for d in plan.deps]
     if wheelhouse_url and not options.torch_index_url and plan.torch.index_url:
         # Offline torch: everything the torch layer needs must be in the wheelhouse.
         torch_opts = ["--no-index", "--find-links", wheelhouse_url]
@@ -110,9 +117,9 @@ def define(plan, options: BuildOptions, *, base_image_id: str, runner_digest: st
         "TORCH_PIP_OPTS": " ".join(torch_opts),
         "TORCH_REQS": " ".join(torch_reqs),
         "SECRETS_URL": secrets_url,
-        "DEPS_PIP_ARGS": " ".join(source + list(plan.deps)),
+        "DEPS_PIP_ARGS": " ".join(source + [d for d in deps if not d.startswith(WHEELS_DIR)]),
         # deps repeated: pip then keeps the pins while installing diffusers.
-        "DIFFUSERS_PIP_ARGS": " ".join(source + [plan.diffusers] + list(plan.deps)),
+        "DIFFUSERS_PIP_ARGS": " ".join(source + [diffusers_req] + deps),
         "FRESH_AS_OF": fresh_as_of if plan.variant.diffusers.kind in ("latest", "git") else "",
         "CHECK_ARGS": " ".join(plan.check_args()),
     }
@@ -127,4 +134,4 @@ def define(plan, options: BuildOptions, *, base_image_id: str, runner_digest: st
         LABEL_PREFIX + "runner-digest": runner_digest,
         LABEL_PREFIX + "content-digest": digest,
     }
-    return ImageDefinition(plan.name, f"{IMAGE_REPO}:{digest[:16]}", base, text, buildargs, labels)
+    return ImageDefinition(plan.name, f"{IMAGE_REPO}:{digest[:16]}", base, text, buildargs, labels, wheels)

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from vercompare import backends
-from vercompare.execution import indexes
+from vercompare.execution import indexes, sources
 from vercompare.planning import catalog
 from vercompare.planning.catalog import Catalog, Listing
 from vercompare.planning.plan import DEFAULT_TORCH_INDEX, listings_for, plan_variants
@@ -51,7 +51,7 @@ def catalog_for(variants, device: str, settings, pinned: dict | None = None) -> 
         installed = backends.backend_class(settings.backend).installed_torch(settings) or (None, None)
     notes = [f"note: {listing.url} did not answer ({listing.error}); using its listing of {listing.as_of[:16]}"
              for listing in listings.values() if listing.error and listing.versions is not None]
-    return Catalog(listings, installed[0], installed[1], dict(pinned or {})), notes
+    return Catalog(listings, installed[0], installed[1], dict(pinned or {}), sources.sources_for(variants)), notes
 
 
 def default_torch(settings) -> str:

@@ -27,6 +27,7 @@ import errno
 import os
 import platform
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -36,7 +37,7 @@ from typing import Callable
 
 from vercompare import backends, rundir
 from vercompare.errors import BadInput, RunDirError
-from vercompare.execution import lookups, preflight, schedule, signals, weights_cache
+from vercompare.execution import lookups, preflight, schedule, signals, sources, weights_cache
 from vercompare.execution.scheduler import OUT_OF_BUDGET, Scheduler
 from vercompare.images.secrets import redact
 from vercompare.planning import request as request_mod
@@ -244,6 +245,11 @@ def _prepare(run: Run, plan, progress, cancel: threading.Event):
     entry = {"name": plan.name, "spec": plan.variant.spec_dict(), "plan": plan.summary(),
              "prepare_started_at": started_at}
     try:
+        for source in plan.sources:  # a local git commit's wheel, built on the host (execution/sources.py)
+            try:
+                sources.ensure_wheel(source, lambda line: progress.update(task, description=f"{plan.name}: {line}"))
+            except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+                raise BuildFailed(plan.name, run.out / "logs", str(exc).splitlines()[-20:]) from None
         ready = run.backend.prepare(
             plan, run.out, lambda line: progress.update(task, description=f"building {plan.name}: {line[:90]}"),
             cancel=cancel)

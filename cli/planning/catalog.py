@@ -45,6 +45,7 @@ class Catalog:
     installed: str | None = None  # the base interpreter's torch, "2.13.0+cpu" (venv and local backends)
     installed_flavour: str | None = None
     pinned: dict = field(default_factory=dict, hash=False)  # variant name -> exact torch (a resumed run's)
+    sources: dict = field(default_factory=dict, hash=False)  # (repo, ref) -> matrix.GitSource (local git specs)
 
     def get(self, channel: str, flavour: str) -> Listing | None:
         return self.listings.get((channel, "" if channel == PYPI else flavour))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from vercompare.errors import BadInput
 from vercompare.images.secrets import redact
 from vercompare.planning import catalog, compat
-from vercompare.planning.matrix import PackageSpec, Pin, Variant
+from vercompare.planning.matrix import GitSource, PackageSpec, Pin, Variant
 
 DEFAULT_TORCH_INDEX = "https://download.pytorch.org/whl"
 # Packages the runner's workloads need beyond diffusers' own requirements:
@@ -52,6 +52,7 @@ class VariantPlan:
     pins: tuple[Pin, ...]
     torch_version: str | None  # exact release when known before the build (None: nightly / path)
     diffusers_version: str | None  # exact release when known before the build
+    sources: tuple[GitSource, ...] = ()  # packages built on the host from a local git commit (their wheels)
 
     @property
     def name(self) -> str:
@@ -80,12 +81,16 @@ class VariantPlan:
             "diffusers": self.diffusers,
             "deps": list(self.deps),
             "pins": [{"requirement": p.requirement, "reason": p.reason} for p in self.pins],
+            **{f"{s.package}_commit": s.commit for s in self.sources},
         }
 
 
-def _requirement(package: str, spec: PackageSpec | None) -> str | None:
+def _requirement(package: str, spec: PackageSpec | None, sources=()) -> str | None:
     if spec is None or spec.kind == "latest":
         return None
+    for source in sources:
+        if source.package == package:
+            return source.wheel_path
     if spec.kind == "version":
         return f"{package}=={spec.value}"
     if spec.kind == "git":
@@ -140,9 +145,13 @@ def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalo
     else:
         choice = catalog.resolve(torch, flavour, catalog_, torch_index, device)
     torch_version = catalog.release(choice.version) if choice.version and choice.channel != catalog.NIGHTLY else None
+    sources = tuple(catalog_.sources[(spec.source, spec.value)] for spec in (variant.diffusers, variant.transformers)
+                    if spec is not None and spec.kind == "git" and spec.source)
     diffusers_version = None
     if variant.diffusers.kind == "version":
         diffusers_version = variant.diffusers.value
+    elif variant.diffusers.kind == "git" and variant.diffusers.source:
+        diffusers_version = next(s.version for s in sources if s.package == "diffusers")
     elif variant.diffusers.kind == "latest":
         diffusers_version = compat.DIFFUSERS_LATEST_KNOWN
 
@@ -182,15 +191,15 @@ def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalo
                        hub_given=variant.huggingface_hub is not None)
     deps = [p.requirement for p in pins]
     for package, spec in (("transformers", variant.transformers), ("huggingface_hub", variant.huggingface_hub)):
-        req = _requirement(package, spec)
+        req = _requirement(package, spec, sources)
         if req:
             deps.append(req)
         elif not any(d.startswith(package) for d in deps):
             deps.append(package)
     deps.extend(RUNNER_EXTRAS)
-    diffusers = _requirement("diffusers", variant.diffusers) or "diffusers"
+    diffusers = _requirement("diffusers", variant.diffusers, sources) or "diffusers"
     return VariantPlan(variant, python, cuda, install, tuple(deps), diffusers, pins,
-                       torch_version, diffusers_version)
+                       torch_version, diffusers_version, sources)
 
 
 def plan_variants(variants, device: str = "cpu", catalog_: catalog.Catalog = catalog.OFFLINE,

@@ -86,13 +86,18 @@ def _parse_hf_package(package: str, text: str, oldest) -> PackageSpec:
         return PackageSpec(package, "version", low)
     if _COMMIT.match(low):
         return PackageSpec(package, "git", low)
+    repo, at, ref = raw.rpartition("@")
+    if at and repo and ("/" in repo or repo.startswith(".")) and Path(repo).is_dir():
+        if not (Path(repo) / ".git").exists():
+            raise BadInput(f"--{package} {raw}: {repo} is not a git repository", hint="PATH@REF names a commit of a local git checkout")
+        return PackageSpec(package, "git", ref, source=str(Path(repo).resolve()))
     if "/" in raw or raw.startswith("."):
         path = Path(raw)
         if not path.exists():
             raise BadInput(f"--{package} {raw}: no such path", hint="give a local checkout or wheel")
         return PackageSpec(package, "path", str(path.resolve()))
     raise BadInput(f"--{package} {raw}: not a version",
-                   hint="use latest, a version like 0.30.3, main, a git commit, or a local path")
+                   hint="use latest, a version like 0.30.3, main, a git commit, PATH@REF (a commit of a local git repository), or a local path")
 
 
 def parse_python(text: str) -> str:

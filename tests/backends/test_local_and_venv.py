@@ -204,19 +204,23 @@ def test_local_backend_runs_the_installed_environment(torch_env, tmp_path):
 @pytest.mark.slow
 def test_venv_backend_compares_two_diffusers_offline_and_reuses(torch_env, venv_wheelhouse, tmp_path):
     root = tmp_path / "venvs"  # cold: nothing made before
-    args = ("run", "--backend", "venv", "--torch", TORCH, "--diffusers", DIFFUSERS[0], "--diffusers", DIFFUSERS[1],
+    # no --torch: on the venv backend that is the installed torch (--torch installed), never reinstalled
+    args = ("run", "--backend", "venv", "--diffusers", DIFFUSERS[0], "--diffusers", DIFFUSERS[1],
             "--wheelhouse", str(venv_wheelhouse), *TINY)
     env = {"VERCOMPARE_VENV_ROOT": str(root), "PIP_INDEX_URL": "http://127.0.0.1:9/none"}  # offline or bust
     started = time.monotonic()
     first = vercompare(*args, "--out", str(tmp_path / "one"), env=env, python=torch_env, timeout=900)
     cold = time.monotonic() - started
     assert first.returncode == 0, first.stderr
-    expected = {f"torch={TORCH},diffusers={v}": {"diffusers": v, "torch": TORCH} for v in DIFFUSERS}
+    expected = {f"torch=installed,diffusers={v}": {"diffusers": v, "torch": TORCH} for v in DIFFUSERS}
     assert_complete_results(tmp_path / "one", expected, cases=2, repeats=2)
     meta = assert_run_json(tmp_path / "one", "venv", expected)
+    assert [p["torch_exact"] for p in meta["plans"]] == [TORCH, TORCH]
     for entry in meta["variants"]:
         image = entry["image"]
         assert image["built"] is True and image["torch_from_system"] == TORCH  # no torch was installed
+        assert [layer[0] for layer in image["layers"]] == ["diffusers"]  # no torch layer: nothing downloaded
+        assert entry["check"]["ok"] and entry["check"]["versions"]["torch"] == TORCH, entry["check"]
         assert Path(image["path"]).parent == root
         assert (tmp_path / "one" / "logs" / f"build-{Path(image['path']).name.rsplit('-', 1)[0]}.log").is_file()
     assert_logs(tmp_path / "one", expected)

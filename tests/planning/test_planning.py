@@ -13,7 +13,6 @@ from vercompare.planning.plan import plan_variant, plan_variants
 from vercompare.planning.request import RunRequest, cases, expand_both, variants
 
 
-
 def v(torch="2.13.0+cpu", diffusers="0.42.1", **kw):
     return Variant(specs.parse_torch(torch), specs.parse_diffusers(diffusers), **kw)
 
