@@ -37,7 +37,7 @@ def plan(ctx: typer.Context,
     # huggingface_hub<0.26 mid-word; lines wrap only between words.
     console = Console()
     for note in notes:
-        console.print(note, highlight=False, markup=False, soft_wrap=True)
+        console.print(note, highlight=False, markup=False)
     console.print(f"{len(plans)} variant(s) x {len(cases)} case(s) = {len(plans) * len(cases)} cell(s)",
                   highlight=False)
     for r in rows:

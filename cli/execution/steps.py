@@ -98,12 +98,12 @@ def check_input(run: Run) -> None:
     run.cases = [c.as_dict() for c in request_mod.cases(run.request)]
     settings_mod.validate(run.settings)
     variants = request_mod.variants(run.request, lookups.default_torch(run.settings))
-    # torch resolved here, once: a resumed run keeps the exact builds its run.json recorded
-    run.plans, run.notes = lookups.plans_for(run.request, run.settings, variants, _pinned(run) if run.resume else None)
-    require_resolved(run.plans)
     preflight.check_inputs(run.settings)
     rundir.check_new_or_same(run.out, run.request.to_dict(), run.resume,
                              normalize=lambda old: RunRequest.from_dict(old).to_dict())
+    # torch resolved here, once: a resumed run keeps the exact builds its run.json recorded
+    run.plans, run.notes = lookups.plans_for(run.request, run.settings, variants, _pinned(run) if run.resume else None)
+    require_resolved(run.plans)
 
 
 def _pinned(run: Run) -> dict:
