@@ -44,8 +44,13 @@ def catalog_for(variants, device: str, settings, pinned: dict | None = None) -> 
             listings[(channel, flavour)] = indexes.fetch(url, channel, settings.ca_bundle)
     release_unanswered = any(c == catalog.RELEASE and listing.versions is None for (c, _), listing in listings.items())
     if (catalog.PYPI, "") in keys and (torch_index == "pypi" or release_unanswered):
-        listings[(catalog.PYPI, "")] = indexes.fetch(settings.index_url or PYPI_SIMPLE, catalog.PYPI,
-                                                     settings.ca_bundle)
+        listing = indexes.fetch(settings.index_url or PYPI_SIMPLE, catalog.PYPI, settings.ca_bundle)
+        if settings.wheelhouse and torch_index == "pypi":
+            # pip finds the wheelhouse's wheels beside the index's (find-links): one listing
+            extra = wheelhouse_listing(Path(settings.wheelhouse)).versions
+            listing = Listing(listing.url, tuple(dict.fromkeys((listing.versions or ()) + extra)), listing.error,
+                              listing.as_of)
+        listings[(catalog.PYPI, "")] = listing
     installed = (None, None)
     if any(v.torch.kind == "installed" for v in variants):
         installed = backends.backend_class(settings.backend).installed_torch(settings) or (None, None)
