@@ -68,6 +68,24 @@ def test_layers_skip_torch_from_the_system_and_go_offline_with_a_wheelhouse(tmp_
     assert online[0].args == ("--index-url", "https://download.pytorch.org/whl/cpu", "torch==2.13.0+cpu", "numpy")
 
 
+def test_installed_torch_is_never_installed_and_a_torch_index_wins_over_the_wheelhouse(tmp_path):
+    from vercompare.planning.catalog import Catalog, Listing
+    from vercompare.planning.plan import plan_variant
+
+    installed = plan_variant(variants(RunRequest(torch=("installed",), diffusers=("0.42.1",), device="cpu"))[0], "cpu",
+                             Catalog(installed="2.13.0+cpu", installed_flavour="cpu"))
+    assert venv.torch_satisfied(installed, "2.13.0+cpu")
+    config = venv.VenvConfig(wheelhouse=tmp_path, system_site_packages=False)
+    assert [layer.name for layer in venv.layers(installed, config, False)] == ["diffusers"]
+    listing = Listing("http://127.0.0.1:1/nightly/cpu/torch/", ("2.16.0.dev20261120+cpu",))
+    nightly = plan_variant(variants(RunRequest(torch=("nightly@2026-11-20",), device="cpu"))[0], "cpu",
+                           Catalog({("nightly", "cpu"): listing}), torch_index_url="http://127.0.0.1:1")
+    torch_layer = venv.layers(nightly, venv.VenvConfig(wheelhouse=tmp_path, torch_index_url="http://127.0.0.1:1",
+                                                       system_site_packages=False), False)[0]
+    assert torch_layer.args[:4] == ("--pre", "--index-url", "http://127.0.0.1:1/nightly/cpu",
+                                    "torch==2.16.0.dev20261120+cpu")
+
+
 def test_venv_key_follows_what_is_installed():
     base = venv.Base("/usr/bin/python3", "3.11.7", True, (), {})
     pip = venv.Installer("pip", host_pip=True)

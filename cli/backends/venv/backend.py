@@ -375,7 +375,7 @@ class VenvBackend(Backend):
                 "python_version": env["python"], "base_python": base.python, "installer": installer.kind,
                 "system_site_packages": base.system_site, "layered": list(base.layered_dirs),
                 "torch_from_system": system_torch if from_system else None,
-                "layers": [[layer.name, list(layer.args)] for layer in layers_],
+                "layers": [[layer.name, [redact(a) for a in layer.args]] for layer in layers_],
                 "freeze": freeze_lines(packages)}
         return Prepared(plan.name, venv_python(venv), resolved_from_packages(packages), info,
                         verb="built" if built else "reused (already built)")
