@@ -32,6 +32,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -222,6 +223,27 @@ def install_argv(installer: Installer, venv_python: str, layer: Layer) -> list[s
     return [venv_python, "-m", "pip", "install", *layer.args]
 
 
+def pip_constraints(package: str, env: dict) -> list[str]:
+    """The lines of pip's configured constraint files that name package ("torch<=2.14.1 (FILE)")."""
+    try:
+        out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
+                             env=env, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    found = []
+    for line in out.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip().endswith("constraint"):
+            for path in value.strip().strip("'\"").split():
+                try:
+                    lines = Path(path).read_text().splitlines()
+                except OSError:
+                    continue
+                found += [f"{c.strip()} ({path})" for c in lines
+                          if re.split(r"[^A-Za-z0-9._-]", c.strip(), 1)[0].lower() == package]
+    return found
+
+
 def runner_source() -> Path:
     import vercompare_runner
 
@@ -407,7 +429,10 @@ class VenvBackend(Backend):
         for layer in layers_:
             say(f"installing the {layer.name} layer")
             if log.run(install_argv(installer, venv_python(venv), layer), env) != 0:
-                fail(f"installing the {layer.name} layer failed")
+                caps = pip_constraints("torch", env) if layer.name == "torch" else []
+                fail(f"installing the {layer.name} layer failed"
+                     + (f"; this machine's pip configuration constrains torch ({'; '.join(caps)}): it is the "
+                        "user's to keep or change (pip config list)" if caps else ""))
         packages = self._read(venv, plan, log)["packages"]
         missing = [name for name in ("torch", "diffusers") if name not in packages]
         if missing:
