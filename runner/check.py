@@ -125,7 +125,9 @@ def _compile(torch, add):
         add("compile", False, "import torch._dynamo: %s: %s" % (type(exc).__name__, str(exc)[:200]))
         return
     supported = getattr(dynamo, "is_dynamo_supported", lambda: True)
-    if not supported():
+    release = tuple(int(p) for p in re.findall(r"\d+", str(torch.__version__))[:2])
+    # torch 2.0's dynamo refuses Python 3.11 (its wheels exist, its compiler does not): not a broken build
+    if not supported() or (release < (2, 1) and sys.version_info >= (3, 11)):
         add("compile", True, "skipped: dynamo does not support Python %d.%d in torch %s"
             % (sys.version_info[0], sys.version_info[1], torch.__version__))
         return
