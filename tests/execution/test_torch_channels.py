@@ -101,9 +101,10 @@ def test_docker_exact_nightlies_the_rc_and_a_broken_wheel(engine, wheelhouse, ca
             assert r["env"]["torch"] == exact[r["variant"]["name"]]
 
     # `vercompare images check` runs the check again in built images: exit 1 when one fails
-    good = vercompare("images", "check", "torch=test,diffusers=0.42.1", "--json", engine=engine)
+    tags = {name: entry["image"]["tag"] for name, entry in by_name.items()}  # by tag: the engine keeps older ones
+    good = vercompare("images", "check", tags["torch=test,diffusers=0.42.1"], "--json", engine=engine)
     assert good.returncode == 0 and [v["ok"] for v in json.loads(good.stdout).values()] == [True], good.stderr
-    bad = vercompare("images", "check", f"torch={torch_index.BROKEN},diffusers=0.42.1", engine=engine)
+    bad = vercompare("images", "check", tags[f"torch={torch_index.BROKEN},diffusers=0.42.1"], engine=engine)
     assert bad.returncode == 1 and "sanity check failed" in bad.stdout, bad.stdout + bad.stderr
 
     # `nightly` was pinned when the run began: a resume keeps that build even once the index has moved on.
