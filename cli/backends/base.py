@@ -8,11 +8,13 @@ connection, loopback servers) between `open()` and `close()`.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar, Iterator, Protocol
+from urllib.parse import unquote
 
 from vercompare.errors import Cancelled  # noqa: F401  (part of the interface: prepare and start raise it)
 from vercompare_runner.vocabulary import PACKAGES
@@ -164,6 +166,10 @@ def resolved_from_freeze(text: str) -> dict:
         name, sep, version = line.partition("==")
         if not sep:
             name, sep, version = line.partition(" @ ")
+            # a wheel file (a git commit's, built on the host): its version is in its name
+            wheel = re.match(r"^[^-]+-([^-]+)-.*\.whl$", unquote(version.strip().rsplit("/", 1)[-1]))
+            if wheel:
+                version = wheel.group(1)
         key = name.strip().lower().replace("_", "-")
         if sep and key in wanted:
             out[wanted[key]] = version.strip()

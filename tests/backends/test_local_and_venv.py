@@ -295,3 +295,11 @@ def test_uv_makes_self_contained_venvs_and_pip_layered_ones(uv_bin, venv_wheelho
     assert json.loads(env.stdout)
     again = venv.VenvBackend(config).prepare(plan, tmp_path / "run")
     assert again.info["built"] is False and again.handle == prepared.handle
+
+
+def test_a_wheel_files_version_is_read_from_its_name():
+    from vercompare.backends.base import resolved_from_freeze
+
+    freeze = "diffusers @ file:///opt/vercompare/wheels/diffusers-0.42.1%2Bg37e0001b42a8-py3-none-any.whl\ntorch==2.13.0+cpu"
+    assert resolved_from_freeze(freeze) == {"diffusers": "0.42.1+g37e0001b42a8", "torch": "2.13.0+cpu"}
+
