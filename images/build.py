@@ -105,6 +105,9 @@ def _context(definition: ImageDefinition, ca_bundle: Path | None, into: Path) ->
         (into / "images" / name).write_text(image_file(name))
     if ca_bundle:
         shutil.copyfile(ca_bundle, into / "images" / "ca-bundle.crt")
+    for wheel in definition.wheels:  # built on the host (git commits): the Dockerfile copies images/wheels
+        (into / "images" / "wheels").mkdir(exist_ok=True)
+        shutil.copyfile(wheel, into / "images" / "wheels" / wheel.name)
     shutil.copytree(runner_dir(), into / "runner", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 

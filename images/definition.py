@@ -30,6 +30,7 @@ class BuildOptions:
     ca_bundle: Path | None = None  # PEM bundle pip inside the build must trust
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
+    torch_index_url: str | None = None  # a PyTorch-style index: torch from it, even with a wheelhouse
     rebuild: bool = False
 
 
@@ -41,8 +42,10 @@ class ImageDefinition:
     dockerfile: str
     buildargs: dict = field(hash=False)
     labels: dict = field(hash=False)
+    wheels: tuple[Path, ...] = ()  # host wheels the context carries (images/wheels/ -> WHEELS_DIR)
 
 
+WHEELS_DIR = "/opt/vercompare/wheels"  # where an image has the wheels built on the host (git commits)
 # Files of images/ that go into every build context (laid out like the repository).
 CONTEXT_FILES = ("Dockerfile", "pip-install.sh")
 
@@ -103,7 +106,7 @@ def _pip_source_opts(options: BuildOptions, wheelhouse_url: str | None) -> list[
 
 
 def credentials(options: BuildOptions) -> list:
-    urls = ([options.index_url] if options.index_url else []) + list(options.extra_index_urls)
+    urls = [u for u in (options.index_url, options.torch_index_url) if u] + list(options.extra_index_urls)
     return [c for c in (split_credentials(u)[1] for u in urls) if c is not None]
 
 
@@ -113,28 +116,32 @@ def define(plan, options: BuildOptions, *, base_image_id: str, runner_digest: st
     fresh_as_of: a date that refreshes unpinned layers ("latest", "main") once a day.
     builder: who builds it (BUILDERS); the two make different Dockerfiles, so different tags."""
     base = options.base_image.replace("{python}", plan.python)
-    if wheelhouse_url:
+    source = _pip_source_opts(options, wheelhouse_url)
+    # a package built on the host from a git commit: its wheel goes into the context
+    wheels = tuple(Path(s.wheel_path) for s in getattr(plan, "sources", ()))
+    inside = {str(w): f"{WHEELS_DIR}/{w.name}" for w in wheels}
+    diffusers_req = inside.get(plan.diffusers, plan.diffusers)
+    deps = [inside.get(d, d) for d in plan.deps]
+    if wheelhouse_url and not options.torch_index_url and plan.torch.index_url:
         # Offline torch: everything the torch layer needs must be in the wheelhouse.
         torch_opts = ["--no-index", "--find-links", wheelhouse_url]
-    elif plan.torch.index_url:
-        torch_opts = ["--index-url", plan.torch.index_url]
-        if plan.torch.pre:
-            torch_opts.insert(0, "--pre")
-    else:
-        torch_opts = []
+    elif plan.torch.index_url:  # PyTorch's index (or its mirror), by channel and flavour
+        torch_opts = (["--pre"] if plan.torch.pre else []) + ["--index-url", split_credentials(plan.torch.index_url)[0]]
+    else:  # the ordinary index (--torch-index pypi)
+        torch_opts = source
     numpy = next((d for d in plan.deps if d.startswith("numpy")), "numpy")
-    torch_reqs = [numpy] if plan.torch.nightly_date else [plan.torch.requirement, numpy]
-    source = _pip_source_opts(options, wheelhouse_url)
+    # torch==EXACT, resolved on the host before the build (planning/catalog.py): never resolved in it
+    torch_reqs = [plan.torch.requirement, numpy]
     buildargs = {
         "BASE_IMAGE": base,
         "UV_PIP_OPTS": " ".join(source),
         "TORCH_PIP_OPTS": " ".join(torch_opts),
         "TORCH_REQS": " ".join(torch_reqs),
-        "TORCH_NIGHTLY_DATE": plan.torch.nightly_date,
-        "DEPS_PIP_ARGS": " ".join(source + list(plan.deps)),
+        "DEPS_PIP_ARGS": " ".join(source + [d for d in deps if not d.startswith(WHEELS_DIR)]),
         # deps repeated: pip then keeps the pins while installing diffusers.
-        "DIFFUSERS_PIP_ARGS": " ".join(source + [plan.diffusers] + list(plan.deps)),
+        "DIFFUSERS_PIP_ARGS": " ".join(source + [diffusers_req] + deps),
         "FRESH_AS_OF": fresh_as_of if plan.variant.diffusers.kind in ("latest", "git") else "",
+        "CHECK_ARGS": " ".join(plan.check_args()),
     }
     text = dockerfile_text(builder)
     key = json.dumps({"files": [text] + [image_file(f) for f in CONTEXT_FILES[1:]], "buildargs": buildargs, "base": base_image_id,
@@ -147,4 +154,4 @@ def define(plan, options: BuildOptions, *, base_image_id: str, runner_digest: st
         LABEL_PREFIX + "runner-digest": runner_digest,
         LABEL_PREFIX + "content-digest": digest,
     }
-    return ImageDefinition(plan.name, f"{IMAGE_REPO}:{digest[:16]}", base, text, buildargs, labels)
+    return ImageDefinition(plan.name, f"{IMAGE_REPO}:{digest[:16]}", base, text, buildargs, labels, wheels)

@@ -44,6 +44,21 @@ def listing(client, used: dict[str, str] | None = None) -> list[dict]:
     return sorted(rows, key=lambda r: r["created"], reverse=True)
 
 
+def named(client, names) -> list:
+    """Our images whose tag or variant is one of names (all of ours for none); BadInput for a name
+    that matches none."""
+    images = list(ours(client))
+    if not names:
+        return images
+    out = []
+    for name in names:
+        hits = [img for img in images if name in (describe(img)["tag"], describe(img)["variant"])]
+        if not hits:
+            raise BadInput(f"no vercompare image named {name}", hint="see `vercompare images ls`")
+        out.extend(h for h in hits if h not in out)
+    return out
+
+
 def remove(client, name: str) -> int:
     """Remove the images whose tag or variant is `name`; BadInput when there is none."""
     import docker

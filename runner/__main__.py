@@ -1,4 +1,4 @@
-"""`python -m vercompare_runner run SPEC.json | env | flops ...`: the container entry point.
+"""`python -m vercompare_runner run SPEC.json | env | check | flops ...`: the container entry point.
 
 Kept thin: argument parsing only; torch and diffusers are imported by the commands that need them.
 """
@@ -15,6 +15,10 @@ def main(argv=None):
     p_case.add_argument("input", help="JSON: case, weights_dir, run_id, variant, env, compile_cache")
     p_case.add_argument("output", help="where its record goes")
     sub.add_parser("env", help="print the environment as one JSON object")
+    p_check = sub.add_parser("check", help="the environment's sanity check, as one JSON object")
+    p_check.add_argument("--flavour", default="", help="cpu, cu128, ... (the build's)")
+    p_check.add_argument("--torch", default="", help="the exact torch expected")
+    p_check.add_argument("--nightly-date", default="", help="YYYY-MM-DD: a nightly not older than it")
     p_flops = sub.add_parser("flops", help="count FLOPs of one denoising step (meta device)")
     p_flops.add_argument("pipeline")
     p_flops.add_argument("--weights", default="random", choices=("tiny", "random"))
@@ -29,6 +33,9 @@ def main(argv=None):
     if args.command == "case":
         from .case_process import child_main
         return child_main(args.input, args.output)
+    if args.command == "check":
+        from .check import main as check_main
+        return check_main(args.flavour, args.torch, args.nightly_date)
     if args.command == "env":
         import json
 

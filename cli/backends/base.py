@@ -8,11 +8,13 @@ connection, loopback servers) between `open()` and `close()`.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar, Iterator, Protocol
+from urllib.parse import unquote
 
 from vercompare.errors import Cancelled  # noqa: F401  (part of the interface: prepare and start raise it)
 from vercompare_runner.vocabulary import PACKAGES
@@ -79,6 +81,21 @@ class Backend(ABC):
         """For `vercompare plan`, without preparing anything (nor needing an engine): per plan,
         {"environment": what it would run in, "exists": True | False | None (cannot tell)}."""
         return [{"environment": "-", "exists": None} for _ in plans]
+
+    @classmethod
+    def installed_torch(cls, settings) -> tuple[str, str] | None:
+        """(version, flavour) of the torch the environments layer on (--torch installed); None: none."""
+        return None
+
+    @classmethod
+    def default_torch(cls, settings) -> str:
+        """What no --torch means on this backend."""
+        return "stable"
+
+    def check(self, prepared: "Prepared", plan) -> dict:
+        """The image sanity check's verdict for a prepared environment (vercompare_runner.check):
+        {"ok", "checks": [{"name", "ok", "detail"}], "versions"}; run once where it is made."""
+        return {"ok": True, "checks": [], "versions": {}, "skipped": "this backend has no check"}
 
     def adapt(self, plans: tuple, device: str) -> tuple:
         """The plans this backend can run (the local backend renames its one variant)."""
@@ -149,6 +166,10 @@ def resolved_from_freeze(text: str) -> dict:
         name, sep, version = line.partition("==")
         if not sep:
             name, sep, version = line.partition(" @ ")
+            # a wheel file (a git commit's, built on the host): its version is in its name
+            wheel = re.match(r"^[^-]+-([^-]+)-.*\.whl$", unquote(version.strip().rsplit("/", 1)[-1]))
+            if wheel:
+                version = wheel.group(1)
         key = name.strip().lower().replace("_", "-")
         if sep and key in wanted:
             out[wanted[key]] = version.strip()

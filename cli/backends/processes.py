@@ -28,12 +28,35 @@ for dist in md.distributions():
     name = (dist.metadata["Name"] or "").strip().lower().replace("_", "-")
     if name and name not in packages:
         packages[name] = dist.version
+torch_cuda = None  # torch/version.py's cuda, read without importing torch
+if "torch" in packages:
+    try:
+        for line in open(str(md.distribution("torch").locate_file("torch/version.py"))):
+            if line.startswith("cuda"):
+                torch_cuda = line.split("=", 1)[1].strip().strip("'\"") or None
+                torch_cuda = None if torch_cuda == "None" else torch_cuda
+    except Exception:
+        pass
 site_dirs = [p for p in sys.path if p and p.rstrip("/").split("/")[-1] in ("site-packages", "dist-packages")]
 print(json.dumps({"python": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable,
                   "prefix": sys.prefix, "base_prefix": getattr(sys, "base_prefix", sys.prefix),
                   "purelib": sysconfig.get_paths()["purelib"], "site_dirs": site_dirs,
-                  "packages": packages}))
+                  "packages": packages, "torch_cuda": torch_cuda}))
 """
+
+
+def installed_torch(python: str, isolated: bool) -> tuple[str, str] | None:
+    """(version, flavour) of the torch an interpreter has, e.g. ("2.13.0+cpu", "cpu"); None: none."""
+    try:
+        info = read_environment(python, child_env(isolated=isolated))
+    except EnvironmentUnreadable:
+        return None
+    version = info["packages"].get("torch")
+    if not version:
+        return None
+    label = version.partition("+")[2]
+    cuda = info.get("torch_cuda")
+    return version, label or ("cu" + cuda.replace(".", "") if cuda else "cpu")
 
 
 class EnvironmentUnreadable(RuntimeError):

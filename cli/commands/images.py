@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-images_app = typer.Typer(help="The images vercompare built: list, remove, prune.", no_args_is_help=True)
+images_app = typer.Typer(help="The images vercompare built: list, check, remove, prune.", no_args_is_help=True)
 
 
 DB_HELP = "History database that says which run used which image (default: $VERCOMPARE_DB, else ~/.local/share/...)."
@@ -34,6 +34,25 @@ def images_ls(json_out: bool = typer.Option(False, "--json", help="Print the lis
         table.add_row(r["tag"], r["variant"], r["python"], ", ".join(r["pins"]) or "-", f"{r['size_mb']} MB", shared,
                       f"{r['shared_layers']} of {r['layers']}", (r["last_used"] or "never")[:19], r["created"])
     Console().print(table)
+
+
+@images_app.command("check", help="Run the sanity check (torch imports, its CUDA and cuDNN, nvidia-* wheels, "
+                                   "a small torch.compile, a nightly's date) in images again.")
+def images_check(names: Optional[List[str]] = typer.Argument(None, help="Tags or variant names (default: all)."),
+                 json_out: bool = typer.Option(False, "--json", help="Print the verdicts as JSON.")):
+    from vercompare.images import check, engine, inventory
+
+    client = engine.connect()
+    verdicts = {inventory.describe(img)["tag"]: check.run_check(client, img) for img in inventory.named(client, names)}
+    if json_out:
+        print(json.dumps(verdicts, indent=2, sort_keys=True))
+    else:
+        for tag, verdict in verdicts.items():
+            versions = verdict.get("versions", {})
+            print(f"{tag}: {'ok' if verdict['ok'] else check.failure_text(verdict)} "
+                  f"(torch {versions.get('torch')}, cuda {versions.get('cuda')})")
+    if not all(v["ok"] for v in verdicts.values()):
+        raise typer.Exit(1)
 
 
 @images_app.command("rm", help="Remove images by tag or by variant name.")

@@ -19,35 +19,36 @@ def plan(ctx: typer.Context,
     from rich.console import Console
 
     from vercompare import backends
+    from vercompare.execution import lookups
     from vercompare.planning import request as request_mod
     from vercompare.planning import settings as settings_mod
-    from vercompare.planning.plan import plan_variants
 
     request, settings, _gate = request_and_settings(ctx, options)
     settings_mod.validate(settings)
     cases = request_mod.cases(request)
-    plans = plan_variants(request_mod.variants(request), device=request.device)
+    plans, notes = lookups.plans_for(request, settings, request_mod.variants(request, lookups.default_torch(settings)))
+    notes = notes + sorted({n for p in plans for n in p.torch.notes})
     environments = backends.backend_class(settings.backend).describe_plans(settings, request.device, plans)
     rows = [{**p.summary(), **env} for p, env in zip(plans, environments)]
     if json_out:
-        print(json.dumps({"variants": rows, "cases": [c.id for c in cases]}, indent=2))
+        print(json.dumps({"variants": rows, "cases": [c.id for c in cases], "notes": notes}, indent=2))
         return
     # A list, not a table: read in a pipe or an 80-column CI log, a table folds requirements like
     # huggingface_hub<0.26 mid-word; lines wrap only between words.
     console = Console()
+    for note in notes:
+        console.print(note, highlight=False, markup=False)
     console.print(f"{len(plans)} variant(s) x {len(cases)} case(s) = {len(plans) * len(cases)} cell(s)",
                   highlight=False)
     for r in rows:
         state = {True: "present", False: "to build", None: r.get("unknown", "unknown")}[r["exists"]]
         console.print(f"[bold]{r['variant']}[/]", highlight=False)
-        console.print(f"  python {r['python']} · torch {r['torch']} [{r['cuda']}] · {r['diffusers']}",
+        torch = r["torch"] + (f" ({r['torch_channel']})" if r["torch_channel"] not in ("release", "path") else "")
+        console.print(f"  python {r['python']} · torch {torch} [{r['cuda']}] · {r['diffusers']}",
                       highlight=False, markup=False)
         console.print(f"  environment {r['environment']} ({state})", highlight=False, markup=False)
         for pin in r["pins"]:
             console.print(f"  pin {pin['requirement']}: {pin['reason']}", highlight=False, markup=False)
-    if any(p.torch.nightly_date for p in plans):
-        console.print("[dim]nightly resolves at build time to that day's exact build (X.Y.0.devYYYYMMDD); "
-                      "the environment records its version and git hash[/]")
     console.print("cases: " + ", ".join(c.id for c in cases), highlight=False)
 
 

@@ -27,6 +27,7 @@ import errno
 import os
 import platform
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -36,12 +37,12 @@ from typing import Callable
 
 from vercompare import backends, rundir
 from vercompare.errors import BadInput, RunDirError
-from vercompare.execution import preflight, schedule, signals, weights_cache
+from vercompare.execution import lookups, preflight, schedule, signals, sources, weights_cache
 from vercompare.execution.scheduler import OUT_OF_BUDGET, Scheduler
 from vercompare.images.secrets import redact
 from vercompare.planning import request as request_mod
 from vercompare.planning import settings as settings_mod
-from vercompare.planning.plan import plan_variants
+from vercompare.planning.plan import require_resolved
 from vercompare.planning.request import RunRequest
 from vercompare.planning.settings import Settings
 from vercompare.planning.thresholds import Thresholds
@@ -70,6 +71,7 @@ class Run:
     meta: dict = field(default_factory=dict)
     variants: dict = field(default_factory=dict)  # name -> its run.json entry
     failed_builds: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what resolving torch had to say (printed, in run.json)
     exit_code: int = 0  # the gate's, once the report step has run
     signal: signals.Stop | None = None  # the signal that stopped the run
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
@@ -94,11 +96,22 @@ class Step:
 def check_input(run: Run) -> None:
     """Everything the user typed, checked before anything is built or written."""
     run.cases = [c.as_dict() for c in request_mod.cases(run.request)]
-    run.plans = plan_variants(request_mod.variants(run.request), device=run.request.device)
     settings_mod.validate(run.settings)
+    variants = request_mod.variants(run.request, lookups.default_torch(run.settings))
     preflight.check_inputs(run.settings)
     rundir.check_new_or_same(run.out, run.request.to_dict(), run.resume,
                              normalize=lambda old: RunRequest.from_dict(old).to_dict())
+    # torch resolved here, once: a resumed run keeps the exact builds its run.json recorded
+    run.plans, run.notes = lookups.plans_for(run.request, run.settings, variants, _pinned(run) if run.resume else None)
+    require_resolved(run.plans)
+
+
+def _pinned(run: Run) -> dict:
+    try:
+        plans = rundir.load_run(run.out).meta.get("plans") or []
+    except RunDirError:
+        return {}
+    return {p["variant"]: p["torch_exact"] for p in plans if p.get("torch_exact")}
 
 
 def connect_backend(run: Run) -> None:
@@ -132,7 +145,7 @@ def open_run_dir(run: Run) -> None:
         "command": redact(" ".join(["vercompare"] + list(run.argv[1:]))),
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         "request": run.request.to_dict(), "settings": run.settings.to_dict(), "backend": run.settings.backend,
-        "plans": [p.summary() for p in run.plans], "cases": run.cases, "gate": run.thresholds.to_dict(),
+        "plans": [p.summary() for p in run.plans], "notes": run.notes, "cases": run.cases, "gate": run.thresholds.to_dict(),
         "machine": {**machine(), **run.backend.describe()}, "variants": [],
     }
     run.stack.enter_context(rundir.lock(run.out))  # one command at a time in a run directory
@@ -141,7 +154,11 @@ def open_run_dir(run: Run) -> None:
     run.variants = {v["name"]: v for v in run.meta["variants"]}
     if run.resume and run.settings.retry_failed:
         run.console.print(f"retrying {rundir.drop_failed(run.out)} failed cell(s)")
+    for note in run.notes + sorted({n for p in run.plans for n in p.torch.notes}):
+        run.console.print(f"[yellow]{note}[/]" if note.startswith("warning") else f"[dim]{note}[/]", highlight=False)
     for p in run.plans:
+        if p.torch.exact and p.variant.torch.kind in ("stable", "nightly", "test", "installed"):
+            run.console.print(f"[dim]{p.name}: torch {p.variant.torch.label} is {p.torch.exact}[/]", highlight=False)
         for pin in p.pins:
             run.console.print(f"[dim]{p.name}: pin {pin.requirement} ({pin.reason})[/]", highlight=False)
     weights_cache.seed(run.out / rundir.WEIGHTS, weights_cache.cache_dir(run.settings.weights_cache))
@@ -228,6 +245,11 @@ def _prepare(run: Run, plan, progress, cancel: threading.Event):
     entry = {"name": plan.name, "spec": plan.variant.spec_dict(), "plan": plan.summary(),
              "prepare_started_at": started_at}
     try:
+        for source in plan.sources:  # a local git commit's wheel, built on the host (execution/sources.py)
+            try:
+                sources.ensure_wheel(source, lambda line: progress.update(task, description=f"{plan.name}: {line}"))
+            except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+                raise BuildFailed(plan.name, run.out / "logs", str(exc).splitlines()[-20:]) from None
         ready = run.backend.prepare(
             plan, run.out, lambda line: progress.update(task, description=f"building {plan.name}: {line[:90]}"),
             cancel=cancel)
@@ -246,9 +268,20 @@ def _prepare(run: Run, plan, progress, cancel: threading.Event):
         progress.remove_task(task)
     run.console.print(f"{plan.name}: {ready.verb} {ready.info.get('tag') or ready.handle} in "
                       f"{time.monotonic() - started:.1f} s", highlight=False)
+    verdict = run.backend.check(ready, plan)  # before any case: a broken environment is a build error
     with run.lock:
         run.variants[plan.name] = {**entry, "prepare_finished_at": _now(), "image": ready.info,
-                                   "resolved": ready.resolved}
+                                   "resolved": ready.resolved, "check": verdict}
+        if not verdict.get("ok"):
+            from vercompare.images.check import failure_text
+
+            message = failure_text(verdict)
+            run.failed_builds.append(plan.name)
+            run.console.print(f"[red]build failed:[/] {plan.name}: {message}", highlight=False)
+            _fail_cases(run, plan, message, [message])
+            run.variants[plan.name]["build_failed"] = True
+            run.save()
+            return None
         run.save()
     return ready
 

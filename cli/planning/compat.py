@@ -59,10 +59,36 @@ def torch_minor(version: str) -> str:
     return f"{major}.{minor}"
 
 
+def newest_minor() -> str:
+    return max(TORCH_RELEASES, key=vtuple)
+
+
+def release_row(torch_version: str | None):
+    """The table's row for a release; a release newer than the table gets the newest row (its rules
+    are the best guess, and the plan says so); None for nightly (None) or an unknown older one."""
+    if torch_version is None:
+        return None
+    minor = torch_minor(torch_version)
+    if minor in TORCH_RELEASES:
+        return TORCH_RELEASES[minor]
+    if vtuple(minor) > vtuple(newest_minor()):
+        return TORCH_RELEASES[newest_minor()]
+    return None
+
+
+def is_newer_than_table(torch_version: str) -> bool:
+    return vtuple(torch_minor(torch_version)) > vtuple(newest_minor())
+
+
+def flavours(torch_version: str | None) -> tuple[tuple[str, ...], str]:
+    """(the CUDA flavours, the default one) of a release; nightly's for None."""
+    row = release_row(torch_version)
+    return (NIGHTLY[1], NIGHTLY[2]) if row is None else (row[2], row[3])
+
+
 def python_range(torch_version: str | None) -> tuple[str, str]:
-    if torch_version is None:  # nightly
-        return NIGHTLY[0]
-    return TORCH_RELEASES[torch_minor(torch_version)][1]
+    row = release_row(torch_version)
+    return NIGHTLY[0] if row is None else row[1]
 
 
 def diffusers_min_python(diffusers_version: str | None) -> str:
@@ -122,7 +148,9 @@ def pins(torch_version: str | None, diffusers_version: str | None,
             out.append(Pin("transformers<4.49",
                            "transformers 4.49 needs huggingface_hub>=0.26; unbounded, pip backtracks through dozens"))
         elif t < (2, 1):
-            out.append(Pin("transformers<4.52", "transformers 4.52 requires PyTorch >= 2.1"))
+            # 4.52 is where the requirement became an error; measured earlier, 4.50 .. 4.51 already
+            # import torch APIs that 2.0 lacks
+            out.append(Pin("transformers<4.50", "transformers 4.50 and later need PyTorch >= 2.1"))
         elif t < (2, 2):
             out.append(Pin("transformers<4.56", "transformers 4.56 requires PyTorch >= 2.2"))
         elif (0, 29) <= d <= (0, 35, 0):

@@ -4,6 +4,7 @@ is pure."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from vercompare_runner import schema
 
@@ -12,8 +13,9 @@ from vercompare_runner import schema
 class PackageSpec:
     """What the user asked for one package.
 
-    kind: "version" (exact or prefix like "2.0"), "latest", "stable", "nightly", "path" (local wheel or
-    checkout), "git" (a commit or branch of the upstream repository).
+    kind: "version" (exact or prefix like "2.0"), "latest", "stable", "nightly", "test" (PyTorch's
+    release candidates; value "2.16.0rc1" or empty: the newest), "installed" (the base interpreter's),
+    "path" (local wheel or checkout), "git" (a commit or branch of the upstream repository).
     """
 
     package: str
@@ -21,6 +23,7 @@ class PackageSpec:
     value: str = ""
     local: str = ""  # torch local version label, e.g. "cpu" or "cu118" from "2.0.1+cu118"
     date: str = ""  # nightly@YYYY-MM-DD
+    source: str = ""  # git: a local repository (PATH@REF); empty: the package's upstream on GitHub
 
     @property
     def label(self) -> str:
@@ -28,6 +31,10 @@ class PackageSpec:
             return self.value + (f"+{self.local}" if self.local else "")
         if self.kind == "nightly" and self.date:
             return f"nightly@{self.date}"
+        if self.kind == "test" and self.value:
+            return self.value + (f"+{self.local}" if self.local else "")
+        if self.kind == "git" and self.source:
+            return f"git:{Path(self.source).name}@{self.value}"
         if self.kind in ("path", "git"):
             return f"{self.kind}:{self.value}"
         return self.kind
@@ -96,6 +103,31 @@ class Case:
 
     def __getitem__(self, key: str):
         return dict(self.knobs)[key]
+
+
+@dataclass(frozen=True)
+class GitSource:
+    """A package built from a commit of a local git repository: on the host, into a wheel whose
+    version carries the commit (0.42.1+g0123456789ab), which the environment installs."""
+
+    package: str
+    repo: str
+    ref: str
+    commit: str  # the full hash the ref named when the run began
+    version: str  # the release the source says it is, at that commit
+    wheel_dir: str  # where the host keeps the wheel (the cache)
+
+    @property
+    def wheel_version(self) -> str:
+        return f"{self.version}+g{self.commit[:12]}"
+
+    @property
+    def wheel_name(self) -> str:
+        return f"{self.package}-{self.wheel_version}-py3-none-any.whl"
+
+    @property
+    def wheel_path(self) -> str:
+        return str(Path(self.wheel_dir) / self.wheel_name)
 
 
 @dataclass(frozen=True)

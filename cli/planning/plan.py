@@ -8,12 +8,12 @@ Impossible combinations raise BadInput here, before anything is built.
 """
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass
 
 from vercompare.errors import BadInput
-from vercompare.planning import compat
-from vercompare.planning.matrix import PackageSpec, Pin, Variant
+from vercompare.images.secrets import redact
+from vercompare.planning import catalog, compat
+from vercompare.planning.matrix import GitSource, PackageSpec, Pin, Variant
 
 DEFAULT_TORCH_INDEX = "https://download.pytorch.org/whl"
 # Packages the runner's workloads need beyond diffusers' own requirements:
@@ -24,10 +24,21 @@ RUNNER_EXTRAS = ("sentencepiece", "protobuf", "nvidia-ml-py")
 
 @dataclass(frozen=True)
 class TorchInstall:
-    requirement: str  # a pip requirement or a wheel path/URL
-    index_url: str | None  # None: the default index / find-links
+    requirement: str  # a pip requirement (torch==EXACT) or a wheel path
+    index_url: str | None  # None: the ordinary index (or the wheelhouse); may hold credentials: show redact()ed
     pre: bool = False
-    nightly_date: str = ""  # YYYY-MM-DD: picks that day's build; the cache key of a plain nightly
+    exact: str | None = None  # resolved on the host before the build; None: a wheel path, or not resolvable now
+    channel: str = catalog.RELEASE  # release, nightly, test, pypi, installed, path
+    notes: tuple[str, ...] = ()  # what the resolution has to say (one line each)
+
+    @property
+    def nightly_date(self) -> str:
+        return (catalog.dev_date(self.exact) or "") if self.exact else ""
+
+    @property
+    def installed(self) -> bool:
+        """The base interpreter's torch: never installed, whatever the backend."""
+        return self.channel == "installed"
 
 
 @dataclass(frozen=True)
@@ -41,10 +52,20 @@ class VariantPlan:
     pins: tuple[Pin, ...]
     torch_version: str | None  # exact release when known before the build (None: nightly / path)
     diffusers_version: str | None  # exact release when known before the build
+    sources: tuple[GitSource, ...] = ()  # packages built on the host from a local git commit (their wheels)
 
     @property
     def name(self) -> str:
         return self.variant.name
+
+    def check_args(self) -> tuple[str, ...]:
+        """What the environment's sanity check expects (`python -m vercompare_runner check ...`)."""
+        out = ("--flavour", self.cuda)
+        if self.torch.exact:
+            out += ("--torch", self.torch.exact)
+        if self.torch.nightly_date:
+            out += ("--nightly-date", self.torch.nightly_date)
+        return out
 
     def summary(self) -> dict:
         return {
@@ -52,16 +73,24 @@ class VariantPlan:
             "spec": self.variant.spec_dict(),
             "python": self.python,
             "cuda": self.cuda,
-            "torch": self.torch.requirement + (f" (nightly {self.torch.nightly_date})" if self.torch.nightly_date else ""),
+            "torch": self.torch.requirement,
+            "torch_exact": self.torch.exact,
+            "torch_channel": self.torch.channel,
+            "torch_index": redact(self.torch.index_url) if self.torch.index_url else None,
+            "notes": list(self.torch.notes),
             "diffusers": self.diffusers,
             "deps": list(self.deps),
             "pins": [{"requirement": p.requirement, "reason": p.reason} for p in self.pins],
+            **{f"{s.package}_commit": s.commit for s in self.sources},
         }
 
 
-def _requirement(package: str, spec: PackageSpec | None) -> str | None:
+def _requirement(package: str, spec: PackageSpec | None, sources=()) -> str | None:
     if spec is None or spec.kind == "latest":
         return None
+    for source in sources:
+        if source.package == package:
+            return source.wheel_path
     if spec.kind == "version":
         return f"{package}=={spec.value}"
     if spec.kind == "git":
@@ -71,16 +100,58 @@ def _requirement(package: str, spec: PackageSpec | None) -> str | None:
     return spec.value  # a local path
 
 
-def plan_variant(variant: Variant, device: str = "cpu", today: _dt.date | None = None) -> VariantPlan:
+def flavour_for(variant: Variant, device: str) -> str:
+    """The build flavour asked for before any index is asked: the wheel's label, --cuda, cpu on a CPU
+    run, else the release's default (the newest rules' for nightly, test, stable and newer releases)."""
     torch = variant.torch
-    torch_version = None
-    if torch.kind == "version":
-        torch_version = torch.value
-    elif torch.kind == "stable":
-        torch_version = compat.STABLE_TORCH
+    if torch.local:
+        return torch.local
+    if variant.cuda != "auto":
+        return variant.cuda
+    if device == "cpu":
+        return "cpu"
+    return compat.flavours(torch.value if torch.kind == "version" else None)[1]
+
+
+def listings_for(variant: Variant, device: str, torch_index: str = "pytorch") -> tuple[tuple[str, str], ...]:
+    """The (channel, flavour) listings that resolving this variant's torch reads (execution/lookups.py
+    asks the indexes for them). A release reads PyTorch's index, and the ordinary one should that fail."""
+    kind, flavour = variant.torch.kind, flavour_for(variant, device)
+    if kind in ("installed", "path"):
+        return ()
+    if kind in (catalog.NIGHTLY, catalog.TEST):
+        return ((kind, flavour),)
+    if torch_index == "pypi":
+        return ((catalog.PYPI, ""),)
+    return ((catalog.RELEASE, flavour), (catalog.PYPI, ""))
+
+
+def _channel_of(spec: PackageSpec, torch_index: str) -> str:
+    if spec.kind in (catalog.NIGHTLY, catalog.TEST, "installed", "path"):
+        return spec.kind
+    return catalog.PYPI if torch_index == "pypi" else catalog.RELEASE
+
+
+def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalog = catalog.OFFLINE,
+                 torch_index: str = "pytorch", torch_index_url: str | None = None) -> VariantPlan:
+    """catalog_: what the indexes said (execution/lookups.py); OFFLINE: the table decides."""
+    torch = variant.torch
+    flavour = flavour_for(variant, device)
+    pinned = catalog_.pinned.get(variant.name)
+    if pinned:  # a resumed run: the build it resolved to when it started
+        choice = catalog.TorchChoice(pinned, _channel_of(torch, torch_index), flavour)
+        if choice.channel == catalog.PYPI:
+            choice = catalog.TorchChoice(pinned, catalog.PYPI, catalog.label(pinned) or compat.flavours(pinned)[1])
+    else:
+        choice = catalog.resolve(torch, flavour, catalog_, torch_index, device)
+    torch_version = catalog.release(choice.version) if choice.version and choice.channel != catalog.NIGHTLY else None
+    sources = tuple(catalog_.sources[(spec.source, spec.value)] for spec in (variant.diffusers, variant.transformers)
+                    if spec is not None and spec.kind == "git" and spec.source)
     diffusers_version = None
     if variant.diffusers.kind == "version":
         diffusers_version = variant.diffusers.value
+    elif variant.diffusers.kind == "git" and variant.diffusers.source:
+        diffusers_version = next(s.version for s in sources if s.package == "diffusers")
     elif variant.diffusers.kind == "latest":
         diffusers_version = compat.DIFFUSERS_LATEST_KNOWN
 
@@ -95,43 +166,55 @@ def plan_variant(variant: Variant, device: str = "cpu", today: _dt.date | None =
         if why:
             raise BadInput(f"{variant.name}: {why}", hint="drop --python (auto picks one) or choose another")
 
-    # CUDA flavour: the wheel's local label wins, then --cuda, then the release's default.
-    flavours, default = (compat.NIGHTLY[1], compat.NIGHTLY[2]) if torch_version is None else \
-        compat.TORCH_RELEASES[compat.torch_minor(torch_version)][2:]
-    cuda = torch.local or (variant.cuda if variant.cuda != "auto" else ("cpu" if device == "cpu" else default))
-    if torch.kind != "path" and cuda not in flavours:
+    cuda = choice.flavour
+    flavours = compat.flavours(torch_version)[0]
+    checked = torch.kind not in ("path", "installed") and choice.channel != catalog.PYPI and \
+        not (torch_version and compat.is_newer_than_table(torch_version))
+    if checked and cuda not in flavours:
         raise BadInput(f"{variant.name}: torch {torch.label} has no '{cuda}' build (it has {', '.join(flavours)})",
                        hint="pick --cuda from that list")
 
+    root = (torch_index_url or DEFAULT_TORCH_INDEX).rstrip("/")
     if torch.kind == "path":
-        install = TorchInstall(torch.value, None)
-    elif torch.kind == "nightly":
-        date = torch.date or (today or _dt.date.today()).isoformat()
-        install = TorchInstall("torch", f"{DEFAULT_TORCH_INDEX}/nightly/{cuda}", pre=True, nightly_date=date)
+        install = TorchInstall(torch.value, None, channel="path")
+    elif choice.channel == "installed":
+        install = TorchInstall(f"torch=={choice.version}", None, exact=choice.version, channel="installed")
     else:
-        local = f"+{torch.local}" if torch.local else ""
-        install = TorchInstall(f"torch=={torch_version}{local}", f"{DEFAULT_TORCH_INDEX}/{cuda}")
+        index = catalog.CHANNEL_PATHS[choice.channel].format(root=root, flavour=cuda) \
+            if choice.channel in catalog.CHANNEL_PATHS else None
+        requirement = f"torch=={choice.version}" if choice.version else "torch"
+        install = TorchInstall(requirement, index, pre=choice.channel == catalog.NIGHTLY, exact=choice.version,
+                               channel=choice.channel, notes=choice.notes)
 
     pins = compat.pins(torch_version, diffusers_version,
                        transformers_given=variant.transformers is not None,
                        hub_given=variant.huggingface_hub is not None)
     deps = [p.requirement for p in pins]
     for package, spec in (("transformers", variant.transformers), ("huggingface_hub", variant.huggingface_hub)):
-        req = _requirement(package, spec)
+        req = _requirement(package, spec, sources)
         if req:
             deps.append(req)
         elif not any(d.startswith(package) for d in deps):
             deps.append(package)
     deps.extend(RUNNER_EXTRAS)
-    diffusers = _requirement("diffusers", variant.diffusers) or "diffusers"
+    diffusers = _requirement("diffusers", variant.diffusers, sources) or "diffusers"
     return VariantPlan(variant, python, cuda, install, tuple(deps), diffusers, pins,
-                       torch_version, diffusers_version)
+                       torch_version, diffusers_version, sources)
 
 
-def plan_variants(variants, device: str = "cpu", today: _dt.date | None = None) -> tuple[VariantPlan, ...]:
-    plans = tuple(plan_variant(v, device, today) for v in variants)
+def plan_variants(variants, device: str = "cpu", catalog_: catalog.Catalog = catalog.OFFLINE,
+                  torch_index: str = "pytorch", torch_index_url: str | None = None) -> tuple[VariantPlan, ...]:
+    plans = tuple(plan_variant(v, device, catalog_, torch_index, torch_index_url) for v in variants)
     names = [p.name for p in plans]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise BadInput(f"the same variant is asked for twice: {', '.join(dupes)}")
     return plans
+
+
+def require_resolved(plans) -> None:
+    """Before a run builds anything: every nightly and release candidate pinned to one exact build."""
+    for p in plans:
+        if p.torch.exact is None and p.torch.channel in (catalog.NIGHTLY, catalog.TEST):
+            raise BadInput(f"{p.name}: torch {p.variant.torch.label} cannot be resolved to an exact build "
+                           f"({'; '.join(p.torch.notes)})", hint="check --torch-index-url, or the network")

@@ -39,7 +39,7 @@ VERSIONS, MATRIX = "versions", "matrix"
 
 @dataclass(frozen=True)
 class RunRequest:
-    torch: tuple[str, ...] = option(("stable",), VERSIONS, "torch version: 2.0, 2.0.1, 2.0.1+cu118, stable, nightly, nightly@YYYY-MM-DD, or a .whl path. Repeat to compare.")
+    torch: tuple[str, ...] = option((), VERSIONS, "torch version: 2.0, 2.0.1, 2.0.1+cu118, 2.16.0rc1, stable, test (the newest release candidate), nightly, nightly@YYYY-MM-DD, installed, or a .whl path. Repeat to compare. Default: installed on the venv and local backends (where torch is installed), else stable.")
     diffusers: tuple[str, ...] = option(("latest",), VERSIONS, "diffusers version: latest, 0.30.3, main, a git commit, or a local path. Repeat to compare.")
     transformers: str | None = option(None, VERSIONS, "transformers spec for every variant (default: chosen by the compatibility table).")
     huggingface_hub: str | None = option(None, VERSIONS, "huggingface_hub spec for every variant (default: chosen by the compatibility table).")
@@ -119,7 +119,7 @@ def expand_both(values, both: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _variant_from_text(text: str, request: RunRequest) -> Variant:
+def _variant_from_text(text: str, request: RunRequest, default_torch: str) -> Variant:
     parts = {}
     keys = [k for k in field_names("versions") if k != "variant"]
     for item in text.split(","):
@@ -134,7 +134,7 @@ def _variant_from_text(text: str, request: RunRequest) -> Variant:
         raise BadInput(f"--variant {text}: a variant name is letters, digits, '.', '_' or '-' (at most 64)",
                        hint="e.g. name=stable")
     return Variant(
-        torch=versions.parse_torch(parts.get("torch", request.torch[0])),
+        torch=versions.parse_torch(parts.get("torch", (request.torch or (default_torch,))[0])),
         diffusers=versions.parse_diffusers(parts.get("diffusers", request.diffusers[0])),
         transformers=versions.parse_package("transformers", parts["transformers"]) if "transformers" in parts else None,
         huggingface_hub=versions.parse_package("huggingface_hub", parts["huggingface_hub"])
@@ -145,14 +145,15 @@ def _variant_from_text(text: str, request: RunRequest) -> Variant:
     )
 
 
-def variants(request: RunRequest) -> tuple[Variant, ...]:
-    """The cartesian product of the version axes, or the explicit --variant list."""
+def variants(request: RunRequest, default_torch: str = "stable") -> tuple[Variant, ...]:
+    """The cartesian product of the version axes, or the explicit --variant list. default_torch:
+    what no --torch means (the backend's: execution/lookups.py:default_torch)."""
     if request.variant:
-        return tuple(_variant_from_text(text, request) for text in request.variant)
+        return tuple(_variant_from_text(text, request, default_torch) for text in request.variant)
     transformers = versions.parse_package("transformers", request.transformers) if request.transformers else None
     hub = versions.parse_package("huggingface_hub", request.huggingface_hub) if request.huggingface_hub else None
     python = versions.parse_python(request.python)
-    torches = [versions.parse_torch(t) for t in request.torch]
+    torches = [versions.parse_torch(t) for t in request.torch or (default_torch,)]
     diffusers = [versions.parse_diffusers(d) for d in request.diffusers]
     return tuple(Variant(t, d, transformers, hub, python, request.cuda) for t, d in itertools.product(torches, diffusers))
 

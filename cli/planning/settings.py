@@ -12,6 +12,7 @@ from vercompare import backends
 from vercompare.errors import BadInput
 from vercompare.images.definition import BUILDERS
 from vercompare.images.secrets import redact
+from vercompare.planning.catalog import TORCH_INDEXES
 from vercompare.planning.fields import flag, option
 
 BUILD, RUN = "build", "run"
@@ -28,6 +29,8 @@ class Settings:
     ca_bundle: str | None = option(None, BUILD, "PEM bundle pip must trust in builds (TLS-intercepting proxy). Default: $PIP_CERT if set.", path=True)
     index_url: str | None = option(None, BUILD, "Package index for diffusers and friends.")
     extra_index_urls: tuple[str, ...] = option((), BUILD, "Extra package index. Repeatable.", "--extra-index-url")
+    torch_index_url: str | None = option(None, BUILD, "Root of a PyTorch-style index (a mirror) replacing https://download.pytorch.org/whl: FLAVOUR/, nightly/FLAVOUR/ and test/FLAVOUR/ under it. Credentials in it are kept out of images and records.")
+    torch_index: str | None = option(None, BUILD, "Where torch releases come from: pytorch (its index, by flavour; the default) or pypi (the ordinary package index: each release's default build, a +cpu one on --device cpu where it has one).")
     gpus: str | None = option(None, RUN, "all, none, or ids like 0,1 (default: all on cuda, none on cpu).")
     case_timeout: float | None = option(None, RUN, "Seconds a case may go without a result before it is stopped and marked timeout.")
     hf_cache: str | None = option(None, RUN, "Hugging Face cache to mount read-only (--weights hub). The token comes from $HF_TOKEN at run time only.", path=True)
@@ -54,6 +57,7 @@ class Settings:
         d = dataclasses.asdict(self)
         d["index_url"] = redact(self.index_url) if self.index_url else None
         d["extra_index_urls"] = [redact(u) for u in self.extra_index_urls]
+        d["torch_index_url"] = redact(self.torch_index_url) if self.torch_index_url else None
         for once in PER_INVOCATION:
             d.pop(once)
         return d
@@ -107,6 +111,9 @@ def validate(settings: Settings) -> None:
         parse_gpus(settings.gpus)
     if settings.builder not in ("auto", *BUILDERS):
         raise BadInput(f"--builder {settings.builder}: must be auto, {' or '.join(BUILDERS)}")
+    if settings.torch_index is not None and settings.torch_index not in TORCH_INDEXES:
+        raise BadInput(f"--torch-index {settings.torch_index}: expected {' or '.join(TORCH_INDEXES)}",
+                       hint="--torch-index-url names a mirror of PyTorch's index")
     if settings.build_jobs is not None and settings.build_jobs < 1:
         raise BadInput(f"--build-jobs {settings.build_jobs}: must be 1 or more")
     if settings.cpu_threads is not None and settings.cpu_threads < 1:

@@ -68,6 +68,24 @@ def test_layers_skip_torch_from_the_system_and_go_offline_with_a_wheelhouse(tmp_
     assert online[0].args == ("--index-url", "https://download.pytorch.org/whl/cpu", "torch==2.13.0+cpu", "numpy")
 
 
+def test_installed_torch_is_never_installed_and_a_torch_index_wins_over_the_wheelhouse(tmp_path):
+    from vercompare.planning.catalog import Catalog, Listing
+    from vercompare.planning.plan import plan_variant
+
+    installed = plan_variant(variants(RunRequest(torch=("installed",), diffusers=("0.42.1",), device="cpu"))[0], "cpu",
+                             Catalog(installed="2.13.0+cpu", installed_flavour="cpu"))
+    assert venv.torch_satisfied(installed, "2.13.0+cpu")
+    config = venv.VenvConfig(wheelhouse=tmp_path, system_site_packages=False)
+    assert [layer.name for layer in venv.layers(installed, config, False)] == ["diffusers"]
+    listing = Listing("http://127.0.0.1:1/nightly/cpu/torch/", ("2.16.0.dev20261120+cpu",))
+    nightly = plan_variant(variants(RunRequest(torch=("nightly@2026-11-20",), device="cpu"))[0], "cpu",
+                           Catalog({("nightly", "cpu"): listing}), torch_index_url="http://127.0.0.1:1")
+    torch_layer = venv.layers(nightly, venv.VenvConfig(wheelhouse=tmp_path, torch_index_url="http://127.0.0.1:1",
+                                                       system_site_packages=False), False)[0]
+    assert torch_layer.args[:4] == ("--pre", "--index-url", "http://127.0.0.1:1/nightly/cpu",
+                                    "torch==2.16.0.dev20261120+cpu")
+
+
 def test_venv_key_follows_what_is_installed():
     base = venv.Base("/usr/bin/python3", "3.11.7", True, (), {})
     pip = venv.Installer("pip", host_pip=True)
@@ -204,19 +222,23 @@ def test_local_backend_runs_the_installed_environment(torch_env, tmp_path):
 @pytest.mark.slow
 def test_venv_backend_compares_two_diffusers_offline_and_reuses(torch_env, venv_wheelhouse, tmp_path):
     root = tmp_path / "venvs"  # cold: nothing made before
-    args = ("run", "--backend", "venv", "--torch", TORCH, "--diffusers", DIFFUSERS[0], "--diffusers", DIFFUSERS[1],
+    # no --torch: on the venv backend that is the installed torch (--torch installed), never reinstalled
+    args = ("run", "--backend", "venv", "--diffusers", DIFFUSERS[0], "--diffusers", DIFFUSERS[1],
             "--wheelhouse", str(venv_wheelhouse), *TINY)
     env = {"VERCOMPARE_VENV_ROOT": str(root), "PIP_INDEX_URL": "http://127.0.0.1:9/none"}  # offline or bust
     started = time.monotonic()
     first = vercompare(*args, "--out", str(tmp_path / "one"), env=env, python=torch_env, timeout=900)
     cold = time.monotonic() - started
     assert first.returncode == 0, first.stderr
-    expected = {f"torch={TORCH},diffusers={v}": {"diffusers": v, "torch": TORCH} for v in DIFFUSERS}
+    expected = {f"torch=installed,diffusers={v}": {"diffusers": v, "torch": TORCH} for v in DIFFUSERS}
     assert_complete_results(tmp_path / "one", expected, cases=2, repeats=2)
     meta = assert_run_json(tmp_path / "one", "venv", expected)
+    assert [p["torch_exact"] for p in meta["plans"]] == [TORCH, TORCH]
     for entry in meta["variants"]:
         image = entry["image"]
         assert image["built"] is True and image["torch_from_system"] == TORCH  # no torch was installed
+        assert [layer[0] for layer in image["layers"]] == ["diffusers"]  # no torch layer: nothing downloaded
+        assert entry["check"]["ok"] and entry["check"]["versions"]["torch"] == TORCH, entry["check"]
         assert Path(image["path"]).parent == root
         assert (tmp_path / "one" / "logs" / f"build-{Path(image['path']).name.rsplit('-', 1)[0]}.log").is_file()
     assert_logs(tmp_path / "one", expected)
@@ -273,3 +295,11 @@ def test_uv_makes_self_contained_venvs_and_pip_layered_ones(uv_bin, venv_wheelho
     assert json.loads(env.stdout)
     again = venv.VenvBackend(config).prepare(plan, tmp_path / "run")
     assert again.info["built"] is False and again.handle == prepared.handle
+
+
+def test_a_wheel_files_version_is_read_from_its_name():
+    from vercompare.backends.base import resolved_from_freeze
+
+    freeze = "diffusers @ file:///opt/vercompare/wheels/diffusers-0.42.1%2Bg37e0001b42a8-py3-none-any.whl\ntorch==2.13.0+cpu"
+    assert resolved_from_freeze(freeze) == {"diffusers": "0.42.1+g37e0001b42a8", "torch": "2.13.0+cpu"}
+

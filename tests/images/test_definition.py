@@ -27,7 +27,7 @@ def test_tags_are_content_addressed_and_layers_shared():
     assert da.tag == _define(a).tag  # same content, same tag
     assert da.tag != db.tag
     # Variants differing only in diffusers share the torch and deps layers' arguments.
-    for arg in ("BASE_IMAGE", "TORCH_PIP_OPTS", "TORCH_REQS", "TORCH_NIGHTLY_DATE", "DEPS_PIP_ARGS"):
+    for arg in ("BASE_IMAGE", "TORCH_PIP_OPTS", "TORCH_REQS", "DEPS_PIP_ARGS", "CHECK_ARGS"):
         assert da.buildargs[arg] == db.buildargs[arg], arg
     assert da.buildargs["DIFFUSERS_PIP_ARGS"] != db.buildargs["DIFFUSERS_PIP_ARGS"]
     # A changed runner or base image gives a new tag.
@@ -40,8 +40,10 @@ def test_dockerfile_declares_each_arg_right_before_its_step():
     text = definition.dockerfile_text()
     assert not text.startswith("# syntax")
     order = [line.split()[1].split("=")[0] for line in text.splitlines() if line.startswith("ARG ")]
-    assert order == ["BASE_IMAGE", "UV_REQUIREMENT", "UV_PIP_OPTS", "TORCH_PIP_OPTS", "TORCH_REQS", "TORCH_NIGHTLY_DATE", "DEPS_PIP_ARGS",
-                     "DIFFUSERS_PIP_ARGS", "FRESH_AS_OF"]
+    assert order == ["BASE_IMAGE", "UV_REQUIREMENT", "UV_PIP_OPTS", "TORCH_PIP_OPTS", "TORCH_REQS", "DEPS_PIP_ARGS",
+                     "DIFFUSERS_PIP_ARGS", "FRESH_AS_OF", "CHECK_ARGS"]
+    # torch is installed as the host resolved it: nothing in the build picks a version
+    assert "pip index versions" not in text and "NIGHTLY" not in text
     body = text.split("FROM ${BASE_IMAGE}", 1)[1]
     assert body.index("ARG TORCH_PIP_OPTS") < body.index("ARG DEPS_PIP_ARGS") < body.index("ARG DIFFUSERS_PIP_ARGS") \
         < body.index("COPY runner")
@@ -73,6 +75,37 @@ def test_index_credentials_never_reach_build_arguments():
                                                "machine extra.example login other password pw2\n"]
 
 
+def test_the_torch_index_is_exact_and_its_credentials_stay_out():
+    from vercompare.planning.catalog import Catalog, Listing
+
+    url = "https://tuser:t0ken@mirror.example/whl"
+    listing = Listing("https://mirror.example/whl/nightly/cpu/torch/", ("2.16.0.dev20261120+cpu",))
+    p = plan_variant(v("nightly@2026-11-20", "0.42.1"), "cpu", Catalog({("nightly", "cpu"): listing}),
+                     torch_index_url=url)
+    options = definition.BuildOptions(torch_index_url=url)
+    d = definition.define(p, options, base_image_id="x", runner_digest="r", wheelhouse_url="http://127.0.0.1:1/")
+    assert d.buildargs["TORCH_PIP_OPTS"] == "--pre --index-url https://mirror.example/whl/nightly/cpu"
+    assert d.buildargs["TORCH_REQS"].split()[0] == "torch==2.16.0.dev20261120+cpu"
+    assert d.buildargs["CHECK_ARGS"] == "--flavour cpu --torch 2.16.0.dev20261120+cpu --nightly-date 2026-11-20"
+    assert "t0ken" not in json.dumps([d.buildargs, d.labels, d.dockerfile])
+    assert [c.host for c in definition.credentials(options)] == ["mirror.example"]
+
+
+def test_a_git_commits_wheel_goes_into_the_context(tmp_path):
+    from vercompare.planning.catalog import Catalog
+    from vercompare.planning.matrix import GitSource
+
+    repo = tmp_path / "diffusers"
+    (repo / ".git").mkdir(parents=True)
+    source = GitSource("diffusers", str(repo), "main", "ab" * 20, "0.42.1", str(tmp_path / "wheels"))
+    p = plan_variant(v("2.13.0+cpu", f"{repo}@main"), "cpu", Catalog(sources={(str(repo), "main"): source}))
+    assert p.summary()["diffusers_commit"] == "ab" * 20 and p.diffusers_version == "0.42.1"
+    d = _define(p)
+    assert d.wheels == (tmp_path / "wheels" / "diffusers-0.42.1+gabababababab-py3-none-any.whl",)
+    assert "/opt/vercompare/wheels/diffusers-0.42.1+gabababababab-py3-none-any.whl" in d.buildargs["DIFFUSERS_PIP_ARGS"]
+    assert str(tmp_path) not in json.dumps(d.buildargs)
+
+
 def test_redaction():
     from vercompare.images.secrets import redact
 
@@ -84,7 +117,7 @@ def test_redaction():
 def test_the_legacy_builder_gets_the_dockerfile_without_mounts_and_without_a_cache():
     buildkit, legacy = definition.dockerfile_text("buildkit"), definition.dockerfile_text("legacy")
     assert buildkit.count("--mount=type=cache,id=vercompare-uv") == 3  # torch, deps, diffusers
-    assert buildkit.count("--mount=type=secret,id=netrc") == 3  # uv's install, deps, diffusers
+    assert buildkit.count("--mount=type=secret,id=netrc") == 4  # uv's install, torch, deps, diffusers
     assert "--mount=" not in legacy and "UV_NO_CACHE=1" in legacy and "UV_NO_CACHE" not in buildkit
     # the same steps in the same order, each RUN still one instruction
     steps = [line.split()[0] for line in legacy.splitlines() if line and not line.startswith((" ", "#"))]

@@ -115,7 +115,7 @@ def test_bad_configs_name_the_key(text, fragment):
 
 @pytest.mark.parametrize("text,fragment", [
     ("[matrix]\npipeline = 'nope'\n", "--pipeline nope: unknown pipeline"),
-    ("[variants.a]\ntorch = '9.9'\n", "torch 9.9 is not a known release"),
+    ("[variants.a]\ntorch = 'banana'\n", "--torch banana: not a torch version"),
     ("[versions]\ntorch = '2.0'\npython = '3.12'\n", "supports Python 3.8 .. 3.11"),
 ])
 def test_bad_values_name_the_file(tmp_path, text, fragment):
@@ -131,7 +131,7 @@ def test_plan_with_the_page_config_needs_no_engine():
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
     assert [v["variant"] for v in plan["variants"]] == ["torch-2.0", "nightly"]
-    assert [p["requirement"] for p in plan["variants"][0]["pins"]] == ["numpy<2", "transformers<4.52"]
+    assert [p["requirement"] for p in plan["variants"][0]["pins"]] == ["numpy<2", "transformers<4.50"]
     assert len(plan["cases"]) == 3 * 2  # --pipeline typed: one pipeline x the file's batch sizes x compile
 
 

@@ -1,7 +1,6 @@
 """Planning is pure: version specs, the compatibility table, variants x cases."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
@@ -12,8 +11,6 @@ from vercompare.planning import versions as specs
 from vercompare.planning.matrix import Variant
 from vercompare.planning.plan import plan_variant, plan_variants
 from vercompare.planning.request import RunRequest, cases, expand_both, variants
-
-TODAY = dt.date(2026, 11, 26)
 
 
 def v(torch="2.13.0+cpu", diffusers="0.42.1", **kw):
@@ -39,9 +36,8 @@ def test_dated_nightly():
 
 
 @pytest.mark.parametrize("text,fragment", [
-    ("9.9", "not a known release"),
-    ("2.0.7", "no such release"),
     ("banana", "not a torch version"),
+    ("nightly@2026-13-45", "not a date"),
     ("2.0.1+cu130", "has no 'cu130' build"),
     ("/no/such/torch.whl", "no such wheel"),
 ])
@@ -70,7 +66,7 @@ def test_pins_follow_the_measured_table():
         return [p.requirement for p in compat.pins(t, d)]
     assert reqs("2.0.1", "0.17.1") == ["numpy<2", "huggingface_hub<0.26", "transformers<4.49"]
     assert reqs("2.13.0", "0.28.2") == ["huggingface_hub<0.26", "transformers<4.49"]
-    assert reqs("2.0.1", "0.30.3") == ["numpy<2", "transformers<4.52"]
+    assert reqs("2.0.1", "0.30.3") == ["numpy<2", "transformers<4.50"]
     assert reqs("2.13.0", "0.30.3") == ["transformers<5"]
     assert reqs("2.13.0", "0.35.0") == ["transformers<5"]
     assert reqs("2.13.0", "0.35.2") == []
@@ -104,12 +100,25 @@ def test_cuda_flavour_defaults_and_refusals():
         plan_variant(v("2.0", "0.17.1", cuda="cu130"), device="cuda")
 
 
-def test_nightly_is_dated_for_the_cache_key():
-    p = plan_variant(v("nightly", "latest"), device="cuda", today=TODAY)
-    assert p.torch.nightly_date == "2026-11-26" and p.torch.pre
-    assert p.torch.index_url.endswith("/nightly/cu128")
-    dated = plan_variant(v("nightly@2026-11-20", "latest"), device="cuda", today=TODAY)
-    assert dated.torch.nightly_date == "2026-11-20"
+@pytest.mark.parametrize("text,fragment", [("1.13", "not a known release"), ("2.0.7", "no such release")])
+def test_without_an_index_the_table_refuses(text, fragment):
+    with pytest.raises(BadInput, match=fragment):
+        plan_variant(v(text, "0.42.1"))
+
+
+def test_without_an_index_a_newer_release_is_taken_on_trust():
+    p = plan_variant(v("9.9", "0.42.1"))
+    assert p.torch.requirement == "torch==9.9.0+cpu"
+    assert any("accepted on trust" in n for n in p.torch.notes)
+
+
+def test_an_unresolvable_nightly_is_planned_but_not_run():
+    from vercompare.planning.plan import require_resolved
+
+    p = plan_variant(v("nightly", "latest"), device="cuda")
+    assert p.torch.exact is None and p.torch.pre and p.torch.index_url.endswith("/nightly/cu128")
+    with pytest.raises(BadInput, match="cannot be resolved to an exact build"):
+        require_resolved((p,))
 
 
 def test_the_product_of_axes_gives_the_variants():

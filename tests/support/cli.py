@@ -45,6 +45,9 @@ def environment(engine=None, env: dict | None = None, inherit: bool = True, colu
         out["VERCOMPARE_DB"] = str(Path(engine.dir) / "history.db")
     # Weights sets shared between runs: the tests' own cache, never the user's.
     out.setdefault("VERCOMPARE_WEIGHTS_CACHE", str(cache_dir() / "weights-cache"))
+    # What package indexes listed (execution/indexes.py), and wheels built from git commits: the tests' own.
+    out.setdefault("VERCOMPARE_INDEX_CACHE", str(cache_dir() / "index-cache"))
+    out.setdefault("VERCOMPARE_WHEEL_CACHE", str(cache_dir() / "wheel-cache"))
     out["COLUMNS"] = str(columns)
     out.update(env or {})
     return out

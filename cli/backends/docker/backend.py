@@ -215,6 +215,12 @@ class DockerBackend(Backend):
         return Prepared(plan.name, image.id, resolved_from_freeze(freeze), info,
                         verb="built" if image.built else "reused (already built)")
 
+    def check(self, prepared: Prepared, plan) -> dict:
+        """The verdict the image's last build step wrote (images/Dockerfile: runner/check.py)."""
+        from vercompare.images.check import built_verdict
+
+        return built_verdict(self.client, prepared.handle)
+
     def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "") -> DockerProcess:
         volumes = {str(run_dir.resolve()): {"bind": CONTAINER_RUN_DIR, "mode": "rw"}}
         env = {"HOME": "/tmp", "TORCHINDUCTOR_CACHE_DIR": "/tmp/inductor", "HF_HUB_OFFLINE": "1"}

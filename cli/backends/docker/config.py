@@ -27,7 +27,8 @@ class DockerConfig:
             base_image=settings.base_image or BuildOptions.base_image,
             wheelhouse=Path(settings.wheelhouse) if settings.wheelhouse else None,
             ca_bundle=Path(settings.ca_bundle) if settings.ca_bundle else None,
-            index_url=settings.index_url, extra_index_urls=settings.extra_index_urls, rebuild=settings.rebuild)
+            index_url=settings.index_url, extra_index_urls=settings.extra_index_urls,
+            torch_index_url=settings.torch_index_url, rebuild=settings.rebuild)
         return cls(docker_host=os.environ.get("DOCKER_HOST"), gpus=settings.gpu_selection(device), build=build,
                    builder=settings.builder,
                    fresh_as_of=dt.date.today().isoformat(),

@@ -32,8 +32,20 @@ class LocalBackend(Backend):
     def describe_plans(cls, settings, device: str, plans: tuple) -> list[dict]:
         return [{"environment": LocalConfig().python, "exists": True} for _ in plans]
 
+    @classmethod
+    def installed_torch(cls, settings) -> tuple[str, str] | None:
+        from vercompare.backends.processes import installed_torch
+
+        return installed_torch(LocalConfig().python, isolated=False)
+
+    @classmethod
+    def default_torch(cls, settings) -> str:
+        return "installed" if cls.installed_torch(settings) else "stable"
+
     def adapt(self, plans: tuple, device: str) -> tuple:
-        """One variant, named after what is installed, not after the defaults."""
+        """One variant, named after what is installed, not after the defaults: its torch is the installed one."""
+        from vercompare.planning.catalog import Catalog
+        from vercompare.planning.matrix import PackageSpec
         from vercompare.planning.plan import plan_variants
 
         if len(plans) > 1:
@@ -41,7 +53,12 @@ class LocalBackend(Backend):
                            hint="use --backend venv or docker to compare versions")
         packages = self._environment()["packages"]
         label = f"local:torch={packages.get('torch', 'missing')},diffusers={packages.get('diffusers', 'missing')}"
-        return plan_variants((dataclasses.replace(plans[0].variant, label=label),), device=device)
+        installed = self.installed_torch(None) or (None, None)
+        variant = dataclasses.replace(plans[0].variant, label=label, torch=PackageSpec("torch", "installed"))
+        if installed[0] is None:  # no torch here: the run says so at its first case
+            variant = dataclasses.replace(variant, torch=plans[0].variant.torch)
+        return plan_variants((variant,), device=device, catalog_=Catalog(installed=installed[0],
+                                                                          installed_flavour=installed[1]))
 
     def _environment(self) -> dict:
         try:

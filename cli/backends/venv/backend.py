@@ -32,6 +32,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,11 +47,13 @@ from vercompare.backends.processes import (EnvironmentUnreadable, LocalProcess, 
 from vercompare.backends.venv.config import VenvConfig
 from vercompare.errors import BadInput, Cancelled
 from vercompare.images.build import BuildFailed
+from vercompare.images.secrets import redact
 from vercompare.planning.compat import python_ok, vtuple
 from vercompare.rundir import slugify
 
 LAYOUT = 1  # bump when what goes into a venv changes: every venv is then made anew
 MARKER = "vercompare-venv.json"
+CHECK_FILE = "vercompare-check.json"  # the sanity check's verdict (runner/check.py)
 LAYER_PTH = "_vercompare_layer.pth"
 TAIL_LINES = 30
 
@@ -99,6 +102,8 @@ def torch_satisfied(plan, installed: str | None) -> bool:
     metadata says 2.11.0 while torch.__version__ says 2.11.0+cu130 - seen on the GPU
     machine, where insisting on the label made the venv try to download torch offline).
     """
+    if plan.torch.installed:
+        return installed is not None
     if installed is None or plan.torch_version is None or plan.variant.torch.kind not in ("version", "stable"):
         return False
     release, _, label = installed.partition("+")
@@ -120,14 +125,14 @@ def layers(plan, config: VenvConfig, torch_from_system: bool) -> tuple[Layer, ..
     """
     source = source_opts(config)
     out = []
-    if not torch_from_system:
+    if not torch_from_system and not plan.torch.installed:  # the installed torch is never installed
         numpy = next((d for d in plan.deps if d.startswith("numpy")), "numpy")
-        if config.wheelhouse:
+        if config.wheelhouse and not config.torch_index_url:
             opts = source
         elif plan.torch.index_url:
             opts = (["--pre"] if plan.torch.pre else []) + ["--index-url", plan.torch.index_url]
         else:
-            opts = []
+            opts = source  # the ordinary index (--torch-index pypi)
         out.append(Layer("torch", tuple(opts + [plan.torch.requirement, numpy])))
     out.append(Layer("diffusers", tuple(source + [plan.diffusers] + list(plan.deps))))
     return tuple(out)
@@ -218,6 +223,27 @@ def install_argv(installer: Installer, venv_python: str, layer: Layer) -> list[s
     return [venv_python, "-m", "pip", "install", *layer.args]
 
 
+def pip_constraints(package: str, env: dict) -> list[str]:
+    """The lines of pip's configured constraint files that name package ("torch<=2.14.1 (FILE)")."""
+    try:
+        out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
+                             env=env, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    found = []
+    for line in out.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip().endswith("constraint"):
+            for path in value.strip().strip("'\"").split():
+                try:
+                    lines = Path(path).read_text().splitlines()
+                except OSError:
+                    continue
+                found += [f"{c.strip()} ({path})" for c in lines
+                          if re.split(r"[^A-Za-z0-9._-]", c.strip(), 1)[0].lower() == package]
+    return found
+
+
 def runner_source() -> Path:
     import vercompare_runner
 
@@ -262,7 +288,7 @@ class _Log:
         self._fh.flush()
 
     def run(self, argv: list[str], env: dict) -> int:
-        self.note("$ " + " ".join(argv))
+        self.note("$ " + redact(" ".join(argv)))  # an index URL's credentials stay out of the log
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._fh, stderr=subprocess.STDOUT, env=env)
         try:
@@ -323,6 +349,17 @@ class VenvBackend(Backend):
     name = "venv"
     config_class = VenvConfig
 
+    @classmethod
+    def installed_torch(cls, settings) -> tuple[str, str] | None:
+        """This interpreter's torch: the one venvs layer on."""
+        from vercompare.backends.processes import installed_torch
+
+        return installed_torch(sys.executable, isolated=True)
+
+    @classmethod
+    def default_torch(cls, settings) -> str:
+        return "installed" if cls.installed_torch(settings) else "stable"
+
     def paths(self, run_dir: Path) -> RunnerPaths:
         return host_paths(run_dir)
 
@@ -360,7 +397,7 @@ class VenvBackend(Backend):
                 "python_version": env["python"], "base_python": base.python, "installer": installer.kind,
                 "system_site_packages": base.system_site, "layered": list(base.layered_dirs),
                 "torch_from_system": system_torch if from_system else None,
-                "layers": [[layer.name, list(layer.args)] for layer in layers_],
+                "layers": [[layer.name, [redact(a) for a in layer.args]] for layer in layers_],
                 "freeze": freeze_lines(packages)}
         return Prepared(plan.name, venv_python(venv), resolved_from_packages(packages), info,
                         verb="built" if built else "reused (already built)")
@@ -382,8 +419,6 @@ class VenvBackend(Backend):
         log.note(f"# {dt.datetime.now().isoformat(timespec='seconds')} making {venv} for {plan.name}")
         log.note(f"# base {base.python} ({base.version}); system site packages: {base.system_site}; "
                  f"torch: {'from the system ' + base.packages.get('torch', '') if from_system else 'installed'}")
-        if plan.torch.nightly_date and not from_system:
-            log.note(f"# nightly: the newest build of the index is taken ({plan.torch.nightly_date} is not resolved)")
         shutil.rmtree(venv, ignore_errors=True)
         env = _install_env(installer)
         say(f"creating {venv.name}")
@@ -394,7 +429,10 @@ class VenvBackend(Backend):
         for layer in layers_:
             say(f"installing the {layer.name} layer")
             if log.run(install_argv(installer, venv_python(venv), layer), env) != 0:
-                fail(f"installing the {layer.name} layer failed")
+                caps = pip_constraints("torch", env) if layer.name == "torch" else []
+                fail(f"installing the {layer.name} layer failed"
+                     + (f"; this machine's pip configuration constrains torch ({'; '.join(caps)}): it is the "
+                        "user's to keep or change (pip config list)" if caps else ""))
         packages = self._read(venv, plan, log)["packages"]
         missing = [name for name in ("torch", "diffusers") if name not in packages]
         if missing:
@@ -402,6 +440,27 @@ class VenvBackend(Backend):
         marker = {"layout": LAYOUT, "key": key, "variant": plan.name, "plan": plan.summary(),
                   "created_at": dt.datetime.now(dt.timezone.utc).isoformat()}
         (venv / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True))
+
+    def check(self, prepared: Prepared, plan) -> dict:
+        """The sanity check in the venv, once per venv and expectation (kept beside its marker)."""
+        from vercompare.images.check import parse
+
+        args = list(plan.check_args())
+        saved = Path(prepared.info["path"]) / CHECK_FILE
+        try:
+            verdict = json.loads(saved.read_text())
+            if verdict.get("args") == args:
+                return verdict
+        except (OSError, ValueError):
+            pass
+        proc = subprocess.run([prepared.handle, "-m", "vercompare_runner", "check", *args], capture_output=True,
+                              text=True, env={**child_env(isolated=True), **self.config.runner_env}, timeout=600)
+        verdict = {**parse(proc.stdout or proc.stderr), "args": args}
+        try:
+            saved.write_text(json.dumps(verdict, sort_keys=True))
+        except OSError:
+            pass
+        return verdict
 
     def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "") -> LocalProcess:
         env = {**child_env(isolated=True), **self.config.runner_env}

@@ -26,6 +26,7 @@ class VenvConfig:
     python: str | None = None  # interpreter to make venvs from; None: this one when it fits the plan
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
+    torch_index_url: str | None = None  # torch from it even with a wheelhouse
     rebuild: bool = False
     runner_env: dict = field(default_factory=dict, hash=False)  # OMP_NUM_THREADS, HF_TOKEN
 
@@ -35,4 +36,5 @@ class VenvConfig:
 
         return cls(wheelhouse=Path(settings.wheelhouse) if settings.wheelhouse else None,
                    index_url=settings.index_url, extra_index_urls=settings.extra_index_urls,
+                   torch_index_url=settings.torch_index_url,
                    rebuild=settings.rebuild, runner_env=runner_env(settings))

@@ -1,0 +1,120 @@
+"""A package index of our own, laid out like PyTorch's (ROOT/<flavour>/, ROOT/nightly/<flavour>/,
+ROOT/test/<flavour>/), holding re-versioned copies of this machine's CPU torch wheel, served on
+loopback by `python -m http.server` (its directory listings are simple pages pip accepts).
+
+Re-versioning (../shared/notes/measured-2026-12.md): `wheel unpack`, change `Version:` in METADATA,
+rename the .dist-info folder, change the versions in torch/version.py, `wheel pack` (about 30 s for
+the 190 MB wheel). The wheels are made once into the test cache; a `broken` one lacks a module
+(torch/_dynamo) so that the image sanity check has something to find.
+
+    with serve(build()) as root:  # http://127.0.0.1:PORT
+        vercompare("run", "--torch-index-url", root, "--torch", "nightly@2026-11-20", ...)
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from engines import cache_dir, unavailable
+
+SOURCE_VERSION = "2.13.0+cpu"
+NIGHTLY_DATES = ("2026-11-20", "2026-11-22")
+NIGHTLIES = tuple(f"2.16.0.dev{d.replace('-', '')}+cpu" for d in NIGHTLY_DATES)
+RC = "2.16.0+cpu"  # the test channel names release candidates with the final version number
+BROKEN = "2.13.1+cpu"  # a release whose wheel lacks torch/_dynamo
+NEWER = "2.17.0+cpu"  # newer than the compatibility table knows
+# (folder under ROOT, version, broken)
+LAYOUT = (("cpu", SOURCE_VERSION, False), ("cpu", BROKEN, True), ("cpu", NEWER, False),
+          ("nightly/cpu", NIGHTLIES[0], False), ("nightly/cpu", NIGHTLIES[1], False), ("test/cpu", RC, False))
+
+
+def _normalised(project: str) -> str:
+    return re.sub(r"[-_.]+", "-", project).lower()
+
+
+def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False) -> Path:
+    """A copy of a torch wheel that says it is `version` (and, broken, lacks torch/_dynamo)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    old = wheel.name.split("-")[1].replace("%2B", "+")
+    target = out_dir / wheel.name.replace(old, version)
+    if target.exists():
+        return target
+    with tempfile.TemporaryDirectory(prefix="vc-reversion-", dir=out_dir) as tmp:
+        subprocess.run([sys.executable, "-m", "wheel", "unpack", "-d", tmp, str(wheel)], check=True,
+                       capture_output=True)
+        root = next(Path(tmp).iterdir())
+        info = next(root.glob("*.dist-info"))
+        meta = info / "METADATA"
+        meta.write_text(re.sub(r"^Version: .*$", f"Version: {version}", meta.read_text(), count=1, flags=re.M))
+        info.rename(root / info.name.replace(old, version))
+        vfile = root / "torch" / "version.py"
+        vfile.write_text(vfile.read_text().replace(old, version).replace(old.split("+")[0], version.split("+")[0]))
+        if broken:
+            shutil.rmtree(root / "torch" / "_dynamo")
+        packed = Path(tmp) / "packed"
+        packed.mkdir()
+        subprocess.run([sys.executable, "-m", "wheel", "pack", "-d", str(packed), str(root)], check=True,
+                       capture_output=True)
+        made = next(packed.glob("*.whl"))
+        os.replace(made, target)
+    return target
+
+
+def build(wheelhouse: Path | None = None) -> Path:
+    """The index's root folder (made once in the test cache): every version of LAYOUT in its place,
+    and torch's dependencies (from the wheelhouse) beside it in each flavour folder, as PyTorch's
+    index has them."""
+    wheelhouse = wheelhouse or cache_dir() / "wheelhouse"
+    source = next(wheelhouse.glob("torch-*.whl"), None)
+    if source is None:
+        unavailable(f"no torch wheel in {wheelhouse} (scripts/wheelhouse.sh fills it)")
+    root = cache_dir() / "torch-index"
+    wheels = cache_dir() / "torch-index-wheels"
+    for folder, version, broken in LAYOUT:
+        made = source if version == SOURCE_VERSION else reversion(source, version, wheels, broken)
+        _link(made, root / folder / "torch")
+        for dep in wheelhouse.glob("*.whl"):
+            if not dep.name.startswith("torch-"):
+                _link(dep, root / folder / _normalised(dep.name.split("-")[0]))
+    return root
+
+
+def _link(wheel: Path, project_dir: Path) -> None:
+    project_dir.mkdir(parents=True, exist_ok=True)
+    link = project_dir / wheel.name
+    if not link.exists():
+        link.symlink_to(wheel)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(root: Path) -> Iterator[str]:
+    """`python -m http.server` over root on loopback; yields its URL (no trailing slash)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)], cwd=root,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
