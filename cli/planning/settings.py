@@ -27,6 +27,7 @@ class Settings:
     ca_bundle: str | None = option(None, BUILD, "PEM bundle pip must trust in builds (TLS-intercepting proxy). Default: $PIP_CERT if set.", path=True)
     index_url: str | None = option(None, BUILD, "Package index for diffusers and friends.")
     extra_index_urls: tuple[str, ...] = option((), BUILD, "Extra package index. Repeatable.", "--extra-index-url")
+    ray_address: str = option("auto", RUN, "--backend ray: the cluster to use (auto: the one this host belongs to; or HOST:PORT, ray://HOST:PORT).")
     gpus: str | None = option(None, RUN, "all, none, or ids like 0,1 (default: all on cuda, none on cpu).")
     case_timeout: float | None = option(None, RUN, "Seconds a case may go without a result before it is stopped and marked timeout.")
     hf_cache: str | None = option(None, RUN, "Hugging Face cache to mount read-only (--weights hub). The token comes from $HF_TOKEN at run time only.", path=True)

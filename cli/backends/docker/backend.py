@@ -169,24 +169,15 @@ class DockerBackend(Backend):
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
-        """Loopback servers the builds use: the wheelhouse, and a private index's netrc."""
-        from vercompare.images.build import serve_secret, serve_wheelhouse
-        from vercompare.images.definition import credentials
-        from vercompare.images.secrets import netrc_text
-
-        options = self.config.build
-        creds = credentials(options)
-        with serve_wheelhouse(options.wheelhouse) as url, \
-                (serve_secret(netrc_text(creds)) if creds else contextlib.nullcontext("")) as secrets_url:
-            self._urls = (url, secrets_url)
+        with build_servers(self.config.build) as urls:
+            self._urls = urls
             try:
                 yield
             finally:
                 self._urls = (None, None)
 
     def paths(self, run_dir: Path) -> RunnerPaths:
-        r = CONTAINER_RUN_DIR
-        return RunnerPaths(r, f"{r}/results.jsonl", f"{r}/weights", f"{r}/specs")
+        return container_paths()
 
     def prepare(self, plan, run_dir: Path, say: Callable[[str], None], cancel=None) -> Prepared:
         from vercompare.images import build
@@ -203,7 +194,9 @@ class DockerBackend(Backend):
         return Prepared(plan.name, image.id, resolved_from_freeze(freeze), info,
                         verb="built" if image.built else "reused (already built)")
 
-    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "") -> DockerProcess:
+    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "",
+              labels: dict | None = None) -> DockerProcess:
+        """labels: more labels for the container (a fleet's task)."""
         volumes = {str(run_dir.resolve()): {"bind": CONTAINER_RUN_DIR, "mode": "rw"}}
         env = {"HOME": "/tmp", "TORCHINDUCTOR_CACHE_DIR": "/tmp/inductor", "HF_HUB_OFFLINE": "1"}
         if self.config.hf_cache:
@@ -222,7 +215,7 @@ class DockerBackend(Backend):
             # stdin_open with create()'s detach=False sets StdinOnce: the engine closes the runner's
             # stdin when our attached socket goes (measured: 0.2 s after this process is killed).
             read_only=True, tmpfs={"/tmp": "exec,size=8g"}, stdin_open=True,
-            labels={**reaper.driver_labels(run_id), LABEL_PREFIX + "variant": prepared.variant[:200]},
+            labels={**reaper.driver_labels(run_id), LABEL_PREFIX + "variant": prepared.variant[:200], **(labels or {})},
         )
         try:
             stdin = container.attach_socket(params={"stdin": 1, "stream": 1})
@@ -239,6 +232,25 @@ class DockerBackend(Backend):
 
     def close(self) -> None:
         self.client.close()
+
+
+@contextlib.contextmanager
+def build_servers(options) -> Iterator[tuple[str | None, str | None]]:
+    """Loopback servers the builds use: (the wheelhouse's URL, a private index's netrc URL)."""
+    from vercompare.images.build import serve_secret, serve_wheelhouse
+    from vercompare.images.definition import credentials
+    from vercompare.images.secrets import netrc_text
+
+    creds = credentials(options)
+    with serve_wheelhouse(options.wheelhouse) as url, \
+            (serve_secret(netrc_text(creds)) if creds else contextlib.nullcontext("")) as secrets_url:
+        yield url, secrets_url
+
+
+def container_paths() -> RunnerPaths:
+    """Where a runner container sees the run directory (bind-mounted at CONTAINER_RUN_DIR)."""
+    r = CONTAINER_RUN_DIR
+    return RunnerPaths(r, f"{r}/results.jsonl", f"{r}/weights", f"{r}/specs")
 
 
 def _give_to(run_dir: Path, uid: int) -> None:
