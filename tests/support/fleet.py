@@ -36,8 +36,11 @@ class Fleet:
     def engines(self) -> list[Engine]:
         return [n.engine for n in self.nodes]
 
-    def add(self, gpu_type: str, engine: Engine) -> FleetNode:
-        ray_node = self.cluster.add_node(num_cpus=1, num_gpus=1, resources={f"accelerator_type:{gpu_type}": 1},
+    def add(self, gpu_type: str, engine: Engine, also: tuple[str, ...] = ()) -> FleetNode:
+        """A node with one fake GPU of gpu_type (and of the types in `also`: one node that stands in
+        for a whole matrix, as in benchmarks/ray_fleet.py), talking to `engine`."""
+        resources = {f"accelerator_type:{t}": 1 for t in (gpu_type, *also)}
+        ray_node = self.cluster.add_node(num_cpus=1, num_gpus=1, resources=resources,
                                          env_vars={ENGINE_ENV: engine.docker_host})
         self.cluster.wait_for_nodes()
         fleet_node = FleetNode(gpu_type, engine, ray_node, ray_node.node_id)
