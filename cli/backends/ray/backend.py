@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -28,6 +29,7 @@ from vercompare.errors import BadInput, Cancelled, EngineUnavailable
 from vercompare.rundir import slugify
 
 INSTALL_HINT = "pip install 'vercompare[ray]'"
+PENDING_CHECK_S = 2.0  # how often a task not yet started looks for a live node of its type
 # Ray's errors that mean the machine (or its worker) went away, not the code under test.
 _LOST = ("NodeDiedError", "WorkerCrashedError", "ActorDiedError", "ObjectLostError", "OwnerDiedError",
          "ObjectReconstructionFailedError", "RaySystemError", "LocalRayletDiedError")
@@ -49,11 +51,14 @@ class RayProcess:
     """A runner on a node, seen from here: a thread reads the task's stream, appends each record
     (with its node) to the run directory's results.jsonl and the log to log_path."""
 
-    def __init__(self, ray, stream, run_dir: Path, log_path: Path, gpu_type: str):
+    def __init__(self, ray, stream, run_dir: Path, log_path: Path, gpu_type: str, live: Callable[[], bool]):
         self._ray, self._stream = ray, stream
         self._run_dir, self._log_path, self._gpu_type = run_dir, log_path, gpu_type
+        self._live = live  # whether a live node of the type is left
         self._code: int | None = None
         self._cause: str | None = None
+        self._gone = False  # cancelled while pending because no node of its type is left
+        self._checked = 0.0
         self.node: dict = {}
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -78,7 +83,7 @@ class RayProcess:
                         self._code, self._cause = int(item["exit"]), item.get("cause")
                     log.flush()
         except Exception as exc:
-            lost = is_lost(exc)
+            lost = is_lost(exc) or self._gone
             cancelled = type(exc).__name__ == "TaskCancelledError"
             self._code, self._cause = -1, "lost" if lost else ("killed" if cancelled else None)
             with open(self._log_path, "a") as log:
@@ -88,6 +93,15 @@ class RayProcess:
             self._code, self._cause = -1, "killed"
 
     def poll(self) -> int | None:
+        if self._thread.is_alive() and not self.node and time.monotonic() - self._checked > PENDING_CHECK_S:
+            # Not started yet: Ray keeps a task pending for ever when the last node of its type died
+            # between our check and its scheduling. Then it is lost like that node.
+            self._checked = time.monotonic()
+            if not self._live():
+                self._gone = True
+                with open(self._log_path, "a") as log:
+                    log.write(f"[vercompare] no live node of GPU type {self._gpu_type} is left: task cancelled\n")
+                self.kill()
         return None if self._thread.is_alive() else self._code
 
     def cause(self) -> str | None:
@@ -278,7 +292,7 @@ class RayBackend(Backend):
             max_retries=0, num_returns="streaming")  # retries are the driver's: records must not repeat
         stream = task.remote(self.config.docker, self._plans[prepared.variant], self._urls, spec, spec_name, run_id,
                              f"{run_id}/{spec_name}")
-        return RayProcess(self.ray, stream, run_dir, log_path, gpu_type)
+        return RayProcess(self.ray, stream, run_dir, log_path, gpu_type, lambda: bool(self.of_type(gpu_type)))
 
     def lost(self, exc: BaseException) -> str | None:
         if is_lost(exc):
