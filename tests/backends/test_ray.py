@@ -81,7 +81,7 @@ def _kill_when_running(fleet, victims, proc, timeout: float = 600) -> list:
     while len(killed) < len(victims) and time.monotonic() < deadline and proc.poll() is None:
         for n in victims:
             if n not in killed and n.engine.client.containers.list(
-                    filters={"label": "io.vercompare.managed=true", "status": "running"}):
+                    filters={"label": "io.vercompare.task", "status": "running"}):  # a runner (not a build step)
                 fleet.kill(n)
                 killed.append(n)
         time.sleep(0.1)

@@ -264,7 +264,16 @@ class RayBackend(Backend):
                 for ref in pending:
                     self.ray.cancel(ref, force=True)
                 raise Cancelled()
-        built = [self.ray.get(ref) for ref in refs]
+        built, gone = [], []
+        for n, ref in zip(nodes, refs):
+            try:
+                built.append(self.ray.get(ref))
+            except Exception as exc:
+                if not is_lost(exc):
+                    raise
+                gone.append(n["address"])  # a node that died meanwhile runs nothing: its builds do not matter
+        if not built:
+            raise BuildFailed(plan.name, run_dir / "logs", [f"every node of the run's GPU types went away ({len(gone)})"])
         failed = [b for b in built if b["failed"]]
         if failed:
             log_path = run_dir / "logs" / f"build-{slugify(plan.name)}.log"
