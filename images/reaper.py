@@ -19,6 +19,22 @@ RUN = LABEL_PREFIX + "run"
 DRIVER_HOST, DRIVER_PID, DRIVER_START = (LABEL_PREFIX + "driver.host", LABEL_PREFIX + "driver.pid",
                                          LABEL_PREFIX + "driver.start")
 STARTED = LABEL_PREFIX + "started"
+TASK = LABEL_PREFIX + "task"  # a fleet's task (run id / spec): which driver-side unit started it
+
+
+def remove_run(client, run_id: str) -> list[str]:
+    """Remove every container of one run, whoever started it (a fleet's node, at the run's end)."""
+    import docker
+
+    gone = []
+    for container in client.containers.list(all=True, filters={"label": [f"{MANAGED}=true", f"{RUN}={run_id}"]}):
+        what = describe(container)
+        try:
+            container.remove(force=True)
+            gone.append(what)
+        except docker.errors.APIError:
+            pass
+    return gone
 
 
 def _start_ticks(pid: int) -> str | None:

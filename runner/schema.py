@@ -55,6 +55,8 @@ CASE_DEFAULTS = {
     # are spent. None: exactly `repeats` calls.
     "target_ci": None,
     "target_time": None,
+    # The machine axis of a fleet (the Ray backend): the GPU type the case runs on; None on one host.
+    "gpu_type": None,
 }
 
 
@@ -103,6 +105,8 @@ def case_id(case):
             parts.append("%s=%s" % (key, case[key]))
     parts.append("seed=%d" % case["seed"])
     parts.append(case["device"])
+    if case.get("gpu_type"):  # a fleet's machine axis (older ids stay valid without it)
+        parts.append("gpu=%s" % case["gpu_type"])
     parts.append(case["weights"])
     if case["model"]:
         parts.append("model=%s" % case["model"])

@@ -137,3 +137,14 @@ def test_commands_hold_no_logic():
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name.startswith("_"):
                 offences.append(f"{where(path, node)}: helper {node.name} (logic belongs in a package)")
     assert not offences, "\n".join(offences)
+
+
+def test_ray_is_imported_by_its_backend_only():
+    """Ray is optional (vercompare[ray]): the app, the steps and the other backends never import it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, vercompare.app, vercompare.execution.steps, vercompare.backends.docker.backend, "
+            "vercompare.backends.venv.backend, vercompare.backends.local.backend; "
+            "sys.exit('ray' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0

@@ -11,6 +11,8 @@ SUMMARIES = {
     "docker": "one image per variant, a container per runner process (GPU passthrough)",
     "venv": "one virtual environment per variant, on this host",
     "local": "this interpreter as it is installed: one variant",
+    "ray": "a Ray cluster of GPU machines: each cell on a node of its --gpu-type, in that node's Docker engine "
+           "(needs Ray: the package's optional extra 'ray')",
 }
 NAMES = tuple(SUMMARIES)
 DEFAULT = NAMES[0]

@@ -55,7 +55,9 @@ class RunnerProcess(Protocol):
 
     def cause(self) -> str | None:
         """Once it has ended: "oom" when the engine's OOM killer ended it, "killed" when something
-        outside killed it (SIGKILL), None when it ended by itself (an exit code, a crash)."""
+        outside killed it (SIGKILL), "lost" when the machine it ran on went away (a fleet's node
+        died: its cases may run again on another machine), None when it ended by itself (an exit
+        code, a crash)."""
 
     def kill(self) -> None:
         """Stop it now (timeouts, Ctrl-C)."""
@@ -104,6 +106,20 @@ class Backend(ABC):
     def preflight(self, plans: tuple) -> DiskNeed:
         """Checks of this backend's own before anything is built; what it will write where."""
         return DiskNeed()
+
+    def check_machines(self, lanes: tuple[str, ...]) -> None:
+        """Refuse, before anything runs, machines (GPU types: the units' lanes, "" for this host)
+        that this backend cannot reach. One host has no machine axis."""
+        if any(lanes):
+            from vercompare.errors import BadInput
+
+            raise BadInput(f"--gpu-type {' '.join(lane for lane in lanes if lane)}: only --backend ray runs on GPU "
+                           f"types (a fleet); --backend {self.name} runs on this host",
+                           hint="add --backend ray, or drop --gpu-type")
+
+    def slots(self, lane: str) -> int:
+        """How many units of a lane may measure at once (a fleet: its live nodes of that GPU type)."""
+        return 1
 
     def describe(self) -> dict:
         """What run.json's machine entry records about this backend (engine version, ...)."""

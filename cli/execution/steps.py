@@ -122,13 +122,15 @@ def connect_backend(run: Run) -> None:
 
 def check_host(run: Run) -> None:
     """The GPUs this run uses, locked; the backend's checks (base image, NVIDIA support); disk; an idle GPU."""
+    run.backend.check_machines(_lanes(run))  # a GPU type no machine has: refused before anything runs
     on_gpu = run.request.device.startswith("cuda")
     gpus = run.settings.gpu_selection(run.request.device)
-    if on_gpu and not run.settings.allow_concurrent:
+    fleet = any(_lanes(run))  # a fleet's GPUs are its nodes', not this host's
+    if on_gpu and not fleet and not run.settings.allow_concurrent:
         run.stack.enter_context(preflight.gpu_lock(gpus if gpus != "none" else "all"))
     need = run.backend.preflight(run.plans)
     preflight.check_disk([run.out.resolve(), *need.paths], preflight.GB_FOR_RESULTS + need.gb)
-    if on_gpu:
+    if on_gpu and not fleet:
         preflight.check_gpu_idle(run.settings.allow_busy_gpu)
     if run.settings.lock_clocks:
         from vercompare.execution import clocks
@@ -170,7 +172,8 @@ def prepare_and_run(run: Run) -> str | None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     deadline = time.monotonic() + run.settings.budget if run.settings.budget else None
-    order = schedule.units([p.name for p in run.plans], [c["compile"] for c in run.cases], run.request.rounds)
+    order = schedule.units([p.name for p in run.plans], [c["compile"] for c in run.cases], run.request.rounds,
+                           _lanes(run))
     jobs = schedule.build_jobs(len(run.plans), os.cpu_count() or 1, run.settings.build_jobs)
     overlap = schedule.overlaps(run.request.device, run.settings.overlap)
     run.meta["scheduler"] = {"build_jobs": jobs, "overlap": overlap}
@@ -183,7 +186,7 @@ def prepare_and_run(run: Run) -> str | None:
                          transient=True) as progress:
             scheduler = Scheduler(order, run.plans, lambda plan, cancel: _prepare(run, plan, progress, cancel),
                                   lambda unit, ready, cancel: _measure(run, unit, ready, progress, deadline, cancel),
-                                  jobs=jobs, overlap=overlap, deadline=deadline)
+                                  jobs=jobs, overlap=overlap, slots=run.backend.slots, deadline=deadline)
             stopped = scheduler.run()
     except signals.Stop as stop:
         stopped, run.signal = f"stopped by {stop.name}", stop
@@ -232,8 +235,17 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat()
 
 
+def _lanes(run: Run) -> tuple[str, ...]:
+    """The machines the cases ask for: their GPU types on a fleet, ("",) on one host."""
+    return tuple(dict.fromkeys(c.get("gpu_type") or "" for c in run.cases)) or ("",)
+
+
+def _cases_of(run: Run, unit) -> list[dict]:
+    return [c for c in run.cases if c["compile"] == unit.mode and (c.get("gpu_type") or "") == unit.lane]
+
+
 def _unit_cases(run: Run, unit) -> int:
-    return sum(1 for c in run.cases if c["compile"] == unit.mode)
+    return len(_cases_of(run, unit))
 
 
 def _prepare(run: Run, plan, progress, cancel: threading.Event):
@@ -292,9 +304,11 @@ def _measure(run: Run, unit, ready, progress, deadline, cancel: threading.Event)
     from vercompare.execution import driver
 
     plan = next(p for p in run.plans if p.name == unit.variant)
-    cases = [c for c in run.cases if c["compile"] == unit.mode]
-    what = f"round {unit.round}/{run.request.rounds} {plan.name} ({'no compile' if unit.mode == 'off' else unit.mode})"
-    entry = {"round": unit.round, "variant": plan.name, "compile": unit.mode, "started_at": _now()}
+    cases = _cases_of(run, unit)
+    what = (f"round {unit.round}/{run.request.rounds} {plan.name} ({'no compile' if unit.mode == 'off' else unit.mode})"
+            + (f" on {unit.lane}" if unit.lane else ""))
+    entry = {"round": unit.round, "variant": plan.name, "compile": unit.mode, "started_at": _now(),
+             **({"gpu_type": unit.lane} if unit.lane else {})}
     variant_info = {"name": plan.name, "spec": plan.variant.spec_dict(), "image": ready.info.get("id")}
     task = progress.add_task(f"measuring {what}{run.eta.text()}")
     started = time.monotonic()
@@ -305,12 +319,14 @@ def _measure(run: Run, unit, ready, progress, deadline, cancel: threading.Event)
     try:
         outcome = driver.run_variant(
             run.backend, ready, cases, run.out, run.meta["run_id"], variant_info, unit.round,
-            case_timeout=run.settings.case_timeout, deadline=deadline, on_progress=on_progress, cancel=cancel)
+            case_timeout=run.settings.case_timeout, deadline=deadline, on_progress=on_progress, cancel=cancel,
+            lane=unit.lane)
     finally:
         progress.remove_task(task)
     notes = [f"{n} {word}" for n, word in ((outcome.crashed, "runner crash(es)"), (outcome.timed_out, "timeout(s)"),
-                                          (outcome.interrupted, "interrupted")) if n]
-    run.console.print(f"{plan.name}: round {unit.round}: {outcome.finished} case(s) finished"
+                                          (outcome.interrupted, "interrupted"), (outcome.lost, "node(s) lost")) if n]
+    run.console.print(f"{plan.name}: round {unit.round}{' on ' + unit.lane if unit.lane else ''}: "
+                      f"{outcome.finished} case(s) finished"
                       + (f" ({', '.join(notes)})" if notes else ""), highlight=False)
     with run.lock:
         run.eta.add(len(cases), time.monotonic() - started)

@@ -35,6 +35,8 @@ from vercompare_runner.vocabulary import (
 # A user-given variant name (--variant 'name=...', config files): it names images, logs and report columns.
 VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 VERSIONS, MATRIX = "versions", "matrix"
+# A GPU type as Ray names it in its resources (accelerator_type:A100, ...).
+GPU_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class RunRequest:
     weights: str | None = option(None, MATRIX, "tiny (small configs, CPU tests), random (full-size, no download), hub (from a mounted HF cache). Default: tiny on cpu, random on cuda.")
     model: str | None = option(None, MATRIX, "Hub id or local path for --weights hub (default: the page's models).")
     device: str = option("cuda", MATRIX, "cpu, cuda or cuda:N.")
+    # The machine axis (--backend ray): every cell runs on a node of each type, as the page's tables.
+    gpu_type: tuple[str, ...] = option((), MATRIX, "GPU type to run on (--backend ray: Ray's accelerator_type, e.g. A100, T4). Repeatable: one table per type.", "--gpu-type")
     dtype: str | None = option(None, MATRIX, "fp16, bf16 or fp32 (default fp16 on cuda, fp32 on cpu).")
     attention: tuple[str, ...] = option(("sdpa",), MATRIX, "sdpa, vanilla, or both.")
     compile: tuple[str, ...] = option(("off",), MATRIX, "off, default, reduce-overhead, max-autotune, max-autotune-no-cudagraphs, regional (diffusers' compile_repeated_blocks), or both (= off + reduce-overhead).")
@@ -191,9 +195,12 @@ def cases(request: RunRequest) -> tuple[Case, ...]:
         raise BadInput(f"--target-time {request.target_time:g}: must be positive")
     height = versions.parse_resolution("height", request.height)
     width = versions.parse_resolution("width", request.width)
+    for gpu_type in request.gpu_type:
+        if not GPU_TYPE.match(gpu_type):
+            raise BadInput(f"--gpu-type {gpu_type}: expected a name like A100, T4 or RTX-4090 (letters, digits, - _ .)")
     out = []
-    for pipeline, batch, compile_mode, attention in itertools.product(
-            request.pipeline, request.batch_size, request.compile, request.attention):
+    for gpu_type, pipeline, batch, compile_mode, attention in itertools.product(
+            request.gpu_type or (None,), request.pipeline, request.batch_size, request.compile, request.attention):
         compiled = compile_mode != "off"
         # A cold compile before a warm one: the cold case fills the cache the warm one reads.
         caches = sorted(request.compile_cache, key=COMPILE_CACHES.index) if compiled else COMPILE_CACHES[:1]
@@ -205,7 +212,8 @@ def cases(request: RunRequest) -> tuple[Case, ...]:
                 compile_backend=request.compile_backend if compiled else COMPILE_BACKENDS[0],
                 channels_last=request.channels_last, steps=request.steps, height=height, width=width,
                 seed=request.seed, device=request.device, weights=request.weights, model=request.model,
-                warmup=request.warmup, repeats=request.repeats, target_ci=target, target_time=request.target_time))
+                warmup=request.warmup, repeats=request.repeats, target_ci=target, target_time=request.target_time,
+                gpu_type=gpu_type))
     if request.fault:
         phase, _, fragment = request.fault.partition("@")
         out = [Case.of(**{**c.as_dict_without_id(), "fault": phase}) if fragment in c.id else c for c in out]

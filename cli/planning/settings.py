@@ -31,6 +31,7 @@ class Settings:
     extra_index_urls: tuple[str, ...] = option((), BUILD, "Extra package index. Repeatable.", "--extra-index-url")
     torch_index_url: str | None = option(None, BUILD, "Root of a PyTorch-style index (a mirror) replacing https://download.pytorch.org/whl: FLAVOUR/, nightly/FLAVOUR/ and test/FLAVOUR/ under it. Credentials in it are kept out of images and records.")
     torch_index: str | None = option(None, BUILD, "Where torch releases come from: pytorch (its index, by flavour; the default) or pypi (the ordinary package index: each release's default build, a +cpu one on --device cpu where it has one).")
+    ray_address: str = option("auto", RUN, "--backend ray: the cluster to use (auto: the one this host belongs to; or HOST:PORT, ray://HOST:PORT).")
     gpus: str | None = option(None, RUN, "all, none, or ids like 0,1 (default: all on cuda, none on cpu).")
     case_timeout: float | None = option(None, RUN, "Seconds a case may go without a result before it is stopped and marked timeout.")
     hf_cache: str | None = option(None, RUN, "Hugging Face cache to mount read-only (--weights hub). The token comes from $HF_TOKEN at run time only.", path=True)

@@ -75,7 +75,10 @@ def torch_git(env) -> str | None:
 def device_label(record: dict, known: dict | None = None) -> str:
     """The GPU's name (or "cpu"); `known` maps a device string to the GPU name other records
     of the run saw, for records without env (a runner that died before reporting one)."""
-    device = str(record.get("case", {}).get("device", "cpu"))
+    case = record.get("case") or {}
+    if case.get("gpu_type"):  # a fleet's machine axis: the type asked for names the table (Ray's name)
+        return str(case["gpu_type"])
+    device = str(case.get("device", "cpu"))
     if device.startswith("cuda"):
         return gpu_name(record.get("env")) or (known or {}).get(device) or device
     return "cpu"

@@ -150,3 +150,19 @@ def test_a_bad_config_is_one_line_and_builds_nothing(tmp_path, command):
 def test_a_missing_config_file(tmp_path):
     proc = cli("plan", "--config", str(tmp_path / "none.toml"))
     assert proc.returncode == 2 and "none.toml: no such file" in proc.stderr
+
+
+def test_the_five_gpu_page_is_one_file_key(tmp_path):
+    """[matrix] gpu_type is the fleet's machine axis (the option --gpu-type): every case once per type,
+    its id naming the type; `plan` shows the cells without a cluster."""
+    path = tmp_path / "fleet.toml"
+    path.write_text(PAGE.read_text().replace("[matrix]", '[matrix]\ngpu_type = ["A100", "V100", "T4", '
+                                              '"GeForce-RTX-3090", "GeForce-RTX-4090"]'))
+    request = config.merge(config.load(path), RunRequest(), explicit=())
+    cs = cases(request)
+    assert len(cs) == 5 * 6 * 3 * 2
+    assert {c["gpu_type"] for c in cs} == {"A100", "V100", "T4", "GeForce-RTX-3090", "GeForce-RTX-4090"}
+    assert all(f"gpu={c['gpu_type']}" in c.id for c in cs)
+    assert all("gpu=" not in c.id for c in cases(RunRequest()))  # one host: ids as before
+    with pytest.raises(BadInput, match="--gpu-type A 100"):
+        cases(RunRequest(gpu_type=("A 100",)))

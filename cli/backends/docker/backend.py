@@ -181,12 +181,10 @@ class DockerBackend(Backend):
     def session(self) -> Iterator[None]:
         """Which builder builds (said in one line when `auto` falls back), and the wheelhouse served on
         loopback while the builds run."""
-        from vercompare.images.build import serve_wheelhouse
-
         choice = builders.choose(self.config.builder, self.config.docker_host)
         if choice.note:
             print(choice.note, file=sys.stderr)
-        with serve_wheelhouse(self.config.build.wheelhouse) as url:
+        with build_servers(self.config.build) as (url, _):
             self._wheelhouse_url = url
             try:
                 yield
@@ -194,8 +192,7 @@ class DockerBackend(Backend):
                 self._wheelhouse_url = None
 
     def paths(self, run_dir: Path) -> RunnerPaths:
-        r = CONTAINER_RUN_DIR
-        return RunnerPaths(r, f"{r}/results.jsonl", f"{r}/weights", f"{r}/specs")
+        return container_paths()
 
     def prepare(self, plan, run_dir: Path, say: Callable[[str], None], cancel=None) -> Prepared:
         from vercompare.images import build
@@ -221,7 +218,9 @@ class DockerBackend(Backend):
 
         return built_verdict(self.client, prepared.handle)
 
-    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "") -> DockerProcess:
+    def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "",
+              labels: dict | None = None) -> DockerProcess:
+        """labels: more labels for the container (a fleet's task)."""
         volumes = {str(run_dir.resolve()): {"bind": CONTAINER_RUN_DIR, "mode": "rw"}}
         env = {"HOME": "/tmp", "TORCHINDUCTOR_CACHE_DIR": "/tmp/inductor", "HF_HUB_OFFLINE": "1"}
         if self.config.hf_cache:
@@ -240,7 +239,7 @@ class DockerBackend(Backend):
             # stdin_open with create()'s detach=False sets StdinOnce: the engine closes the runner's
             # stdin when our attached socket goes (measured: 0.2 s after this process is killed).
             read_only=True, tmpfs={"/tmp": "exec,size=8g"}, stdin_open=True,
-            labels={**reaper.driver_labels(run_id), LABEL_PREFIX + "variant": prepared.variant[:200]},
+            labels={**reaper.driver_labels(run_id), LABEL_PREFIX + "variant": prepared.variant[:200], **(labels or {})},
         )
         try:
             stdin = container.attach_socket(params={"stdin": 1, "stream": 1})
@@ -264,6 +263,21 @@ def _builder_check(check):
     if choice.builder == "buildkit":
         return check("builder", True, f"BuildKit (docker buildx {choice.version}): one package cache for all builds")
     return check("builder", False, choice.note, builders.HINT.split(", or")[0], warn_only=True)
+
+
+@contextlib.contextmanager
+def build_servers(options) -> Iterator[tuple[str | None, str]]:
+    """What the builds use: (the loopback wheelhouse's URL, a private index's netrc: a build secret)."""
+    from vercompare.images.build import serve_wheelhouse
+
+    with serve_wheelhouse(options.wheelhouse) as url:
+        yield url, netrc_text(definition.credentials(options))
+
+
+def container_paths() -> RunnerPaths:
+    """Where a runner container sees the run directory (bind-mounted at CONTAINER_RUN_DIR)."""
+    r = CONTAINER_RUN_DIR
+    return RunnerPaths(r, f"{r}/results.jsonl", f"{r}/weights", f"{r}/specs")
 
 
 def _give_to(run_dir: Path, uid: int) -> None:

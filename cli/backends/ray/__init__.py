@@ -1,0 +1,1 @@
+from vercompare.backends.ray.backend import RayBackend as BACKEND  # noqa: F401

@@ -1,0 +1,163 @@
+"""What runs on a node of the cluster, as Ray tasks: build a variant's image in the node's own Docker
+engine, run a runner container there and stream its records and log back, reap containers.
+
+A node's engine is named by ENGINE_ENV in its raylet's environment (workers inherit it), else the
+node's DOCKER_HOST, else the default socket: several fake nodes on one test machine each talk to
+their own private dockerd, and a real fleet needs nothing set. The container is the Docker
+backend's (same image definition, same hardening); only its run directory is a scratch folder on
+the node, whose results.jsonl lines travel back to the driver's one run directory.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+ENGINE_ENV = "VERCOMPARE_DOCKER_HOST"
+GPU_TYPE_PREFIX = "accelerator_type:"  # Ray's resource of a GPU node: accelerator_type:A100
+POLL_S = 0.2
+
+
+def engine_host() -> str | None:
+    return os.environ.get(ENGINE_ENV) or os.environ.get("DOCKER_HOST") or None
+
+
+def here() -> dict:
+    """The node this task runs on, as records and run.json name it."""
+    import ray
+
+    from vercompare.images import engine
+
+    return {"id": ray.get_runtime_context().get_node_id(), "address": ray.util.get_node_ip_address(),
+            "engine": engine_host() or engine.DEFAULT_SOCKET}
+
+
+def _client():
+    from vercompare.images import engine
+
+    return engine.connect(engine_host(), reap=False)
+
+
+def _image(client, config, plan, urls, log_path: Path, rebuild: bool = False):
+    from vercompare.backends.docker.backend import define
+    from vercompare.images import build, builders
+
+    wheelhouse_url, netrc = urls
+    definition = define(config, client, plan, wheelhouse_url)
+    return build.build(client, definition, ca_bundle=config.build.ca_bundle, log_path=log_path, rebuild=rebuild,
+                       builder=builders.choose(config.builder, config.docker_host).builder,
+                       docker_host=config.docker_host, netrc=netrc)
+
+
+def build_here(config, plan, urls) -> dict:
+    """The variant's image on this node: built, or found (content-addressed tag)."""
+    from vercompare.images import build
+
+    log_dir = Path(tempfile.mkdtemp(prefix="vercompare-build-"))
+    client = _client()
+    try:
+        try:
+            image = _image(client, config, plan, urls, log_dir / "build.log", rebuild=config.build.rebuild)
+        except build.BuildFailed as exc:
+            return {"node": here(), "failed": True, "tail": exc.tail}
+        freeze = build.read_file(client, image.id, "/opt/vercompare/freeze.txt")
+        return {"node": here(), "failed": False, "tag": image.tag, "id": image.id, "built": image.built,
+                "freeze": freeze, "base_image": config.build.base_image}
+    finally:
+        client.close()
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def describe_here() -> dict:
+    """This node's engine and GPU driver, for run.json's provenance."""
+    out = here()
+    try:
+        client = _client()
+        out["docker"] = client.version().get("Version")
+        client.close()
+    except Exception as exc:  # provenance says what it could not learn
+        out["docker"] = f"unreachable ({str(exc)[:80]})"
+    out["gpu_driver"] = _gpu_driver()
+    return out
+
+
+def _gpu_driver() -> str | None:
+    import subprocess
+
+    try:
+        proc = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                              capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip().splitlines()[0] if proc.returncode == 0 and proc.stdout.strip() else None
+
+
+def reap_here(run_ids: list[str]) -> list[str]:
+    """Containers of these runs, and those whose driver on this node is gone: removed."""
+    from vercompare.images import engine, reaper
+
+    client = engine.connect(engine_host(), reap=False)
+    try:
+        gone = reaper.reap(client)
+        for run_id in run_ids:
+            gone += reaper.remove_run(client, run_id)
+        return gone
+    finally:
+        client.close()
+
+
+def run_here(config, plan, urls, spec: dict, spec_name: str, run_id: str, task: str) -> Iterator[dict]:
+    """A streaming task: runs the spec in a container on this node and yields, in order,
+    {"node": ...}, then {"record": line} and {"log": text} as they appear, then {"exit": code,
+    "cause": ...}. The container is removed however the task ends (cancelled included)."""
+    import json
+
+    import ray
+
+    from vercompare.backends.base import Prepared
+    from vercompare.backends.docker.backend import CONTAINER_RUN_DIR, DockerBackend
+    from vercompare.images import reaper
+
+    scratch = Path(tempfile.mkdtemp(prefix="vercompare-ray-"))
+    for sub in ("specs", "weights", "logs"):
+        (scratch / sub).mkdir()
+    results, log_path = scratch / "results.jsonl", scratch / "logs" / "runner.log"
+    results.touch()
+    log_path.touch()
+    (scratch / "specs" / spec_name).write_text(json.dumps(spec, indent=1))
+    client = _client()
+    process = None
+    try:
+        image = _image(client, config, plan, urls, scratch / "logs" / "build.log")
+        gpus = ",".join(str(int(g)) for g in ray.get_gpu_ids()) if config.gpus != "none" else "none"
+        backend = DockerBackend(client, replace(config, gpus=gpus))
+        yield {"node": here()}
+        process = backend.start(Prepared(plan.name, image.id, {}, {}), f"{CONTAINER_RUN_DIR}/specs/{spec_name}",
+                                scratch, log_path, run_id, labels={reaper.TASK: task})
+        sent = {results: 0, log_path: 0}
+        while True:
+            code = process.poll()
+            for path, key in ((results, "record"), (log_path, "log")):
+                data = path.read_bytes()[sent[path]:]
+                if key == "record":
+                    data = data[:data.rfind(b"\n") + 1]  # whole lines only: the runner writes one per record
+                if data:
+                    sent[path] += len(data)
+                    if key == "record":
+                        for line in data.decode().splitlines():
+                            yield {"record": line}
+                    else:
+                        yield {"log": data.decode(errors="replace")}
+            if code is not None:
+                yield {"exit": code, "cause": process.cause()}
+                return
+            time.sleep(POLL_S)
+    finally:
+        if process is not None:
+            process.close()
+        client.close()
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,122 @@
+"""The Ray backend on a real local Ray cluster: three GPU nodes of two fake types (two A100, one T4),
+each with its own private dockerd; CPU runs with tiny weights. One cluster for the module.
+
+- a two-variant x two-type matrix lands every cell on a node of its type, in one results.jsonl,
+  and the report has one table per GPU type x batch size;
+- nodes killed mid-run: the A100 cases go on on the other A100 node, the T4 ones (no T4 node left)
+  are `error` "node lost" with their phase; no container stays on any engine once the next run
+  has started; --resume (with the T4 node back) completes the matrix;
+- a GPU type no node has: one line naming the types there are, exit 2, nothing run.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from cli import start, vercompare
+from engines import build_args, records
+from fleet import fleet_session
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+TYPES = ("A100", "A100", "T4")
+TINY = ["--torch", "2.13.0+cpu", "--diffusers", "0.30.3", "--diffusers", "0.42.1", "--pipeline", "sd-txt2img",
+        "--weights", "tiny", "--device", "cpu", "--steps", "1", "--warmup", "0", "--repeats", "1", "--rounds", "1",
+        "--cpu-threads", "1", "--batch-size", "1", "--batch-size", "2", "--gpu-type", "A100", "--gpu-type", "T4",
+        "--backend", "ray"]
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    yield from fleet_session(TYPES)
+
+
+def _args(fleet, wheelhouse, ca_bundle, out) -> list[str]:
+    return [*TINY, "--ray-address", fleet.address, *build_args(fleet.engines[0], wheelhouse, ca_bundle),
+            "--out", str(out)]
+
+
+def test_unknown_gpu_type_is_refused_before_anything_runs(fleet, tmp_path):
+    out = tmp_path / "run"
+    proc = vercompare("run", *[a if a != "T4" else "H100" for a in TINY], "--ray-address", fleet.address,
+                      "--out", str(out))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "H100" in lines[0] and "A100, T4" in lines[0], proc.stderr
+    assert not out.exists()
+    assert not any(fleet.managed_containers().values())
+
+
+def test_matrix_lands_on_nodes_of_each_type(fleet, wheelhouse, ca_bundle, tmp_path):
+    out = tmp_path / "run"
+    proc = vercompare("run", *_args(fleet, wheelhouse, ca_bundle, out), timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    recs = records(out)
+    assert len(recs) == 8  # 2 variants x 2 types x 2 batch sizes, one round
+    ids = {n.gpu_type: set() for n in fleet.nodes}
+    for n in fleet.nodes:
+        ids[n.gpu_type].add(n.id)
+    for r in recs:
+        assert r["status"] == "ok", r.get("error")
+        assert r["node"]["gpu_type"] == r["case"]["gpu_type"]
+        assert r["node"]["id"] in ids[r["case"]["gpu_type"]]  # a node of the type it asked for
+        assert r["node"]["engine"] in {n.engine.docker_host for n in fleet.nodes if n.id == r["node"]["id"]}
+    assert {(r["case"]["gpu_type"], r["variant"]["resolved"]["diffusers"], r["case"]["batch_size"]) for r in recs} \
+        == {(t, d, b) for t in ("A100", "T4") for d in ("0.30.3", "0.42.1") for b in (1, 2)}
+    # one table per GPU type x batch size
+    titles = [line for line in proc.stdout.splitlines() if " · batch " in line and line.split(" · ")[0] in TYPES]
+    assert [t.split(" · ")[0] + " " + t.split(" · ")[1] for t in titles] == \
+        ["A100 batch 1", "A100 batch 2", "T4 batch 1", "T4 batch 2"], proc.stdout
+    meta = json.loads((out / "run.json").read_text())
+    assert {n["id"] for n in meta["machine"]["nodes"]} == {n.id for n in fleet.nodes}
+    assert all(n["docker"] for n in meta["machine"]["nodes"])
+    assert not any(fleet.managed_containers().values())
+
+
+def _kill_when_running(fleet, victims, proc, timeout: float = 600) -> list:
+    """Kill each victim node as soon as a runner container runs on its engine (mid-case)."""
+    killed, deadline = [], time.monotonic() + timeout
+    while len(killed) < len(victims) and time.monotonic() < deadline and proc.poll() is None:
+        for n in victims:
+            if n not in killed and n.engine.client.containers.list(
+                    filters={"label": "io.vercompare.task", "status": "running"}):  # a runner (not a build step)
+                fleet.kill(n)
+                killed.append(n)
+        time.sleep(0.1)
+    return killed
+
+
+def test_killed_nodes_retried_or_lost_then_resumed(fleet, wheelhouse, ca_bundle, tmp_path):
+    out = tmp_path / "run"
+    t4 = next(n for n in fleet.nodes if n.gpu_type == "T4")
+    a100, other = [n for n in fleet.nodes if n.gpu_type == "A100"]
+    proc = start("run", *_args(fleet, wheelhouse, ca_bundle, out))
+    killed = _kill_when_running(fleet, [t4, a100], proc)
+    stdout, stderr = proc.communicate(timeout=900)
+    assert killed == [t4, a100] or killed == [a100, t4], stderr[-3000:]
+    assert proc.returncode == 0, stderr[-3000:]
+    recs = records(out)
+    logs = "".join(p.read_text() for p in (out / "logs").glob("runner-*"))
+    assert "NodeDiedError" in logs or "WorkerCrashedError" in logs, logs[-3000:]
+    # A100: every case finished, on the A100 node that lived for those the dead one had not finished
+    on_a100 = [r for r in recs if r["case"]["gpu_type"] == "A100"]
+    assert len(on_a100) == 4 and all(r["status"] == "ok" for r in on_a100), [r.get("error") for r in on_a100]
+    assert {r["node"]["id"] for r in on_a100} <= {a100.id, other.id} and other.id in {r["node"]["id"] for r in on_a100}
+    # T4: no node of the type left; the cases it did not finish are `error`, "node lost", with their phase
+    lost = [r for r in recs if r["case"]["gpu_type"] == "T4" and r["status"] != "ok"]
+    assert lost and all(r["status"] == "error" and "node lost" in r["error"]["message"]
+                        and r["phase"] in ("load", "warmup", "call") for r in lost), [r.get("error") for r in lost]
+    assert "node(s) lost" in stderr
+
+    # The nodes come back (same engines, whose dead runners' containers are still there): the next run's
+    # start reaps them, and --resume --retry-failed finishes the matrix on the T4 node.
+    back = fleet.add("T4", t4.engine)
+    fleet.add("A100", a100.engine)
+    resumed = vercompare("run", "--resume", str(out), "--retry-failed", timeout=900)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    final = {(r["variant"]["name"], r["case"]["id"]): r for r in records(out)}
+    assert len(final) == 8 and all(r["status"] == "ok" for r in final.values())
+    assert all(final[(r["variant"]["name"], r["case"]["id"])]["node"]["id"] == back.id for r in lost)
+    assert fleet.managed_containers() == {e.docker_host: [] for e in fleet.engines}
