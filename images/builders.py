@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from vercompare.errors import EngineUnavailable
 
-HINT = ("install the docker-buildx plugin (Debian: docker-buildx; scripts/docker-plugins.sh DIR fetches it, "
-        "then DOCKER_CONFIG=DIR), or --builder legacy")
+INSTALL_HINT = ("install the docker-buildx plugin (Debian: docker-buildx; scripts/docker-plugins.sh DIR fetches it, "
+                "then DOCKER_CONFIG=DIR)")
+HINT = INSTALL_HINT + ", or --builder legacy"
 
 
 @dataclass(frozen=True)

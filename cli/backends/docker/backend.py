@@ -127,7 +127,7 @@ class DockerBackend(Backend):
         if builders.choose(self.config.builder, self.config.docker_host).builder == "legacy" \
                 and definition.credentials(self.config.build):
             raise BadInput("a private index with credentials needs BuildKit: the legacy builder has no build "
-                           "secrets, so they would end up in an image layer", hint=builders.HINT.split(", or")[0])
+                           "secrets, so they would end up in an image layer", hint=builders.INSTALL_HINT)
 
         base = self.base_image(plans[0].python)
         if find_image(self.client, base) is None:
@@ -262,7 +262,7 @@ def _builder_check(check):
     choice = builders.choose("auto", os.environ.get("DOCKER_HOST"))
     if choice.builder == "buildkit":
         return check("builder", True, f"BuildKit (docker buildx {choice.version}): one package cache for all builds")
-    return check("builder", False, choice.note, builders.HINT.split(", or")[0], warn_only=True)
+    return check("builder", False, choice.note, builders.INSTALL_HINT, warn_only=True)
 
 
 @contextlib.contextmanager
