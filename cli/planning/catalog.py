@@ -130,6 +130,9 @@ def resolve(spec, flavour: str, catalog: Catalog, torch_index: str = "pytorch", 
         return TorchChoice(catalog.installed, "installed", catalog.installed_flavour or label(catalog.installed) or flavour)
     if spec.kind == "path":
         return TorchChoice(None, "path", flavour)
+    if _is_installed(spec, catalog):
+        # the interpreter the venvs layer on has exactly this build: used as is, no index asked
+        return TorchChoice(catalog.installed, RELEASE, catalog.installed_flavour or label(catalog.installed) or flavour)
     if spec.kind == "nightly":
         return _nightly(spec, flavour, catalog.get(NIGHTLY, flavour), what)
     if spec.kind == "test":
@@ -148,6 +151,13 @@ def resolve(spec, flavour: str, catalog: Catalog, torch_index: str = "pytorch", 
             f"warning: {listing.url} did not answer ({listing.error}); release numbers from {fallback.url}",)
             + choice.notes if listing else choice.notes)
     return _from_table(spec, flavour, what, _warning(listing or fallback))
+
+
+def _is_installed(spec, catalog: Catalog) -> bool:
+    """An exact X.Y.Z[+label] that the base interpreter's torch is (venv and local backends)."""
+    if spec.kind != "version" or catalog.installed is None or spec.value.count(".") != 2:
+        return False
+    return release(catalog.installed) == spec.value and (not spec.local or label(catalog.installed) == spec.local)
 
 
 def _with_label(version: str, flavour: str, spec) -> str:

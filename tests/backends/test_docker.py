@@ -14,10 +14,11 @@ QUICK = ["--torch", "2.13.0+cpu", "--pipeline", "sd-txt2img", "--weights", "tiny
 def test_gpu_request_reaches_the_engine(engine, wheelhouse, ca_bundle, tmp_path):
     """With the stand-in NVIDIA hook the engine starts GPU containers: the runner sees the request.
     Built by the legacy builder (asked for; the other engine tests build with BuildKit): the same
-    Dockerfile without its mounts makes a working image."""
+    Dockerfile without its mounts makes a working image. --rebuild: the engine's data-root is cached
+    across CI runs, so without it the image of an earlier run is reused and nothing is built."""
     out = tmp_path / "run"
     proc = vercompare("run", *QUICK, "--diffusers", "0.42.1", "--batch-size", "1", "--gpus", "all",
-                      "--builder", "legacy", *build_args(engine, wheelhouse, ca_bundle), "--out", str(out),
+                      "--builder", "legacy", "--rebuild", *build_args(engine, wheelhouse, ca_bundle), "--out", str(out),
                       engine=engine)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "legacy builder" not in proc.stderr  # asked for, so not announced as a fallback

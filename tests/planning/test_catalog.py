@@ -99,6 +99,18 @@ def test_installed_is_the_base_interpreters_torch():
         plan("installed")
 
 
+def test_an_exact_version_the_base_interpreter_has_needs_no_index():
+    """venv/local: `--torch 2.13.0+cpu` where that is installed (a wheelhouse without torch, as on the
+    GPU machine) is the installed build; a version it is not still asks the index."""
+    empty = cat(release=(), installed="2.13.0+cpu", installed_flavour="cpu")
+    for asked in ("2.13.0+cpu", "2.13.0"):
+        p = plan(asked, empty)
+        assert p.torch.exact == "2.13.0+cpu" and p.torch_version == "2.13.0", asked
+    with pytest.raises(BadInput, match="has no torch 2.12.0"):
+        plan("2.12.0", empty)
+    assert not catalog._is_installed(specs.parse_torch("2.13.0+cu130"), empty)  # another build of it
+
+
 def test_what_is_looked_up():
     def keys(torch, **kw):
         return listings_for(Variant(specs.parse_torch(torch), specs.parse_diffusers("0.42.1")), "cpu", **kw)
