@@ -81,15 +81,20 @@ def test_a_container_killed_from_outside_is_interrupted_and_a_plain_resume_rerun
     assert json.loads((out / "run.json").read_text())["stopped"] is None
 
 
+def interrupt(proc, timeout: float) -> tuple[str, str, float]:
+    """Ctrl-C to a running vercompare: its stdout, stderr and the seconds it took to exit."""
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=timeout)
+    return stdout, stderr, time.monotonic() - sent
+
+
 def test_sigint_stops_fast_keeps_results_and_resume_finishes(engine, wheelhouse, ca_bundle, tmp_path):
     out = tmp_path / "run"
     proc = start("run", *SLOW, *build_args(engine, wheelhouse, ca_bundle), "--out", str(out), engine=engine)
     try:
         wait_for(lambda: len(records(out)) >= 1 and managed_containers(engine), 900, "the first case")
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
+        stdout, stderr, took = interrupt(proc, timeout=30)
     finally:
         proc.kill()
     print(f"SIGINT to exit: {took:.1f} s")  # a figure, not a timed assertion: communicate(timeout=30) bounds it
@@ -127,10 +132,7 @@ def test_sigint_mid_build_stops_the_buildkit_build_and_leaves_nothing(engine, wh
     try:
         wait_for(lambda: log.exists() and "vc-pip-install --no-index" in log.read_text(), 600, "the torch step")
         assert _buildx_builds("vercompare/variant:")  # BuildKit is building
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
+        _, stderr, took = interrupt(proc, timeout=60)
     finally:
         proc.kill()
     print(f"SIGINT mid-build to exit: {took:.1f} s")
