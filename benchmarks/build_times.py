@@ -14,9 +14,9 @@
 
     python benchmarks/build_times.py          # a private dockerd (scripts/dockerd.sh), root
 
-"Cold" images: every phase builds on a base image made fresh for it (a LABEL with a nonce: a new image
-id, so no layer of the engine's cache matches). Torch comes from the wheelhouse (torch 2.13.0+cpu) over
-loopback, everything else from the package index. The images are removed at the end.
+"Cold" images: every phase builds on a base image made fresh for it (a file with a nonce: new layers,
+so no layer of the engine's cache matches; a new LABEL alone does not do it for BuildKit). Torch
+comes from the wheelhouse (torch 2.13.0+cpu) over loopback, everything else from the package index. The images are removed at the end.
 """
 from __future__ import annotations
 
@@ -69,7 +69,9 @@ class Bench:
     def fresh_base(self) -> str:
         nonce = uuid.uuid4().hex[:12]
         tag = f"vercompare-bench/base:{nonce}"
-        self.client.images.build(fileobj=io.BytesIO(f"FROM {self.args.base_image}\nLABEL vc.bench={nonce}\n".encode()),
+        # a file, not a LABEL: BuildKit keys a base image by its layers, so a new label alone still hits
+        self.client.images.build(fileobj=io.BytesIO(
+            f"FROM {self.args.base_image}\nRUN echo {nonce} > /etc/vc-bench-nonce\n".encode()),
                                  tag=tag, rm=True)
         self.tags.add(tag)
         return tag
@@ -113,11 +115,73 @@ def it_per_s(out: Path) -> dict:
     return {k: statistics.median(v) for k, v in cells.items()}
 
 
+
+MB = 1e6
+
+
+def phase1(bench: Bench, tmp: Path, counter) -> str:
+    """Cold builds, legacy one at a time vs BuildKit at once; returns the base the BuildKit images are on."""
+    base = bench.fresh_base()
+    counter.take()
+    legacy_wall, legacy = bench.run(base, *TINY, "--builder", "legacy", "--build-jobs", "1", out=tmp / "legacy")
+    legacy_bytes = counter.take()
+    base = bench.fresh_base()
+    new_wall, new = bench.run(base, *TINY, "--builder", "buildkit", out=tmp / "new")
+    new_bytes = counter.take()
+    print("1. cold build of the quickstart's two variants (build span: first build's start to last one's end)")
+    print(f"   legacy builder, uv without a cache, one at a time: {build_span(legacy):6.1f} s "
+          f"(whole run {legacy_wall:.1f} s; downloaded {legacy_bytes[0] / MB:.0f} MB)")
+    print(f"   {new['machine'].get('builder')}, uv, shared package cache (empty), at once: {build_span(new):6.1f} s "
+          f"(whole run {new_wall:.1f} s; downloaded {new_bytes[0] / MB:.0f} MB)")
+    ratio = build_span(new) / build_span(legacy)
+    print(f"   ratio new / legacy = {ratio:.2f} (target <= 0.6: {'met' if ratio <= 0.6 else 'NOT met'}); "
+          f"load average {os.getloadavg()[1]:.1f}", flush=True)
+    return base
+
+
+def phase2(bench: Bench, tmp: Path, counter, base: str) -> None:
+    """--rebuild of both on each path: the bytes through the proxy."""
+    _, legacy_again = bench.run(base, *TINY, "--builder", "legacy", "--build-jobs", "1", "--rebuild",
+                                out=tmp / "legacy-rebuild")
+    legacy_rebuild = counter.take()
+    _, new_again = bench.run(base, *TINY, "--builder", "buildkit", "--rebuild", out=tmp / "new-rebuild")
+    new_rebuild = counter.take()
+    print("2. --rebuild of both (every layer again, torch's included): bytes through the proxy")
+    print(f"   legacy: {legacy_rebuild[0] / MB:8.1f} MB in {legacy_rebuild[1]} requests "
+          f"(build span {build_span(legacy_again):.1f} s)")
+    print(f"   BuildKit: {new_rebuild[0] / MB:6.1f} MB in {new_rebuild[1]} requests "
+          f"(build span {build_span(new_again):.1f} s): what the package cache did not hold; by host: "
+          + ", ".join(f"{h} {b / MB:.1f} MB" for h, b in sorted(new_rebuild[2].items(), key=lambda x: -x[1])),
+          flush=True)
+    bench.remove_images()  # room for the next phase's images
+
+
+def phase3(bench: Bench, tmp: Path) -> None:
+    """The whole quickstart run, cold images: builds one at a time then measuring vs overlapped."""
+    base = bench.fresh_base()
+    seq_wall, seq = bench.run(base, *FULL, "--build-jobs", "1", "--no-overlap", out=tmp / "sequential")
+    base = bench.fresh_base()
+    ovl_wall, ovl = bench.run(base, *FULL, "--overlap", out=tmp / "overlapped")
+    seq_cells, ovl_cells = it_per_s(tmp / "sequential"), it_per_s(tmp / "overlapped")
+    early, by = first_case_before_last_build(ovl)
+    print("3. the quickstart's whole run, cold images (package cache warm)")
+    print(f"   builds one at a time, then measuring: {seq_wall:6.1f} s (builds {build_span(seq):.1f} s)")
+    print(f"   builds at once, measuring from the first image: {ovl_wall:6.1f} s (builds {build_span(ovl):.1f} s)")
+    print(f"   ratio overlapped / sequential = {ovl_wall / seq_wall:.2f}; first case started "
+          + (f"{by:.1f} s before the last image was built" if early else "after the last image was built"))
+    shared = sorted(set(seq_cells) & set(ovl_cells))
+    ratios = [ovl_cells[k] / seq_cells[k] for k in shared]
+    print("   it/s measured beside a build / measured alone, per cell: "
+          + ", ".join(f"{r:.2f}" for r in ratios)
+          + "  (on a CPU the build takes the measured cores: why --overlap is off there by default)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-image", default="vercompare-test/base:bookworm")
     parser.add_argument("--wheelhouse", type=Path, default=CACHE / "wheelhouse")
     parser.add_argument("--ca-bundle", type=Path, default=Path("/etc/ssl/certs/ca-certificates.crt"))
+    parser.add_argument("--phases", default="1,2,3", help="which phases to run, e.g. 2 (after a warm-up build)")
     parser.add_argument("--engine-dir", type=Path, default=CACHE / "bench0",
                         help="private dockerd directory when DOCKER_HOST is not set")
     args = parser.parse_args()
@@ -149,53 +213,17 @@ def main() -> None:
             env["DOCKER_CONFIG"] = str(tmp / "docker")
             sh("docker", "builder", "prune", "--all", "--force", env=env)  # the package cache empty
 
-            mb = 1e6
             print(f"engine: docker {client.version().get('Version')}; {os.cpu_count()} CPUs; torch 2.13.0+cpu from "
                   "the wheelhouse, other packages from the index", flush=True)
-            base = bench.fresh_base()
-            counter.take()
-            legacy_wall, legacy = bench.run(base, *TINY, "--builder", "legacy", "--build-jobs", "1", out=tmp / "legacy")
-            legacy_bytes = counter.take()
-            base = bench.fresh_base()
-            new_wall, new = bench.run(base, *TINY, "--builder", "buildkit", out=tmp / "new")
-            new_bytes = counter.take()
-            print("1. cold build of the quickstart's two variants (build span: first build's start to last one's end)")
-            print(f"   legacy builder, uv without a cache, one at a time: {build_span(legacy):6.1f} s "
-                  f"(whole run {legacy_wall:.1f} s; downloaded {legacy_bytes[0] / mb:.0f} MB)")
-            print(f"   {new['machine'].get('builder')}, uv, shared package cache (empty), at once: {build_span(new):6.1f} s "
-                  f"(whole run {new_wall:.1f} s; downloaded {new_bytes[0] / mb:.0f} MB)")
-            ratio = build_span(new) / build_span(legacy)
-            print(f"   ratio new / legacy = {ratio:.2f} (target <= 0.6: {'met' if ratio <= 0.6 else 'NOT met'}); "
-                  f"load average {os.getloadavg()[1]:.1f}", flush=True)
-
-            _, legacy_again = bench.run(base, *TINY, "--builder", "legacy", "--build-jobs", "1", "--rebuild",
-                                        out=tmp / "legacy-rebuild")
-            legacy_rebuild = counter.take()
-            _, new_again = bench.run(base, *TINY, "--builder", "buildkit", "--rebuild", out=tmp / "new-rebuild")
-            new_rebuild = counter.take()
-            print("2. --rebuild of both (every layer again, torch's included): bytes through the proxy")
-            print(f"   legacy: {legacy_rebuild[0] / mb:8.1f} MB in {legacy_rebuild[1]} requests "
-                  f"(build span {build_span(legacy_again):.1f} s)")
-            print(f"   BuildKit: {new_rebuild[0] / mb:6.1f} MB in {new_rebuild[1]} requests "
-                  f"(build span {build_span(new_again):.1f} s): what the package cache did not hold", flush=True)
-            bench.remove_images()  # room for the next phase's images
-
-            base = bench.fresh_base()
-            seq_wall, seq = bench.run(base, *FULL, "--build-jobs", "1", "--no-overlap", out=tmp / "sequential")
-            base = bench.fresh_base()
-            ovl_wall, ovl = bench.run(base, *FULL, "--overlap", out=tmp / "overlapped")
-            seq_cells, ovl_cells = it_per_s(tmp / "sequential"), it_per_s(tmp / "overlapped")
-            early, by = first_case_before_last_build(ovl)
-            print("3. the quickstart's whole run, cold images (package cache warm)")
-            print(f"   builds one at a time, then measuring: {seq_wall:6.1f} s (builds {build_span(seq):.1f} s)")
-            print(f"   builds at once, measuring from the first image: {ovl_wall:6.1f} s (builds {build_span(ovl):.1f} s)")
-            print(f"   ratio overlapped / sequential = {ovl_wall / seq_wall:.2f}; first case started "
-                  + (f"{by:.1f} s before the last image was built" if early else "after the last image was built"))
-            shared = sorted(set(seq_cells) & set(ovl_cells))
-            ratios = [ovl_cells[k] / seq_cells[k] for k in shared]
-            print("   it/s measured beside a build / measured alone, per cell: "
-                  + ", ".join(f"{r:.2f}" for r in ratios)
-                  + "  (on a CPU the build takes the measured cores: why --overlap is off there by default)")
+            base = phase1(bench, tmp, counter) if "1" in args.phases else None
+            if "2" in args.phases:
+                if base is None:  # the package cache and the layers as phase 1 leaves them
+                    base = bench.fresh_base()
+                    bench.run(base, *TINY, "--builder", "buildkit", out=tmp / "warm-up")
+                    counter.take()
+                phase2(bench, tmp, counter, base)
+            if "3" in args.phases:
+                phase3(bench, tmp)
         print(f"load average (1/5/15 min) at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         proxy.shutdown()

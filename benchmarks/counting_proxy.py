@@ -10,6 +10,7 @@ import select
 import socket
 import socketserver
 import threading
+import urllib.parse
 import urllib.request
 
 
@@ -18,17 +19,20 @@ class Counter:
         self.lock = threading.Lock()
         self.bytes = 0
         self.requests = 0
+        self.by_host: dict[str, int] = {}
 
-    def add(self, n: int, request: bool = False) -> None:
+    def add(self, n: int, host: str, request: bool = False) -> None:
         with self.lock:
             self.bytes += n
             self.requests += int(request)
+            self.by_host[host] = self.by_host.get(host, 0) + n
 
-    def take(self) -> tuple[int, int]:
-        """(bytes, requests) since the last take."""
+    def take(self) -> tuple[int, int, dict]:
+        """(bytes, requests, bytes by host) since the last take."""
         with self.lock:
-            out = (self.bytes, self.requests)
+            out = (self.bytes, self.requests, self.by_host)
             self.bytes = self.requests = 0
+            self.by_host = {}
             return out
 
 
@@ -46,7 +50,7 @@ def _handler(counter: Counter):
             except OSError:
                 self.send_error(502)
                 return
-            counter.add(0, request=True)
+            counter.add(0, host, request=True)
             self.send_response(200, "Connection established")
             self.end_headers()
             self.close_connection = True
@@ -61,7 +65,7 @@ def _handler(counter: Counter):
                         if not data:
                             return
                         if sock is upstream:
-                            counter.add(len(data))
+                            counter.add(len(data), host)
                             self.connection.sendall(data)
                         else:
                             upstream.sendall(data)
@@ -74,7 +78,8 @@ def _handler(counter: Counter):
             self.do_GET()
 
         def do_GET(self):
-            counter.add(0, request=True)
+            host = urllib.parse.urlsplit(self.path).netloc
+            counter.add(0, host, request=True)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
             request = urllib.request.Request(self.path, headers=headers, method=self.command)
             try:
@@ -86,7 +91,7 @@ def _handler(counter: Counter):
             except OSError:
                 self.send_error(502)
                 return
-            counter.add(len(body))
+            counter.add(len(body), host)
             self.send_response(status)
             for key, value in reply_headers.items():
                 if key.lower() not in ("transfer-encoding", "connection", "content-length"):

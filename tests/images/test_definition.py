@@ -40,7 +40,7 @@ def test_dockerfile_declares_each_arg_right_before_its_step():
     text = definition.dockerfile_text()
     assert not text.startswith("# syntax")
     order = [line.split()[1].split("=")[0] for line in text.splitlines() if line.startswith("ARG ")]
-    assert order == ["BASE_IMAGE", "UV_REQUIREMENT", "UV_PIP_OPTS", "TORCH_PIP_OPTS", "TORCH_REQS", "DEPS_PIP_ARGS",
+    assert order == ["BASE_IMAGE", "REBUILD", "UV_REQUIREMENT", "UV_PIP_OPTS", "TORCH_PIP_OPTS", "TORCH_REQS", "DEPS_PIP_ARGS",
                      "DIFFUSERS_PIP_ARGS", "FRESH_AS_OF", "CHECK_ARGS"]
     # torch is installed as the host resolved it: nothing in the build picks a version
     assert "pip index versions" not in text and "NIGHTLY" not in text
@@ -65,10 +65,14 @@ def test_index_credentials_never_reach_build_arguments():
     flat = json.dumps([d.buildargs, d.labels, d.dockerfile])
     assert "s3cret-token" not in flat and "pw2" not in flat and "vcuser" not in flat
     # BuildKit gets them as a secret from the CLI's environment: not in its arguments either
-    from vercompare.images.build import NETRC_ENV, buildkit_argv
+    from vercompare.images.build import NETRC_ENV, REBUILD_ARG, buildkit_argv
 
     argv = buildkit_argv(d, Path("/ctx"), rebuild=False, secret=True)
     assert f"id=netrc,env={NETRC_ENV}" in argv and "s3cret-token" not in " ".join(argv)
+    # --rebuild: every step again by a new REBUILD value, never --no-cache (it would empty the package cache)
+    again, other = (buildkit_argv(d, Path("/ctx"), rebuild=True, secret=False) for _ in range(2))
+    assert "--no-cache" not in again and again != other
+    assert [a for a in again if a.startswith(f"{REBUILD_ARG}=")] and f"ARG {REBUILD_ARG}=" in d.dockerfile
     assert "--index-url https://index.example/simple" in d.buildargs["DEPS_PIP_ARGS"]
     creds = definition.credentials(options)
     assert [c.netrc_line() for c in creds] == ["machine index.example login vcuser password s3cret-token\n",
