@@ -8,11 +8,13 @@
    which both builders apply): the package index over HTTPS and the wheelhouse over HTTP.
 3. the quickstart's whole `vercompare run` with cold images (a fresh base image; the package cache
    warm for both): builds one at a time then measuring (`--build-jobs 1 --no-overlap`) against builds at
-   once with measuring as soon as the first image is ready (`--overlap`); the wall ratio, whether the
+   once with measuring as soon as the first image is ready (`--overlap`), and against builds one at a
+   time with measuring from the first image (`--build-jobs 1 --overlap`); the wall ratios, whether the
    first case started before the last image was built (run.json's timestamps), and what building beside
    the measuring did to the figures on this CPU (the it/s ratio per cell).
 
     python benchmarks/build_times.py          # a private dockerd (scripts/dockerd.sh), root
+    python benchmarks/build_times.py --phases 2,3
 
 "Cold" images: every phase builds on a base image made fresh for it (a file with a nonce: new layers,
 so no layer of the engine's cache matches; a new LABEL alone does not do it for BuildKit). Torch
@@ -157,23 +159,26 @@ def phase2(bench: Bench, tmp: Path, counter, base: str) -> None:
 
 
 def phase3(bench: Bench, tmp: Path) -> None:
-    """The whole quickstart run, cold images: builds one at a time then measuring vs overlapped."""
-    base = bench.fresh_base()
-    seq_wall, seq = bench.run(base, *FULL, "--build-jobs", "1", "--no-overlap", out=tmp / "sequential")
-    base = bench.fresh_base()
-    ovl_wall, ovl = bench.run(base, *FULL, "--overlap", out=tmp / "overlapped")
-    seq_cells, ovl_cells = it_per_s(tmp / "sequential"), it_per_s(tmp / "overlapped")
-    early, by = first_case_before_last_build(ovl)
+    """The whole quickstart run, cold images: builds one at a time then measuring, against overlapped
+    (builds at once; and builds one at a time, where the second builds while the first is measured)."""
+    runs = {}
+    for label, extra in (("builds one at a time, then measuring", ("--build-jobs", "1", "--no-overlap")),
+                         ("builds at once, measuring from the first image", ("--overlap",)),
+                         ("builds one at a time, measuring from the first image", ("--build-jobs", "1", "--overlap"))):
+        base = bench.fresh_base()
+        out = tmp / f"phase3-{len(runs)}"
+        wall, meta = bench.run(base, *FULL, *extra, out=out)
+        runs[label] = (wall, meta, it_per_s(out))
     print("3. the quickstart's whole run, cold images (package cache warm)")
-    print(f"   builds one at a time, then measuring: {seq_wall:6.1f} s (builds {build_span(seq):.1f} s)")
-    print(f"   builds at once, measuring from the first image: {ovl_wall:6.1f} s (builds {build_span(ovl):.1f} s)")
-    print(f"   ratio overlapped / sequential = {ovl_wall / seq_wall:.2f}; first case started "
-          + (f"{by:.1f} s before the last image was built" if early else "after the last image was built"))
-    shared = sorted(set(seq_cells) & set(ovl_cells))
-    ratios = [ovl_cells[k] / seq_cells[k] for k in shared]
-    print("   it/s measured beside a build / measured alone, per cell: "
-          + ", ".join(f"{r:.2f}" for r in ratios)
-          + "  (on a CPU the build takes the measured cores: why --overlap is off there by default)")
+    seq_wall, _, seq_cells = runs["builds one at a time, then measuring"]
+    for label, (wall, meta, cells) in runs.items():
+        early, by = first_case_before_last_build(meta)
+        print(f"   {label}: {wall:6.1f} s (builds {build_span(meta):.1f} s); ratio to the first {wall / seq_wall:.2f}; "
+              "first case " + (f"{by:.1f} s before the last image was built" if early else "after the last image was built"))
+        if cells is not seq_cells:
+            ratios = [cells[k] / seq_cells[k] for k in sorted(set(seq_cells) & set(cells))]
+            print("     it/s here / measured alone, per cell: " + ", ".join(f"{r:.2f}" for r in ratios))
+    print("   (on a CPU a build takes the cores the measuring uses: why --overlap is off there by default)")
 
 
 def main() -> None:
