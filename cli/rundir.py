@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from vercompare import locks
 from vercompare.errors import RunDirError
 from vercompare_runner import schema
 from vercompare_runner.vocabulary import INTERRUPTED
@@ -165,19 +166,9 @@ def lock(run_dir: Path) -> Iterator[None]:
     flock on RUN_DIR/.vercompare.lock, which names its holder. The kernel releases the lock of a
     process that dies however it dies, so a stale lock is simply taken over."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(run_dir / LOCK, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise RunDirError(f"{run_dir} is in use by {holder}",
-                          hint="wait for it to finish (or stop it), then --resume") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"vercompare on {socket.gethostname()}, pid {os.getpid()}")
-    handle.flush()
+    handle = locks.take(run_dir / LOCK, fcntl.LOCK_EX, f"vercompare on {socket.gethostname()}, pid {os.getpid()}",
+                        lambda holder: RunDirError(f"{run_dir} is in use by {holder or 'another process'}",
+                                                   hint="wait for it to finish (or stop it), then --resume"))
     try:
         yield
     finally:

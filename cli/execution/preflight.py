@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from vercompare import locks
 from vercompare.errors import BadInput, VercompareError
 
 GB_FOR_RESULTS = 0.5
@@ -137,20 +138,9 @@ def gpu_keys(selection: str, uuids: list[str] | None) -> tuple[list[str], bool]:
 
 
 def _flock(path: Path, mode: int, what: str):
-    handle = open(path, "a+")
-    try:
-        fcntl.flock(handle, mode | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another vercompare run"
-        handle.close()
-        raise NotSafeToRun(f"{what} in use by {holder}",
-                           hint="wait for it, or pass --allow-concurrent (both runs' figures will suffer)") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
-    return handle
+    return locks.take(path, mode, f"pid {os.getpid()}", lambda holder: NotSafeToRun(
+        f"{what} in use by {holder or 'another vercompare run'}",
+        hint="wait for it, or pass --allow-concurrent (both runs' figures will suffer)"))
 
 
 @contextmanager
