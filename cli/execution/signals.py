@@ -51,5 +51,9 @@ def stoppable() -> Iterator[None]:
     try:
         yield
     finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+        # After a stop the process is on its way out with 128 + the signal: the handler stays, or a
+        # late signal would kill it with the default action on the way (measured: a CI system's
+        # second SIGTERM 0.2 s after the first ended the driver with -15 after its clean-up).
+        if not stopping:
+            for s, h in previous.items():
+                signal.signal(s, h)
