@@ -52,9 +52,7 @@ def catalog_for(variants, device: str, settings, pinned: dict | None = None) -> 
                               listing.as_of)
         listings[(catalog.PYPI, "")] = listing
     installed = (None, None)
-    # asked also for exact versions: the installed torch satisfies one it equals (catalog.resolve)
-    if any(v.torch.kind == "installed" or (v.torch.kind == "version" and v.torch.value.count(".") == 2)
-           for v in variants):
+    if any(catalog.asks_installed(v.torch) for v in variants):
         installed = backends.backend_class(settings.backend).installed_torch(settings) or (None, None)
     notes = [f"note: {listing.url} did not answer ({listing.error}); using its listing of {listing.as_of[:16]}"
              for listing in listings.values() if listing.error and listing.versions is not None]

@@ -127,12 +127,12 @@ def resolve(spec, flavour: str, catalog: Catalog, torch_index: str = "pytorch", 
         if catalog.installed is None:
             raise BadInput(f"{what}: no torch is installed in the interpreter this backend layers on",
                            hint="install torch there, or name a version (--torch 2.13.0)")
-        return TorchChoice(catalog.installed, "installed", catalog.installed_flavour or label(catalog.installed) or flavour)
+        return _installed(catalog, "installed", flavour)
     if spec.kind == "path":
         return TorchChoice(None, "path", flavour)
     if _is_installed(spec, catalog):
         # the interpreter the venvs layer on has exactly this build: used as is, no index asked
-        return TorchChoice(catalog.installed, RELEASE, catalog.installed_flavour or label(catalog.installed) or flavour)
+        return _installed(catalog, RELEASE, flavour)
     if spec.kind == "nightly":
         return _nightly(spec, flavour, catalog.get(NIGHTLY, flavour), what)
     if spec.kind == "test":
@@ -153,11 +153,21 @@ def resolve(spec, flavour: str, catalog: Catalog, torch_index: str = "pytorch", 
     return _from_table(spec, flavour, what, _warning(listing or fallback))
 
 
+def asks_installed(spec) -> bool:
+    """Whether resolving this torch spec needs the base interpreter's torch: `installed`, or an exact
+    X.Y.Z[+label], which that torch satisfies when it is that build."""
+    return spec.kind == "installed" or (spec.kind == "version" and spec.value.count(".") == 2)
+
+
 def _is_installed(spec, catalog: Catalog) -> bool:
     """An exact X.Y.Z[+label] that the base interpreter's torch is (venv and local backends)."""
-    if spec.kind != "version" or catalog.installed is None or spec.value.count(".") != 2:
+    if spec.kind != "version" or catalog.installed is None or not asks_installed(spec):
         return False
     return release(catalog.installed) == spec.value and (not spec.local or label(catalog.installed) == spec.local)
+
+
+def _installed(catalog: Catalog, channel: str, flavour: str) -> TorchChoice:
+    return TorchChoice(catalog.installed, channel, catalog.installed_flavour or label(catalog.installed) or flavour)
 
 
 def _with_label(version: str, flavour: str, spec) -> str:
