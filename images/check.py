@@ -58,7 +58,7 @@ def run_check(client, image) -> dict:
     return parse(out.decode("utf-8", "replace"))
 
 
-def failure_text(verdict: dict) -> str:
+def failure_text(verdict: dict, what: str = "sanity check") -> str:
     """'sanity check failed: compile (torch.compile...: ModuleNotFoundError ...)'."""
     failed = [c for c in verdict.get("checks", []) if not c.get("ok")]
-    return "sanity check failed: " + "; ".join(f"{c['name']} ({c.get('detail', '')})" for c in failed)
+    return f"{what} failed: " + "; ".join(f"{c['name']} ({c.get('detail', '')})" for c in failed)

@@ -19,6 +19,13 @@ def main(argv=None):
     p_check.add_argument("--flavour", default="", help="cpu, cu128, ... (the build's)")
     p_check.add_argument("--torch", default="", help="the exact torch expected")
     p_check.add_argument("--nightly-date", default="", help="YYYY-MM-DD: a nightly not older than it")
+    p_check.add_argument("--start", action="store_true",
+                         help="the check before measuring: GPU, arch, NVML, torch.compile as the cases ask")
+    p_check.add_argument("--device", default="cpu")
+    p_check.add_argument("--mode", action="append", default=[], help="a compile mode of the run's cases")
+    p_check.add_argument("--fullgraph", action="store_true")
+    p_check.add_argument("--dtype", default="fp32")
+    p_check.add_argument("--out", default="", help="--start: also write the verdict to this file")
     p_flops = sub.add_parser("flops", help="count FLOPs of one denoising step (meta device)")
     p_flops.add_argument("pipeline")
     p_flops.add_argument("--weights", default="random", choices=("tiny", "random"))
@@ -27,6 +34,10 @@ def main(argv=None):
     p_flops.add_argument("--width", type=int, default=None)
     args = parser.parse_args(argv)
 
+    if args.command in ("run", "case", "check"):
+        # Before torch loads: Triton's build step must find the GPU driver (runner/libcuda.py)
+        from .libcuda import link_driver
+        link_driver()
     if args.command == "run":
         from .spec_run import run_spec
         return run_spec(args.spec)
@@ -35,6 +46,9 @@ def main(argv=None):
         return child_main(args.input, args.output)
     if args.command == "check":
         from .check import main as check_main
+        from .check import start_main
+        if args.start:
+            return start_main(args.out, args.device, args.mode or ["default"], args.fullgraph, args.dtype)
         return check_main(args.flavour, args.torch, args.nightly_date)
     if args.command == "env":
         import json

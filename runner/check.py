@@ -9,17 +9,25 @@ smoke_test.py) that apply to the environment's flavour:
     cuda version    torch.version.cuda is the flavour's (None on cpu)
     cudnn           on cuda with a GPU: the cuDNN loaded is the one torch was compiled with
     nvidia wheels   on cuda: the nvidia-* pip packages are torch's CUDA (and cuDNN) major
-    compile         a tiny torch.compile runs (inductor where a C compiler is, else aot_eager)
+    compile         a small torch.compile with inductor on CPU (g++ there); a dynamo that refuses this
+                    Python is said, not failed: the image serves uncompiled cases (planning refuses a
+                    compile mode on such a Python)
     nightly date    a nightly is not older than the date expected
+
+`check --start` is the check that matters for compiled cases, run before any case is measured in a
+process started exactly as the measuring runner is (a container with its user, read-only root, tmpfs,
+network, GPU request and environment): the GPU visible, its architecture in torch's arch list, NVML
+answering, and a small module compiled with inductor in each of the run's compile modes, with its
+fullgraph, on the run's device. No fallback to another backend, no skip: a failure names its fix.
 
 One JSON object on stdout: {"ok", "checks": [{"name", "ok", "detail"}], "versions"}; exit 0 whenever
 it could say so (a failed check is the host's to act on). Python 3.8, standard library + torch.
 """
 import json
+import os
 import re
 import shutil
 import sys
-import traceback
 
 
 def _flavour_cuda(flavour):
@@ -77,7 +85,12 @@ def run_checks(flavour, expect_torch="", nightly_date=""):
         _cudnn(torch, add, versions)
         _nvidia_wheels(torch, add, versions)
 
-    _compile(torch, add)
+    refusal = _dynamo_refusal(torch)
+    if refusal:  # uncompiled cases still run here; a compiled case is refused by planning and `check --start`
+        add("compile", True, "no compile check: torch %s's dynamo refuses Python %d.%d (%s)"
+            % (torch.__version__, sys.version_info[0], sys.version_info[1], refusal))
+    else:
+        _compile(torch, add)
 
     if nightly_date:
         m = re.search(r"\.dev(\d{8})", str(torch.__version__))
@@ -118,28 +131,170 @@ def _nvidia_wheels(torch, add, versions):
     add("nvidia wheels", ok, "nvidia-cuda-runtime %s for torch's CUDA %s" % (", ".join(runtime), torch.version.cuda))
 
 
-def _compile(torch, add):
+def _dynamo_refusal(torch):
+    """Why this torch's dynamo refuses this Python (its own check, torch/_dynamo/eval_frame.py), or None."""
     try:
         import torch._dynamo as dynamo
     except Exception as exc:
-        add("compile", False, "import torch._dynamo: %s: %s" % (type(exc).__name__, str(exc)[:200]))
-        return
-    supported = getattr(dynamo, "is_dynamo_supported", lambda: True)
-    release = tuple(int(p) for p in re.findall(r"\d+", str(torch.__version__))[:2])
-    # torch 2.0's dynamo refuses Python 3.11 (its wheels exist, its compiler does not): not a broken build
-    if not supported() or (release < (2, 1) and sys.version_info >= (3, 11)):
-        add("compile", True, "skipped: dynamo does not support Python %d.%d in torch %s"
-            % (sys.version_info[0], sys.version_info[1], torch.__version__))
-        return
-    backend = "inductor" if (shutil.which("cc") or shutil.which("gcc") or shutil.which("c++")) else "aot_eager"
+        return "import torch._dynamo: %s: %s" % (type(exc).__name__, str(exc)[:200])
+    check = getattr(getattr(dynamo, "eval_frame", None), "check_if_dynamo_supported", None)
     try:
-        fn = torch.compile(lambda x: torch.sin(x) * 2 + 1, backend=backend)
-        x = torch.arange(8, dtype=torch.float32)
-        ok = bool(torch.allclose(fn(x), torch.sin(x) * 2 + 1))
-        add("compile", ok, "torch.compile(backend=%s) of a small function" % backend)
+        if check is not None:
+            check()
+        elif not getattr(dynamo, "is_dynamo_supported", lambda: True)():
+            return "dynamo is not supported here"
     except Exception as exc:
-        add("compile", False, "torch.compile(backend=%s): %s: %s" % (backend, type(exc).__name__,
-                                                                     traceback.format_exc(limit=1).strip()[-300:]))
+        return str(exc)[:200] or type(exc).__name__
+    return None
+
+
+def _compiler_missing():
+    """No C/C++ compiler: inductor's CPU code needs g++ (or c++), Triton's launcher `cc` (or gcc)."""
+    missing = [name for name, alts in (("c++", ("g++", "c++")), ("cc", ("cc", "gcc")))
+               if not any(shutil.which(a) for a in alts)]
+    return missing
+
+
+def _compile(torch, add, device="cpu", modes=("default",), fullgraph=False, dtype="fp32"):
+    """torch.compile with the real backend (inductor): no fallback to another backend, no skip. Each
+    failure names its cause and its fix in one line."""
+    refusal = _dynamo_refusal(torch)
+    if refusal:
+        add("compile", False, "torch %s's dynamo refuses Python %d.%d (%s); fix: plan a Python it supports "
+            "(drop --python: vercompare picks one when a compile mode is asked)"
+            % (torch.__version__, sys.version_info[0], sys.version_info[1], refusal))
+        return
+    missing = _compiler_missing()
+    if missing:
+        add("compile", False, "no C/C++ compiler in the environment (%s not found; inductor and Triton compile "
+            "at run time); fix: rebuild the image (its compiler layer installs g++), or install g++ and libc "
+            "headers" % " and ".join(missing))
+        return
+    for mode in modes:
+        _compile_one(torch, add, device, mode, fullgraph, dtype)
+
+
+def _small_module(torch):
+    class Small(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(4, 8, 3, padding=1)
+            self.norm = torch.nn.GroupNorm(2, 8)
+
+        def forward(self, x):
+            return torch.nn.functional.silu(self.norm(self.conv(x))) * 2 + 1
+
+    return Small()
+
+
+def _compile_one(torch, add, device, mode, fullgraph, dtype):
+    name = "compile" if mode in ("default", None) else "compile %s" % mode
+    what = "torch.compile(backend=inductor, mode=%s, fullgraph=%s) on %s" % (mode, fullgraph, device)
+    try:
+        import torch._dynamo as dynamo
+        dynamo.reset()
+        torch.manual_seed(0)
+        dt = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(dtype, torch.float32)
+        module = _small_module(torch).to(device=device, dtype=dt).eval()
+        x = torch.randn(2, 4, 16, 16, device=device, dtype=dt)
+        if device != "cpu":
+            module = module.to(memory_format=torch.channels_last)
+            x = x.to(memory_format=torch.channels_last)
+        kwargs = {"backend": "inductor", "fullgraph": fullgraph}
+        if mode not in ("default", None):
+            kwargs["mode"] = mode
+        compiled = torch.compile(module, **kwargs)
+        with torch.no_grad():
+            want = module(x)
+            for _ in range(3):  # reduce-overhead records its CUDA graph on a later call
+                got = compiled(x)
+            if device != "cpu":
+                torch.cuda.synchronize()
+        frames = _unique_graphs(dynamo)
+        tol = 1e-4 if dt == torch.float32 else 2e-2
+        close = bool(torch.allclose(got.float(), want.float(), atol=tol, rtol=tol))
+        ok = close and frames >= 1
+        add(name, ok, "%s of a small conv module: %d graph(s)%s" % (
+            what, frames, "" if close else "; outputs differ from eager by %.3g" % float((got - want).abs().max())))
+    except Exception as exc:
+        add(name, False, "%s: %s; fix: %s" % (what, _last_line(exc), _fix_for(exc)))
+
+
+def _unique_graphs(dynamo):
+    counters = getattr(getattr(dynamo, "utils", None), "counters", {}) or {}
+    try:
+        return int((counters.get("stats") or {}).get("unique_graphs", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _last_line(exc):
+    text = "%s: %s" % (type(exc).__name__, str(exc).strip())
+    lines = [line for line in text.splitlines() if line.strip()]
+    return " ".join(lines[:2])[:300]
+
+
+def _fix_for(exc):
+    text = str(exc)
+    if "libcuda" in text or "-lcuda" in text:
+        return "the GPU driver's libcuda.so.1 must be mounted (NVIDIA container toolkit); the runner links it"
+    if "Python.h" in text:
+        return "install the Python headers (python3-dev) in the image"
+    if "compiler" in text.lower() or "g++" in text or "gcc" in text:
+        return "install g++ and libc headers in the image (the Dockerfile's compiler layer)"
+    if "sm_" in text or "no kernel image" in text:
+        return "use a torch build with kernels for this GPU (--cuda cu118 or newer for sm_90)"
+    return "see the traceback in the runner's log; compare with --compile off"
+
+
+def _gpu(torch, add, versions):
+    """On cuda: the GPU visible, its architecture one the build has kernels for, NVML answering."""
+    if not torch.cuda.is_available():
+        add("gpu", False, "torch.cuda.is_available() is False; fix: start the container with a GPU "
+            "(--gpus) and the NVIDIA container toolkit, or run with --device cpu")
+        return False
+    major, minor = torch.cuda.get_device_capability()
+    arch = "sm_%d%d" % (major, minor)
+    archs = list(torch.cuda.get_arch_list())
+    versions["gpu_arch"] = arch
+    add("gpu arch", arch in archs, "%s (%s); torch %s has kernels for %s%s" % (
+        arch, torch.cuda.get_device_name(), torch.__version__, " ".join(archs),
+        "" if arch in archs else "; fix: a torch build for this GPU (torch 2.0 on sm_90: --cuda cu118)"))
+    try:
+        import pynvml
+        pynvml.nvmlInit()
+        count = pynvml.nvmlDeviceGetCount()
+        pynvml.nvmlShutdown()
+        add("nvml", count >= 1, "NVML answers: %d GPU(s)" % count)
+    except Exception as exc:
+        add("nvml", False, "NVML does not answer (%s); fix: the driver's libnvidia-ml.so.1 must be mounted "
+            "(NVIDIA container toolkit, capability utility)" % _last_line(exc))
+    return arch in archs
+
+
+def start_checks(device="cpu", modes=("default",), fullgraph=False, dtype="fp32"):
+    """The check before any case is measured, in a process started exactly as the measuring one:
+    the real device, the cases' compile modes and fullgraph, the real backend."""
+    checks = []
+    versions = {"python": "%d.%d.%d" % sys.version_info[:3]}
+
+    def add(name, ok, detail=""):
+        checks.append({"name": name, "ok": bool(ok), "detail": detail})
+
+    try:
+        import torch
+    except Exception as exc:
+        add("import", False, "import torch: %s: %s" % (type(exc).__name__, str(exc)[:300]))
+        return _verdict(checks, versions)
+    versions.update(torch=str(torch.__version__), cuda=torch.version.cuda)
+    if device.startswith("cuda"):
+        versions["triton_libcuda_path"] = os.environ.get("TRITON_LIBCUDA_PATH")  # __main__ linked the driver
+        if not _gpu(torch, add, versions):
+            return _verdict(checks, versions)
+    modes = [m for m in modes if m != "off"]
+    if modes:
+        _compile(torch, add, device, modes, fullgraph, dtype)
+    return _verdict(checks, versions)
 
 
 def _verdict(checks, versions):
@@ -149,4 +304,15 @@ def _verdict(checks, versions):
 
 def main(flavour, expect_torch="", nightly_date=""):
     print(json.dumps(run_checks(flavour, expect_torch, nightly_date), sort_keys=True))
+    return 0
+
+
+def start_main(out, device, modes, fullgraph, dtype):
+    """`check --start`: the verdict to `out` (a file in the run directory) and to stdout."""
+    text = json.dumps(start_checks(device, tuple(modes), fullgraph, dtype), sort_keys=True)
+    if out:
+        with open(out + ".tmp", "w") as f:
+            f.write(text + "\n")
+        os.replace(out + ".tmp", out)
+    print(text)
     return 0

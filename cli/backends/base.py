@@ -99,6 +99,13 @@ class Backend(ABC):
         {"ok", "checks": [{"name", "ok", "detail"}], "versions"}; run once where it is made."""
         return {"ok": True, "checks": [], "versions": {}, "skipped": "this backend has no check"}
 
+    def start_runner(self, prepared: "Prepared", args: list[str], run_dir: Path, log_path: Path,
+                     run_id: str = "") -> RunnerProcess | None:
+        """`python -m vercompare_runner ARGS` in the environment, started exactly as `start` starts the
+        measuring runner (same user, root, tmpfs, network, GPUs, environment): the check before
+        measuring runs so (execution/start_check.py). None: this backend cannot start one here."""
+        return None
+
     def adapt(self, plans: tuple, device: str) -> tuple:
         """The plans this backend can run (the local backend renames its one variant)."""
         return plans

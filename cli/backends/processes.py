@@ -176,5 +176,6 @@ class LocalProcess:
         shutil.rmtree(self._scratch, ignore_errors=True)
 
 
-def runner_argv(python: str, spec_path: str) -> list[str]:
-    return [python, "-m", "vercompare_runner", "run", spec_path]
+def runner_argv(python: str, *args: str) -> list[str]:
+    """`python -m vercompare_runner ARGS` (`run SPEC` for the measuring runner)."""
+    return [python, "-m", "vercompare_runner", *args]

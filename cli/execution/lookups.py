@@ -68,5 +68,5 @@ def plans_for(request, settings, variants, pinned: dict | None = None):
     """The variants' plans, their torch resolved against what the indexes say; and the notes."""
     catalog_, notes = catalog_for(variants, request.device, settings, pinned)
     plans = plan_variants(variants, device=request.device, catalog_=catalog_, torch_index=settings.torch_index or "pytorch",
-                          torch_index_url=settings.torch_index_url)
+                          torch_index_url=settings.torch_index_url, compiled=any(m != "off" for m in request.compile))
     return plans, notes

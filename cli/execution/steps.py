@@ -37,7 +37,7 @@ from typing import Callable
 
 from vercompare import backends, rundir
 from vercompare.errors import BadInput, RunDirError
-from vercompare.execution import lookups, preflight, schedule, signals, sources, weights_cache
+from vercompare.execution import lookups, preflight, schedule, signals, sources, start_check, weights_cache
 from vercompare.execution.scheduler import OUT_OF_BUDGET, Scheduler
 from vercompare.images.secrets import redact
 from vercompare.planning import request as request_mod
@@ -281,15 +281,24 @@ def _prepare(run: Run, plan, progress, cancel: threading.Event):
     run.console.print(f"{plan.name}: {ready.verb} {ready.info.get('tag') or ready.handle} in "
                       f"{time.monotonic() - started:.1f} s", highlight=False)
     verdict = run.backend.check(ready, plan)  # before any case: a broken environment is a build error
+    if verdict.get("ok"):
+        # compiled cases: compile where and as they will be measured (execution/start_check.py)
+        started_check = start_check.run(run.backend, ready, list(run.cases), run.out, run.meta["run_id"],
+                                        cancel=cancel)
+        if started_check is not None:
+            verdict = {**verdict, "ok": bool(started_check.get("ok")), "start": started_check,
+                       "checks": verdict.get("checks", []) + started_check.get("checks", [])}
     with run.lock:
         run.variants[plan.name] = {**entry, "prepare_finished_at": _now(), "image": ready.info,
                                    "resolved": ready.resolved, "check": verdict}
         if not verdict.get("ok"):
             from vercompare.images.check import failure_text
 
-            message = failure_text(verdict)
+            started_failed = not verdict.get("start", {"ok": True}).get("ok")
+            message = failure_text(verdict, "compile check before measuring" if started_failed else "sanity check")
             run.failed_builds.append(plan.name)
-            run.console.print(f"[red]build failed:[/] {plan.name}: {message}", highlight=False)
+            run.console.print(f"[red]{'variant failed' if started_failed else 'build failed'}:[/] {plan.name}: {message}",
+                              highlight=False)
             _fail_cases(run, plan, message, [message])
             run.variants[plan.name]["build_failed"] = True
             run.save()

@@ -10,6 +10,8 @@ from vercompare.planning.matrix import Pin
 # torch releases known to this table: minor -> (patch versions, python range, CUDA flavours, default flavour).
 # Python ranges are the CPython versions each release published wheels for.
 TORCH_RELEASES: dict[str, tuple[tuple[str, ...], tuple[str, str], tuple[str, ...], str]] = {
+    # cu117 (PyPI's build) has no sm_90 kernels (H100/H200): the check before measuring refuses it there,
+    # naming --cuda cu118 (runner/check.py: the GPU's arch must be in torch's arch list).
     "2.0": (("2.0.0", "2.0.1"), ("3.8", "3.11"), ("cu117", "cu118", "cpu"), "cu117"),
     "2.1": (("2.1.0", "2.1.1", "2.1.2"), ("3.8", "3.11"), ("cu118", "cu121", "cpu"), "cu121"),
     "2.2": (("2.2.0", "2.2.1", "2.2.2"), ("3.8", "3.12"), ("cu118", "cu121", "cpu"), "cu121"),
@@ -29,6 +31,14 @@ TORCH_RELEASES: dict[str, tuple[tuple[str, ...], tuple[str, str], tuple[str, ...
 }
 STABLE_TORCH = "2.15.0"
 NIGHTLY = (("3.10", "3.14"), ("cu126", "cu128", "cu130", "cpu"), "cu128")
+
+# The newest Python each release's torch.compile accepts: torch/_dynamo/eval_frame.py's
+# check_if_dynamo_supported raises "Python 3.X+ not yet supported for torch.compile" above it
+# (2.0: 3.11+; 2.1 .. 2.3: 3.12+, 3.12 support landed for 2.4, pytorch/pytorch#123300; 2.4, 2.5: 3.13+,
+# 3.13 came with 2.6; 2.6 .. 2.9: 3.14+; 2.10 and later, and nightly: 3.15+). A release newer than
+# this table compiles on every Python its wheels support.
+COMPILE_PYTHON_MAX = {"2.0": "3.10", "2.1": "3.11", "2.2": "3.11", "2.3": "3.11", "2.4": "3.12", "2.5": "3.12",
+                      "2.6": "3.13", "2.7": "3.13", "2.8": "3.13", "2.9": "3.13"}
 
 # The oldest diffusers the runner supports, and the newest known to this table
 # (newer ones are accepted: they need no pins).
@@ -91,9 +101,30 @@ def python_range(torch_version: str | None) -> tuple[str, str]:
     return NIGHTLY[0] if row is None else row[1]
 
 
+def compile_python_max(torch_version: str | None) -> str:
+    """The newest Python torch.compile runs on in this release (nightly: None)."""
+    if torch_version is not None and torch_minor(torch_version) in COMPILE_PYTHON_MAX:
+        return COMPILE_PYTHON_MAX[torch_minor(torch_version)]
+    return python_range(torch_version)[1]
+
+
+# "latest" diffusers: the newest release whose Requires-Python admits the variant's Python (pip and uv
+# skip the others by themselves); planning fills it in once the Python is chosen.
+LATEST = "latest"
+
+
+def diffusers_latest_for(python: str) -> str:
+    """The newest release known to this table that installs on `python` (diffusers_min_python's steps)."""
+    if vtuple(python) >= vtuple(diffusers_min_python(DIFFUSERS_LATEST_KNOWN)):
+        return DIFFUSERS_LATEST_KNOWN
+    return "0.41.0" if vtuple(python) >= (3, 10) else "0.35.2"
+
+
 def diffusers_min_python(diffusers_version: str | None) -> str:
     # Requires-Python of diffusers' wheels: >=3.8 up to 0.31, >=3.9 from 0.32? kept coarse:
     # 0.42 declares >=3.11 (read from its wheel's METADATA).
+    if diffusers_version == LATEST:
+        return "3.8"  # whichever Python: the newest release that admits it (diffusers_latest_for)
     if diffusers_version is None:
         return "3.11"  # main / git: follow the newest release
     v = vtuple(diffusers_version)
@@ -104,16 +135,19 @@ def diffusers_min_python(diffusers_version: str | None) -> str:
     return "3.8"
 
 
-def pick_python(torch_version: str | None, diffusers_version: str | None) -> str | None:
-    low, high = python_range(torch_version)
-    low = max(low, diffusers_min_python(diffusers_version), key=vtuple)
-    for candidate in PREFERRED_PYTHONS:
-        if vtuple(low) <= vtuple(candidate) <= vtuple(high):
-            return candidate
-    return None
+def pick_python(torch_version: str | None, diffusers_version: str | None, compiled: bool = False) -> str | None:
+    """compiled: a compile mode is asked, so the Python must be one the release's dynamo accepts."""
+    fits = pythons_for(torch_version, diffusers_version, compiled)
+    return fits[0] if fits else None
 
 
-def python_ok(python: str, torch_version: str | None, diffusers_version: str | None) -> str | None:
+def pythons_for(torch_version: str | None, diffusers_version: str | None, compiled: bool = False) -> tuple[str, ...]:
+    """The Pythons that fit, most preferred first."""
+    return tuple(p for p in PREFERRED_PYTHONS if python_ok(p, torch_version, diffusers_version, compiled) is None)
+
+
+def python_ok(python: str, torch_version: str | None, diffusers_version: str | None,
+              compiled: bool = False) -> str | None:
     """None when the Python fits, else the reason it does not."""
     low, high = python_range(torch_version)
     what = f"torch {torch_version}" if torch_version else "torch nightly"
@@ -122,6 +156,9 @@ def python_ok(python: str, torch_version: str | None, diffusers_version: str | N
     need = diffusers_min_python(diffusers_version)
     if vtuple(python) < vtuple(need):
         return f"diffusers {diffusers_version or 'main'} needs Python >= {need}, not {python}"
+    ceiling = compile_python_max(torch_version)
+    if compiled and vtuple(python) > vtuple(ceiling):
+        return f"{what}'s torch.compile supports Python <= {ceiling}, not {python}"
     return None
 
 

@@ -133,8 +133,11 @@ def _channel_of(spec: PackageSpec, torch_index: str) -> str:
 
 
 def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalog = catalog.OFFLINE,
-                 torch_index: str = "pytorch", torch_index_url: str | None = None) -> VariantPlan:
-    """catalog_: what the indexes said (execution/lookups.py); OFFLINE: the table decides."""
+                 torch_index: str = "pytorch", torch_index_url: str | None = None, compiled: bool = False,
+                 python: str | None = None) -> VariantPlan:
+    """catalog_: what the indexes said (execution/lookups.py); OFFLINE: the table decides.
+    compiled: a compile mode is asked (the Python must be one torch.compile accepts); python: the one
+    plan_variants chose for every auto variant."""
     torch = variant.torch
     flavour = flavour_for(variant, device)
     pinned = catalog_.pinned.get(variant.name)
@@ -153,18 +156,26 @@ def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalo
     elif variant.diffusers.kind == "git" and variant.diffusers.source:
         diffusers_version = next(s.version for s in sources if s.package == "diffusers")
     elif variant.diffusers.kind == "latest":
-        diffusers_version = compat.DIFFUSERS_LATEST_KNOWN
+        diffusers_version = compat.LATEST  # the newest that admits the Python, once it is chosen
 
     # Python: explicit must fit; auto picks one that fits all.
-    if variant.python == "auto":
-        python = compat.pick_python(torch_version, diffusers_version)
+    if variant.python == "auto" and python is None:
+        python = compat.pick_python(torch_version, diffusers_version, compiled)
         if python is None:
-            raise BadInput(f"{variant.name}: no Python fits torch {torch.label} and diffusers {variant.diffusers.label}")
-    else:
+            raise BadInput(f"{variant.name}: no Python fits torch {torch.label} and diffusers {variant.diffusers.label}"
+                           + (" with torch.compile" if compiled else ""), hint=_no_python_hint(compiled))
+    elif variant.python != "auto":
         python = variant.python
-        why = compat.python_ok(python, torch_version, diffusers_version)
+        why = compat.python_ok(python, torch_version, diffusers_version, compiled)
         if why:
             raise BadInput(f"{variant.name}: {why}", hint="drop --python (auto picks one) or choose another")
+    notes = ()
+    if diffusers_version == compat.LATEST:
+        diffusers_version = compat.diffusers_latest_for(python)
+        if diffusers_version != compat.DIFFUSERS_LATEST_KNOWN:
+            why = "; the Python every variant's torch.compile accepts" if compiled else ""
+            notes = (f"{variant.name}: diffusers latest on Python {python} is {diffusers_version} (newer releases "
+                     f"need a newer Python{why})",)
 
     cuda = choice.flavour
     flavours = compat.flavours(torch_version)[0]
@@ -184,7 +195,7 @@ def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalo
             if choice.channel in catalog.CHANNEL_PATHS else None
         requirement = f"torch=={choice.version}" if choice.version else "torch"
         install = TorchInstall(requirement, index, pre=choice.channel == catalog.NIGHTLY, exact=choice.version,
-                               channel=choice.channel, notes=choice.notes)
+                               channel=choice.channel, notes=choice.notes + notes)
 
     pins = compat.pins(torch_version, diffusers_version,
                        transformers_given=variant.transformers is not None,
@@ -202,14 +213,43 @@ def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalo
                        torch_version, diffusers_version, sources)
 
 
+def _no_python_hint(compiled: bool) -> str:
+    if compiled:
+        return ("torch.compile: torch 2.0 up to Python 3.10, 2.1 .. 2.3 up to 3.11 (diffusers 0.42 needs >= 3.11): "
+                "pick an older diffusers, a newer torch, or --compile off")
+    return "pick versions that share a Python (vercompare plan shows each one's)"
+
+
 def plan_variants(variants, device: str = "cpu", catalog_: catalog.Catalog = catalog.OFFLINE,
-                  torch_index: str = "pytorch", torch_index_url: str | None = None) -> tuple[VariantPlan, ...]:
-    plans = tuple(plan_variant(v, device, catalog_, torch_index, torch_index_url) for v in variants)
+                  torch_index: str = "pytorch", torch_index_url: str | None = None,
+                  compiled: bool = False) -> tuple[VariantPlan, ...]:
+    """compiled: a compile mode is asked; then the variants whose Python is auto share one Python that
+    every variant's torch.compile accepts, so the compiled columns differ only in what was asked."""
+    plans = tuple(plan_variant(v, device, catalog_, torch_index, torch_index_url, compiled) for v in variants)
+    auto = [i for i, v in enumerate(variants) if v.python == "auto"]
+    if compiled and len({plans[i].python for i in auto}) > 1:
+        shared = _shared_python([plans[i] for i in auto])
+        plans = tuple(plan_variant(v, device, catalog_, torch_index, torch_index_url, compiled, shared)
+                      if i in auto else plans[i] for i, v in enumerate(variants))
     names = [p.name for p in plans]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise BadInput(f"the same variant is asked for twice: {', '.join(dupes)}")
     return plans
+
+
+def _shared_python(plans) -> str:
+    """One Python that every plan's torch and diffusers accept with torch.compile; BadInput naming the
+    conflict when there is none."""
+    def fits(p):
+        diffusers = compat.LATEST if p.variant.diffusers.kind == "latest" else p.diffusers_version
+        return compat.pythons_for(p.torch_version, diffusers, compiled=True)
+
+    common = [py for py in compat.PREFERRED_PYTHONS if all(py in fits(p) for p in plans)]
+    if not common:
+        each = "; ".join(f"{p.name}: {', '.join(sorted(fits(p), key=compat.vtuple))}" for p in plans)
+        raise BadInput(f"no one Python serves torch.compile in every variant ({each})", hint=_no_python_hint(True))
+    return common[0]
 
 
 def require_resolved(plans) -> None:

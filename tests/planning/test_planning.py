@@ -91,6 +91,40 @@ def test_python_auto_and_impossible_combinations():
         plan_variant(v("2.13.0", "0.42.1", python="3.10"))
 
 
+@pytest.mark.parametrize("torch,ceiling", [
+    ("2.0.1", "3.10"), ("2.1.2", "3.11"), ("2.3.1", "3.11"), ("2.4.1", "3.12"), ("2.5.1", "3.12"), ("2.6.0", "3.13"),
+    ("2.9.1", "3.13"), ("2.10.0", "3.14"), ("2.15.0", "3.14"), (None, "3.14"),
+])
+def test_the_compile_python_ceiling_per_release(torch, ceiling):
+    # torch/_dynamo/eval_frame.py's check_if_dynamo_supported, release by release
+    assert compat.compile_python_max(torch) == ceiling
+    assert compat.pick_python(torch, "0.35.2", compiled=True) in compat.pythons_for(torch, "0.35.2")
+    assert compat.vtuple(compat.pick_python(torch, "0.35.2", compiled=True)) <= compat.vtuple(ceiling)
+
+
+def test_a_compile_mode_puts_every_variant_on_one_python_its_dynamo_accepts():
+    both = (v("2.0", "latest"), v("2.13.0+cpu", "latest"))
+    uncompiled = plan_variants(both)
+    assert [p.python for p in uncompiled] == ["3.11", "3.11"]  # diffusers 0.42.1 needs 3.11
+    compiled = plan_variants(both, compiled=True)
+    assert [p.python for p in compiled] == ["3.10", "3.10"]
+    # "latest" is the newest release that admits the Python, said in the plan
+    assert [p.diffusers_version for p in compiled] == ["0.41.0", "0.41.0"]
+    assert any("diffusers latest on Python 3.10 is 0.41.0" in n for n in compiled[0].torch.notes)
+    assert compiled[1].diffusers == "diffusers"  # the installer picks it by Requires-Python
+
+
+def test_a_combination_no_python_can_compile_is_refused():
+    with pytest.raises(BadInput, match="no Python fits torch 2.0.1 and diffusers 0.42.1 with torch.compile"):
+        plan_variants((v("2.0", "0.42.1"),), compiled=True)
+    plan_variants((v("2.0", "0.42.1"),))  # uncompiled, torch 2.0 runs on 3.11
+    with pytest.raises(BadInput, match="torch.compile supports Python <= 3.10, not 3.11"):
+        plan_variant(v("2.0", "0.25.1", python="3.11"), compiled=True)
+    # each variant alone has a Python, the two share none
+    with pytest.raises(BadInput, match="no one Python serves torch.compile in every variant"):
+        plan_variants((v("2.0", "0.25.1"), v("2.13.0+cpu", "0.42.1")), compiled=True)
+
+
 def test_cuda_flavour_defaults_and_refusals():
     assert plan_variant(v("2.0", "0.17.1"), device="cuda").cuda == "cu117"
     assert plan_variant(v("2.0", "0.17.1"), device="cpu").cuda == "cpu"

@@ -221,8 +221,16 @@ class DockerBackend(Backend):
     def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "",
               labels: dict | None = None) -> DockerProcess:
         """labels: more labels for the container (a fleet's task)."""
+        return self.start_runner(prepared, ["run", spec_path], run_dir, log_path, run_id, labels)
+
+    def start_runner(self, prepared: Prepared, args: list[str], run_dir: Path, log_path: Path, run_id: str = "",
+                     labels: dict | None = None) -> DockerProcess:
+        """The one way a runner container starts: the measuring runner and the check before it alike."""
         volumes = {str(run_dir.resolve()): {"bind": CONTAINER_RUN_DIR, "mode": "rw"}}
-        env = {"HOME": "/tmp", "TORCHINDUCTOR_CACHE_DIR": "/tmp/inductor", "HF_HUB_OFFLINE": "1"}
+        # Compile caches on the tmpfs (the root is read-only); USER: getpass.getuser() answers even for a
+        # host uid the image's passwd lacks (inductor and Triton ask it for their default cache paths).
+        env = {"HOME": "/tmp", "USER": "vc", "TORCHINDUCTOR_CACHE_DIR": "/tmp/inductor",
+               "TRITON_CACHE_DIR": "/tmp/triton", "HF_HUB_OFFLINE": "1"}
         if self.config.hf_cache:
             volumes[str(self.config.hf_cache.resolve())] = {"bind": "/vc/hf", "mode": "ro"}
             env["HF_HOME"] = "/vc/hf"
@@ -233,7 +241,7 @@ class DockerBackend(Backend):
             _give_to(run_dir, CONTAINER_UID)
         env["VERCOMPARE_DRIVER_STDIN"] = "1"  # the runner exits when the attached stdin closes
         container = self.client.containers.create(
-            prepared.handle, ["python", "-m", "vercompare_runner", "run", spec_path],
+            prepared.handle, ["python", "-m", "vercompare_runner", *args],
             volumes=volumes, environment=env, user=user, network_mode="none",
             device_requests=gpus.device_requests(self.config.gpus), shm_size="2g",
             # stdin_open with create()'s detach=False sets StdinOnce: the engine closes the runner's

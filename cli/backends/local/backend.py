@@ -79,5 +79,9 @@ class LocalBackend(Backend):
                         verb="using this interpreter")
 
     def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = "") -> LocalProcess:
+        return self.start_runner(prepared, ["run", spec_path], run_dir, log_path, run_id)
+
+    def start_runner(self, prepared: Prepared, args: list[str], run_dir: Path, log_path: Path,
+                     run_id: str = "") -> LocalProcess:
         env = {**child_env(isolated=False), **self.config.runner_env}
-        return LocalProcess(runner_argv(prepared.handle, spec_path), env, log_path, run_dir.resolve())
+        return LocalProcess(runner_argv(prepared.handle, *args), env, log_path, run_dir.resolve())
