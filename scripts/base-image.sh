@@ -1,23 +1,43 @@
 #!/usr/bin/env bash
-# Make the offline base image (Debian bookworm minbase + python3 + venv + CA certs) in the engine
-# named by $DOCKER_HOST, unless it is there already. No registry is needed:
+# Make an offline base image (Debian minbase + python3 + venv + CA certs) in the engine named by
+# $DOCKER_HOST, unless it is there already. No registry is needed:
 #   debootstrap -> rootfs tarball (cached in CACHE_DIR) -> docker import.
-# usage: DOCKER_HOST=unix://... scripts/base-image.sh NAME:TAG [CACHE_DIR]
+# PYTHON picks the Debian release that ships it: 3.9 bullseye, 3.11 bookworm (the default), 3.13
+# trixie; torch 2.0's torch.compile needs <= 3.10, so its compiled column needs the 3.9 base. A
+# "{python}" in NAME:TAG is replaced by it, so one --base-image template serves every variant:
+#   scripts/base-image.sh 'vc/base:{python}' "" 3.9  then  vercompare run --base-image 'vc/base:{python}' ...
+# No compiler here: the image's compiler layer (images/Dockerfile) adds g++ and the Python headers.
+# usage: DOCKER_HOST=unix://... scripts/base-image.sh NAME:TAG [CACHE_DIR] [PYTHON]
 #        scripts/base-image.sh --print-mirror     (the Debian mirror it uses; docker-plugins.sh asks)
 set -euo pipefail
 
-[[ $# -ge 1 ]] || { echo "usage: $0 NAME:TAG [CACHE_DIR]" >&2; exit 2; }
-IMAGE=$1
+[[ $# -ge 1 ]] || { echo "usage: $0 NAME:TAG [CACHE_DIR] [PYTHON]" >&2; exit 2; }
+PYTHON=${3:-3.11}
+IMAGE=${1//\{python\}/$PYTHON}
 CACHE=${2:-${XDG_CACHE_HOME:-$HOME/.cache}/vercompare}
-SUITE=bookworm
+case $PYTHON in
+  3.9) SUITE=bullseye ;;
+  3.11) SUITE=bookworm ;;
+  3.13) SUITE=trixie ;;
+  *) echo "base-image.sh: Debian ships Python 3.9 (bullseye), 3.11 (bookworm), 3.13 (trixie), not $PYTHON" >&2; exit 2 ;;
+esac
 # python3-venv brings ensurepip (pip + setuptools wheels), so `python3 -m venv` gives a venv with pip;
 # python3-pip is not needed.
 INCLUDE=python3,python3-venv,ca-certificates
 TARBALL=$CACHE/rootfs-$SUITE-minbase-$(printf %s "$INCLUDE" | cksum | cut -d' ' -f1).tar
 
-# The machine's own Debian mirror: the first apt source that serves $SUITE.
+# The machine's own Debian mirror: the first apt source that serves $SUITE, else the one that serves
+# the host's own release (a mirror serves every suite; the host's sources name only its own).
 mirror() {
-  local f uri
+  local uri suite
+  for suite in "$SUITE" $(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}"); do
+    uri=$(mirror_of "$suite") && { echo "$uri"; return; }
+  done
+  echo http://deb.debian.org/debian
+}
+
+mirror_of() {
+  local f uri SUITE=$1
   for f in /etc/apt/sources.list.d/*.sources; do
     [[ -f $f ]] || continue
     # deb822 stanzas: print URIs of stanzas whose Suites include $SUITE exactly
@@ -35,7 +55,7 @@ mirror() {
     uri=$(awk -v s="$SUITE" '$1 == "deb" && $3 == s { print $2; exit }' "$f")
     [[ -n $uri ]] && { echo "$uri"; return; }
   done
-  echo http://deb.debian.org/debian
+  return 1
 }
 
 build_tarball() {
