@@ -113,7 +113,7 @@ def main(argv=None):
     import torch
 
     from vercompare_runner import knobs, schema, workloads
-    from vercompare_runner.timing import LoopTimer
+    from vercompare_runner.timing import LoopTimer, WallClock
     from vercompare_runner.workloads.base import Components
 
     cuda = args.device.startswith("cuda")
@@ -160,7 +160,7 @@ def main(argv=None):
         del bars[:]
         timer = None
         if timed:  # the runner's stamps in the same call: only the clock windows differ
-            timer = LoopTimer(sync)
+            timer = LoopTimer(WallClock(sync))
             timer.attach(stages[0].pipe, stages[0].denoisers())
             timer.begin()
         workload.call(stages, case, inp, torch.Generator("cpu").manual_seed(0))
@@ -182,7 +182,7 @@ def main(argv=None):
     def runner_call():
         for stage in stages:
             stage.pipe.set_progress_bar_config(disable=True)
-        timer = LoopTimer(sync)
+        timer = LoopTimer(WallClock(sync))
         timer.attach(stages[0].pipe, stages[0].denoisers())
         timer.begin()
         workload.call(stages, case, inp, torch.Generator("cpu").manual_seed(0))

@@ -19,7 +19,7 @@ from .memory import MemoryTracker, free_memory
 from .outcome import CaseTimeout, classify, error_info
 from .sampling import Sampling
 from .telemetry import Sampler
-from .timing import LoopTimer
+from .timing import LoopTimer, clock_for
 from .vocabulary import (
     BAR_STEPS,
     COMPILE_S,
@@ -201,7 +201,7 @@ def run_case(case, weights_dir, run_id, variant, env, cache_info=None):
             if compiled:
                 metrics["compiled"] = compiled
             for stage in stages:
-                stage.timer = LoopTimer(sync)
+                stage.timer = LoopTimer(clock_for(device))
                 stage.timer.attach(stage.pipe, stage.denoisers())
             if compile_on and case_full.get("fault") == "recompile-limit":
                 compiler.force_past_limit(workload, stages, case_full, inp, _generator(case_full))

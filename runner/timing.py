@@ -4,7 +4,13 @@ The end of each step: a wrapper around pipe.scheduler.step (functools.wraps keep
 signature: pipelines inspect it for `generator`/`eta`; without it IF's noise is unseeded).
 The start of the loop: a forward pre-hook on the denoiser(s) (UNet, ControlNet), first
 call wins. Registered on the object the pipeline calls, i.e. the compiled wrapper when
-compile is on, so the hook runs eagerly outside the graph. On CUDA each stamp synchronizes.
+compile is on, so the hook runs eagerly outside the graph.
+
+On CUDA a stamp is a CUDA event recorded on the stream, and the call synchronises once, at its end
+(EventClock): the page's loop never synchronised, and a synchronize after every step stalls the
+CPU's queueing of the next step's kernels, which costs fast compiled steps most. The old timer (a
+synchronize before every stamp: WallClock with a sync) stays, for benchmarks/gpu/ to put the two
+side by side: VERCOMPARE_STEP_TIMER=sync.
 callback_on_step_end would be the public way, but IF never got it and ControlNet only
 from 0.24; the notes measured both methods agreeing within 0.5 %.
 
@@ -14,12 +20,64 @@ steps and the bar counts `steps`), so the timer also counts the bar's updates (t
 disabled: wrapping pipe.progress_bar counts the calls to its update).
 """
 import functools
+import os
 import time
+
+TIMER_ENV = "VERCOMPARE_STEP_TIMER"  # "sync": the old per-step synchronize on CUDA (side by side)
+
+
+class WallClock(object):
+    """perf_counter stamps; with `sync` (the old CUDA timer) a synchronize before every stamp."""
+
+    kind = "wall"
+
+    def __init__(self, sync=None):
+        self._sync = sync
+        if sync is not None:
+            self.kind = "wall, synchronize per step"
+
+    def stamp(self):
+        if self._sync is not None:
+            self._sync()
+        return time.perf_counter()
+
+    def seconds(self, stamps):
+        return list(stamps)
+
+
+class EventClock(object):
+    """CUDA events, no synchronize in the loop: `seconds` waits once, for the last event, and reads
+    each event's time from the first (torch.cuda.Event.elapsed_time, milliseconds)."""
+
+    kind = "cuda events, synchronize once per call"
+
+    def __init__(self, cuda):
+        self._cuda = cuda  # the torch.cuda module (a fake one in the unit tests)
+
+    def stamp(self):
+        event = self._cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def seconds(self, stamps):
+        stamps[-1].synchronize()
+        return [stamps[0].elapsed_time(e) / 1000.0 for e in stamps]
+
+
+def clock_for(device, mode=None):
+    """The step clock of a device: events on CUDA, the wall clock elsewhere; mode "sync" (or the
+    environment's VERCOMPARE_STEP_TIMER=sync): the old timer."""
+    if not str(device).startswith("cuda"):
+        return WallClock()
+    import torch
+    if (mode or os.environ.get(TIMER_ENV)) == "sync":
+        return WallClock(lambda: torch.cuda.synchronize(device))
+    return EventClock(torch.cuda)
 
 
 class LoopTimer(object):
-    def __init__(self, sync=None):
-        self._sync = sync
+    def __init__(self, clock=None):
+        self._clock = clock or WallClock()
         self._start = None
         self._ends = []
         self._handles = []
@@ -28,10 +86,12 @@ class LoopTimer(object):
         self._bar_steps = 0
         self._pipe = None
 
+    @property
+    def kind(self):
+        return self._clock.kind
+
     def _stamp(self):
-        if self._sync is not None:
-            self._sync()
-        return time.perf_counter()
+        return self._clock.stamp()
 
     def attach(self, pipe, denoisers):
         scheduler = pipe.scheduler
@@ -114,7 +174,7 @@ class LoopTimer(object):
         self._start, self._ends, self._bar_steps = None, [], 0
         if start is None or not ends:
             return None
-        stamps = [start] + ends
+        stamps = self._clock.seconds([start] + ends)
         step_s = [b - a for a, b in zip(stamps, stamps[1:])]
         loop_s = stamps[-1] - stamps[0]
         return {

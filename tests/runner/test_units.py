@@ -4,7 +4,7 @@ import time
 import pytest
 
 from vercompare_runner import faults, outcome
-from vercompare_runner.timing import LoopTimer
+from vercompare_runner.timing import EventClock, LoopTimer, WallClock
 
 
 class _Scheduler(object):
@@ -62,6 +62,61 @@ def test_loop_timer_counts_steps_and_keeps_the_step_signature():
     assert timer.end() is None
     timer.detach()
     assert "step" not in vars(pipe.scheduler) and pipe.unet.hooks == []
+
+
+class _FakeCuda(object):
+    """The GPU side of torch.cuda as the timer uses it: events stamped with a fake device clock that
+    runs ahead of the host (queued kernels), and the synchronizations counted."""
+
+    def __init__(self):
+        self.syncs = 0
+        self.device_ms = 0.0
+        cuda = self
+
+        class Event(object):
+            def __init__(self, enable_timing=False):
+                assert enable_timing
+                self.ms = None
+
+            def record(self):
+                cuda.device_ms += 4.0  # each step's kernels take 4 ms on the device
+                self.ms = cuda.device_ms
+
+            def synchronize(self):
+                cuda.syncs += 1
+
+            def elapsed_time(self, end):
+                return end.ms - self.ms
+
+        self.Event = Event
+
+    def synchronize(self):
+        self.syncs += 1
+
+
+def test_cuda_steps_are_timed_by_events_synchronised_once_per_call():
+    cuda = _FakeCuda()
+    pipe = _Pipe()
+    timer = LoopTimer(EventClock(cuda))
+    timer.attach(pipe, [pipe.unet])
+    for _ in range(2):
+        timer.begin()
+        pipe(5)
+        loop = timer.end()
+        # the device's times between the events, not the host's: 4 ms a step
+        assert loop["steps"] == 5 and loop["step_s"] == pytest.approx([0.004] * 5)
+        assert loop["it_per_s"] == pytest.approx(250.0)
+    assert cuda.syncs == 2  # one per call, none inside the loop
+    timer.detach()
+
+    # The old timer, kept for the side-by-side: a synchronize before every stamp (start + 5 steps)
+    old = LoopTimer(WallClock(cuda.synchronize))
+    old.attach(pipe, [pipe.unet])
+    old.begin()
+    pipe(5)
+    assert old.end()["steps"] == 5 and cuda.syncs == 2 + 6
+    old.detach()
+    assert (LoopTimer().kind, old.kind) == ("wall", "wall, synchronize per step")
 
 
 @pytest.mark.parametrize("fault, phase, raises", [
