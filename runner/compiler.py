@@ -17,6 +17,9 @@ Everything here asks torch what it has (attributes, config names); nothing compa
   compile time      calculate_time_spent()["entire_frame_compile"] (newer), else the
                     frame_phase_timing of 2.0; else the derived figure (first call minus median)
   modes             torch._inductor.list_mode_options() where it exists; 2.0 knows three
+  CUDA graphs       a reduce-overhead case whose graphs inductor did not capture: counters
+                    ["inductor"]["cudagraph_skips"] (newer), else inductor's "skipping cudagraphs due
+                    to ..." log line (2.0, 2.1; newer versions log it too, on the perf_hints logger)
 """
 import logging
 import os
@@ -212,6 +215,49 @@ class _LimitLog(logging.Handler):
                                           "detail": "\n".join(lines[1:4])[:500]})
 
 
+class _CudagraphLog(logging.Handler):
+    """Keeps inductor's "skipping cudagraphs due to <reason>" lines (a perf hint, at WARNING)."""
+
+    def __init__(self, watch):
+        logging.Handler.__init__(self, logging.DEBUG)
+        self.watch = watch
+
+    def emit(self, record):
+        try:
+            message = record.getMessage()
+        except Exception:
+            return
+        if "skipping cudagraphs" in message.lower():
+            self.watch.cudagraph_lines.append(message.strip().splitlines()[0][:300])
+
+
+def _cudagraph_loggers():
+    """The loggers inductor says "skipping cudagraphs" on: torch._inductor and its perf_hints artifact
+    loggers (2.1+: off unless enabled, and not propagating), created by importing their modules."""
+    for name in ("torch._inductor.compile_fx", "torch._inductor.cudagraph_utils"):
+        try:
+            __import__(name)
+        except Exception:
+            pass
+    names = ["torch._inductor"] + sorted(n for n in logging.root.manager.loggerDict
+                                         if n.startswith("torch._inductor") and "perf_hints" in n)
+    return [logging.getLogger(n) for n in names]
+
+
+def cudagraph_state(case, counters, lines):
+    """What became of a reduce-overhead case's CUDA graphs: None for other cases; else {"asked",
+    "skips", "reasons"}: skips from inductor's counter where it has one, else its log lines."""
+    if case.get("compile") != "reduce-overhead" or not str(case.get("device", "")).startswith("cuda"):
+        return None
+    counted = _count(counters, "inductor", "cudagraph_skips")
+    reasons = []
+    for line in lines:
+        reason = line.split("due to", 1)[1].strip() if "due to" in line else line
+        if reason not in reasons:
+            reasons.append(reason)
+    return {"asked": True, "skips": max(counted, len(lines)), "reasons": reasons[:_KEEP_REASONS]}
+
+
 class Watch(object):
     """What dynamo did during a compiled case. start() before its first call, mark_measured()
     before the measured calls, result() at the end (also after a failure)."""
@@ -220,8 +266,11 @@ class Watch(object):
         self.case = case
         self.cache_info = cache_info or {}
         self.limit_hits = []
+        self.cudagraph_lines = []
         self.phase = "compile"
         self._handler = None
+        self._graph_handler = None
+        self._levels = []
         self._frames_before_measured = None
 
     def start(self):
@@ -229,6 +278,13 @@ class Watch(object):
         utils.counters.clear()
         self._handler = _LimitLog(self)
         logging.getLogger("torch._dynamo").addHandler(self._handler)
+        if cudagraph_state(self.case, {}, []) is not None:
+            self._graph_handler = _CudagraphLog(self)
+            for logger in _cudagraph_loggers():
+                self._levels.append((logger, logger.level))
+                if logger.getEffectiveLevel() > logging.WARNING:  # an artifact logger left off
+                    logger.setLevel(logging.WARNING)
+                logger.addHandler(self._graph_handler)
         return self
 
     def mark_measured(self):
@@ -238,6 +294,10 @@ class Watch(object):
         if self._handler is not None:
             logging.getLogger("torch._dynamo").removeHandler(self._handler)
             self._handler = None
+        for logger, level in self._levels:
+            logger.removeHandler(self._graph_handler)
+            logger.setLevel(level)
+        self._levels = []
 
     def result(self, derived_s=None):
         self.stop()
@@ -261,6 +321,7 @@ class Watch(object):
             "recompiles": recompiles,
             "recompile_reasons": reasons,
             "cache_limit_hits": list(self.limit_hits),
+            "cudagraphs": cudagraph_state(self.case, counters, self.cudagraph_lines),
             "fell_back": bool(self.limit_hits),
             "frames_in_measured_calls": (_frames_ok() - self._frames_before_measured
                                          if self._frames_before_measured is not None else None),
@@ -280,8 +341,14 @@ class Watch(object):
 
 
 def fallback_error(watch_result):
-    """The exception a case that fell back to eager ends with (None when it did not)."""
+    """The exception a case that fell back to eager, or a reduce-overhead case that ran without its
+    CUDA graphs, ends with (None when it did neither)."""
     hits = watch_result.get("cache_limit_hits") or []
+    graphs = watch_result.get("cudagraphs") or {}
+    if not hits and graphs.get("skips"):
+        return CompileFallback("inductor skipped CUDA graphs %d time(s) (%s): the figures are not reduce-overhead "
+                               "ones" % (graphs["skips"], "; ".join(graphs.get("reasons") or ["no reason logged"])),
+                               "compile")
     if not hits:
         return None
     first = hits[0]

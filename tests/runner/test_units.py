@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from vercompare_runner import faults, outcome
+from vercompare_runner import compiler, faults, outcome
 from vercompare_runner.timing import EventClock, LoopTimer, WallClock
 
 
@@ -220,3 +220,32 @@ def test_telemetry_says_why_each_field_is_absent():
     tel = Sampler("cuda:0", interval_s=0.01, nvml=Partial(0), handle=object()).start().stop()
     assert tel["sm_clock_mhz"]["median"] and tel["power_w"][ABSENT] == "NVML: Not Supported", tel
     assert ABSENT in tel["throttle_reasons"] and ABSENT in tel["throttled"], tel
+
+
+def test_a_reduce_overhead_case_without_its_cuda_graphs_is_not_a_reduce_overhead_figure():
+    import logging
+
+    case = {"compile": "reduce-overhead", "device": "cuda"}
+    # 2.0 / 2.1: only the log line says it (inductor's perf hint)
+    watch = type("W", (), {"cudagraph_lines": []})()
+    handler = compiler._CudagraphLog(watch)
+    logger = logging.getLogger("torch._inductor.compile_fx.__perf_hints")
+    logger.addHandler(handler)
+    try:
+        logger.warning("skipping cudagraphs due to %s", "input mutation")
+        logger.warning("skipping cudagraphs due to %s", "input mutation")
+        logger.warning("something else")
+    finally:
+        logger.removeHandler(handler)
+    state = compiler.cudagraph_state(case, {}, watch.cudagraph_lines)
+    assert state == {"asked": True, "skips": 2, "reasons": ["input mutation"]}
+    error = compiler.fallback_error({"cudagraphs": state})
+    assert error.vercompare_status == "compile_error" and error.phase == "compile"
+    assert "skipped CUDA graphs 2 time(s) (input mutation)" in str(error)
+    # newer: inductor's counter, even when the line went unseen
+    counted = compiler.cudagraph_state(case, {"inductor": {"cudagraph_skips": 1}}, [])
+    assert counted["skips"] == 1 and compiler.fallback_error({"cudagraphs": counted}) is not None
+    # graphs captured: a reduce-overhead figure; other modes and CPU cases are not asked
+    assert compiler.fallback_error({"cudagraphs": compiler.cudagraph_state(case, {}, [])}) is None
+    assert compiler.cudagraph_state({"compile": "default", "device": "cuda"}, {}, ["skipping cudagraphs"]) is None
+    assert compiler.cudagraph_state({"compile": "reduce-overhead", "device": "cpu"}, {}, []) is None
