@@ -9,9 +9,9 @@ smoke_test.py) that apply to the environment's flavour:
     cuda version    torch.version.cuda is the flavour's (None on cpu)
     cudnn           on cuda with a GPU: the cuDNN loaded is the one torch was compiled with
     nvidia wheels   on cuda: the nvidia-* pip packages are torch's CUDA (and cuDNN) major
-    compile         a small torch.compile with inductor on CPU (g++ there); a dynamo that refuses this
-                    Python is said, not failed: the image serves uncompiled cases (planning refuses a
-                    compile mode on such a Python)
+    compiler        g++ builds C++ and cc builds C against Python.h (what inductor and Triton run); a
+                    dynamo that refuses this Python is said in "versions", not failed: the image serves
+                    uncompiled cases (planning refuses a compile mode on such a Python)
     nightly date    a nightly is not older than the date expected
 
 `check --start` is the check that matters for compiled cases, run before any case is measured in a
@@ -85,12 +85,10 @@ def run_checks(flavour, expect_torch="", nightly_date=""):
         _cudnn(torch, add, versions)
         _nvidia_wheels(torch, add, versions)
 
+    _toolchain(add)
     refusal = _dynamo_refusal(torch)
     if refusal:  # uncompiled cases still run here; a compiled case is refused by planning and `check --start`
-        add("compile", True, "no compile check: torch %s's dynamo refuses Python %d.%d (%s)"
-            % (torch.__version__, sys.version_info[0], sys.version_info[1], refusal))
-    else:
-        _compile(torch, add)
+        versions["dynamo"] = "refuses Python %d.%d: %s" % (sys.version_info[0], sys.version_info[1], refusal)
 
     if nightly_date:
         m = re.search(r"\.dev(\d{8})", str(torch.__version__))
@@ -155,9 +153,46 @@ def _compiler_missing():
     return missing
 
 
+def _toolchain(add):
+    """What inductor and Triton run at compile time, tried without torch (a second, not a compile's
+    minute: every image runs this when it is built): C++ with the standard library, and C against
+    Python.h, each built into a shared object."""
+    import subprocess
+    import sysconfig
+    import tempfile
+
+    missing = _compiler_missing()
+    if missing:
+        add("compiler", False, "no C/C++ compiler (%s not found); fix: the image's compiler layer installs "
+            "g++ and libc headers (images/Dockerfile)" % " and ".join(missing))
+        return
+    cxx = shutil.which("g++") or shutil.which("c++")
+    cc = shutil.which("cc") or shutil.which("gcc")
+    include = sysconfig.get_paths()["include"]
+    sources = (("probe.cpp", cxx, "#include <vector>\nint probe() { return (int) std::vector<int>(3).size(); }\n", []),
+               ("probe.c", cc, "#include <Python.h>\nint probe(void) { return Py_IsInitialized(); }\n",
+                ["-I" + include]))
+    tmp = tempfile.mkdtemp(prefix="vc-check-")
+    try:
+        for name, compiler, text, flags in sources:
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+            proc = subprocess.run([compiler, path, "-shared", "-fPIC", "-o", path + ".so"] + flags,
+                                  capture_output=True, text=True, timeout=120)
+            if proc.returncode != 0:
+                first = (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[0][:200]
+                add("compiler", False, "%s cannot build %s (%s); fix: install %s in the image" % (
+                    os.path.basename(compiler), name, first, "python3-dev" if name == "probe.c" else "g++"))
+                return
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    add("compiler", True, "%s and %s build shared objects (C++ with its library; C with Python.h)" % (cxx, cc))
+
+
 def _compile(torch, add, device="cpu", modes=("default",), fullgraph=False, dtype="fp32"):
     """torch.compile with the real backend (inductor): no fallback to another backend, no skip. Each
-    failure names its cause and its fix in one line."""
+    failure names its cause and its fix in one line (`check --start`)."""
     refusal = _dynamo_refusal(torch)
     if refusal:
         add("compile", False, "torch %s's dynamo refuses Python %d.%d (%s); fix: plan a Python it supports "
