@@ -31,10 +31,14 @@ def apply_attention(stages, attention):
                 module.set_default_attn_processor()
 
 
+# channels_last goes to the modules the page put in it: the UNet, and the ControlNet
+CHANNELS_LAST_ROLES = ("unet", "controlnet")
+
+
 def apply_channels_last(stages, enabled):
     if not enabled:
         return
     import torch
     for stage in stages:
-        for _, module in _modules(stage, ("unet", "controlnet")):
+        for _, module in _modules(stage, CHANNELS_LAST_ROLES):
             module.to(memory_format=torch.channels_last)

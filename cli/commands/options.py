@@ -64,6 +64,8 @@ RUN_EXTRAS = [
     _param("config", Optional[Path], None, ("--config", "-c"), "A vercompare.toml: \\[variants.NAME], \\[matrix], "
            "\\[build], \\[run], \\[gate] (see examples/). Default: ./vercompare.toml when there is one. Options "
            "typed here win over it.", "run"),
+    _param("preset", Optional[str], None, ("--preset",), "A matrix shipped with the tool, under --config and "
+           "the options typed: pytorch2-page (diffusers' \"PyTorch 2.0\" page's knobs).", "run"),
     _param("out", Optional[Path], None, ("--out", "-o"), "Run directory (default runs/<date-time>).", "run"),
     _param("resume", Optional[Path], None, ("--resume",), "Finish the run in this directory: only missing cells run.",
            "run"),
@@ -95,6 +97,8 @@ from vercompare.report.model import EXTRAS  # noqa: E402  (light: dataclasses on
 
 REPORT = [
     _param("fmt", str, "table", ("--format", "-f"), FORMATS_HELP, "report", shown="table"),
+    _param("preset", Optional[str], None, ("--preset",), "A matrix shipped with the tool, under --config and "
+           "the options typed: pytorch2-page (diffusers' \"PyTorch 2.0\" page's knobs).", "run"),
     _param("out", Optional[Path], None, ("--out", "-o"), "Write to this file instead of stdout.", "report"),
     _param("png", Optional[Path], None, ("--png",), "Also write the speedup chart as PNG.", "report"),
     _param("show", Optional[List[str]], None, ("--show",), "Extra columns, comma separated or repeated: "
@@ -159,6 +163,11 @@ def request_and_settings(ctx: typer.Context, values: dict):
             from rich.console import Console
 
             Console(stderr=True).print(f"using ./{config} (--config FILE for another)", highlight=False)
+    if values.get("preset"):
+        from vercompare.planning import config_file
+
+        request, settings, gate = config_file.apply(config_file.preset(values["preset"]), given(ctx), request,
+                                                    settings, gate)
     if config:
         from vercompare.planning import config_file
 

@@ -298,6 +298,15 @@ def apply(path: Path, explicit, request: RunRequest, settings: Settings, thresho
 
 
 DEFAULT_NAME = "vercompare.toml"
+PRESETS = Path(__file__).resolve().parent.parent / "presets"  # cli/presets: package data
+
+
+def preset(name: str) -> Path:
+    """`--preset NAME`: the config file shipped as presets/NAME.toml."""
+    known = sorted(p.stem for p in PRESETS.glob("*.toml"))
+    if name not in known:
+        raise BadInput(f"--preset {name}: unknown preset", hint=f"choose from {', '.join(known)}")
+    return PRESETS / f"{name}.toml"
 
 
 def found_here() -> Path | None:
