@@ -156,163 +156,195 @@ def _stage_summary(loops_per_call):
 
 def run_case(case, weights_dir, run_id, variant, env, cache_info=None):
     """The record of one case (never raises, except for KeyboardInterrupt / SystemExit).
-    cache_info: the compile cache this process compiles with (case_process.py)."""
-    case_full = dict(schema.CASE_DEFAULTS)
-    case_full.update(case)
-    started_at = _now()
-    state = _CaseState()
-    device = case_full["device"]
-    compile_on = (case_full["compile"] or "off") != "off"
-    metrics, samples, stage_records, fp = {}, {}, [], None
+    cache_info: the compile cache this process compiles with (case_process.py).
+    The steps, in order: load, compile (wrapping; the first call compiles), warmup, measured calls,
+    summary; any exception becomes the status of the phase it happened in."""
+    run = _CaseRun(case, weights_dir, cache_info)
     status, phase, error = "ok", None, None
-    compiled_info, telemetry = None, None
-    sampler = Sampler(device)
-    store.reset_loaded()
-    if compile_on:
-        compiler.clean_state()  # its own process already is clean; run in-process, it makes it so
-    timeout = float(os.environ.get("VERCOMPARE_CASE_TIMEOUT_S") or 0) or None
     try:
-        with _Alarm(timeout):
-            workload = workloads.get(case_full["pipeline"])
-            dtype = knobs.torch_dtype(case_full["dtype"])
-            sync = _sync_fn(device)
-            # --- load
-            faults.check(case_full, "load")
-            t0 = time.perf_counter()
-            store.take_made_seconds()
-            comps = Components(case_full, weights_dir, device, dtype)
-            stages = workload.build(case_full, comps)
-            state.stages = stages
-            knobs.apply_attention(stages, case_full["attention"])
-            knobs.apply_channels_last(stages, case_full["channels_last"])
-            inp = workload.inputs(case_full)
-            if sync:
-                sync()
-            metrics["load_s"] = time.perf_counter() - t0
-            made = store.take_made_seconds()
-            if made:
-                metrics["weights_made_s"] = made  # included in load_s
-            # --- compile (wrapping is lazy; the first call compiles and counts as this phase)
-            state.phase = "compile"
-            faults.check(case_full, "compile")
-            if compile_on:
-                state.watch = compiler.Watch(case_full, cache_info).start()
-            compiled = compiler.apply_compile(stages, case_full)
-            if compiled:
-                metrics["compiled"] = compiled
-            for stage in stages:
-                stage.timer = LoopTimer(clock_for(device))
-                stage.timer.attach(stage.pipe, stage.denoisers())
-            if compile_on and case_full.get("fault") == "recompile-limit":
-                compiler.force_past_limit(workload, stages, case_full, inp, _generator(case_full))
-            tracker = MemoryTracker(device)
-            tracker.start()
-            # --- warmup
-            warmup_lat = []
-            first = True
-            for index in range(int(case_full["warmup"])):
-                state.phase = "compile" if (compile_on and first) else "warmup"
-                faults.check(case_full, "warmup")
-                latency, _, _, _ = _one_call(workload, stages, case_full, inp, sync)
-                warmup_lat.append(latency)
-                if first:
-                    metrics["first_call_s"] = latency
-                first = False
-                log("  warmup %d: %.3fs" % (index + 1, latency))
-            # --- measured calls: `repeats` of them, then more while --target-ci asks (sampling.py)
-            latencies, loops_per_call, outputs = [], [], None
-            sampling = Sampling(case_full)
-            if state.watch is not None:
-                state.watch.mark_measured()
-            sampler.start()
-            index = -1
-            while sampling.more(index + 1, loops_per_call):
-                index += 1
-                label = "call %d" % (index + 1)
-                state.phase = "compile" if (compile_on and first) else label
-                faults.check(case_full, label)
-                latency, loops, images, stage_outputs = _one_call(workload, stages, case_full, inp, sync)
-                if first:
-                    metrics["first_call_s"] = latency
-                    first = False
-                latencies.append(latency)
-                loops_per_call.append(loops)
-                outputs = (images, stage_outputs)
-                log("  %s: %.3fs" % (label, latency))
-            telemetry = sampler.stop()
-            state.phase = None
-            metrics.update(sampling.summary(loops_per_call))
-            metrics.update(tracker.stop())
-            # --- summary
-            samples["latency_s"] = latencies
-            samples["warmup_latency_s"] = warmup_lat
-            metrics["latency_s"] = _median(latencies)
-            lat_spread = _spread(latencies)
-            metrics["latency_s_rsd"] = lat_spread.get("rsd")
-            if compile_on and metrics.get("first_call_s") is not None and latencies:
-                metrics[COMPILE_S_DERIVED] = metrics["first_call_s"] - metrics["latency_s"]
-            per_stage = [_stage_summary([call[i] for call in loops_per_call]) for i in range(len(stages))]
-            if len(stages) == 1:
-                m, s = per_stage[0]
-                metrics.update(m)
-                samples.update(s)
-            else:
-                for stage, (m, s) in zip(stages, per_stage):
-                    stage_records.append({"name": stage.name, "metrics": m, "samples": s})
-                # Whole call: all steps of all stages over all loop time.
-                totals = []
-                for call in loops_per_call:
-                    if all(call):
-                        totals.append(sum(loop["steps"] for loop in call) / sum(loop["loop_s"] for loop in call))
-                metrics["it_per_s"] = _median(totals)
-                samples["it_per_s"] = totals
-                metrics["steps"] = sum((m.get("steps") or 0) for m, _ in per_stage)
-            if outputs is not None:
-                fp = fingerprint(outputs[0])
-                if len(stages) > 1:
-                    fp["stages"] = [fingerprint(o) for o in outputs[1]]
-            flops = _flops(case_full, weights_dir)
-            if flops:
-                metrics.update(flops)
-                # Achieved throughput of the loop (the seed's A100 best: ~80 TFLOP/s); for IF
-                # only stage 1 is counted, so it is stage 1's figure.
-                ips = stage_records[0]["metrics"]["it_per_s"] if stage_records else metrics.get("it_per_s")
-                if flops.get("flops_per_step") and ips:
-                    metrics["achieved_tflop_per_s"] = flops["flops_per_step"] * ips / 1e12
-            if state.watch is not None:
-                compiled_info = _compiler_summary(state.watch, metrics)
-                fallback = compiler.fallback_error(compiled_info)
-                if fallback is not None:
-                    raise fallback
+        with _Alarm(run.timeout):
+            run.load()
+            run.wrap_for_compile()
+            run.warmup()
+            run.measure()
+            run.summarise()
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:
-        phase = getattr(exc, "phase", None) or state.phase or "call"
-        status = classify(exc, phase, compile_on)
+        phase = getattr(exc, "phase", None) or run.state.phase or "call"
+        status = classify(exc, phase, run.compile_on)
         error = error_info(exc)
         log("  %s in %s: %s" % (status, phase, error["message"]))
         del exc
     finally:
+        run.clean_up(status)
+    return schema.make_result(
+        run_id, variant, case, status, phase=phase if status != "ok" else None, error=error,
+        metrics=run.metrics, samples=run.samples, stages=run.stage_records, fingerprint=run.fp, env=env,
+        started_at=run.started_at, finished_at=_now(), compiler=run.compiled_info, telemetry=run.telemetry,
+        weights=store.loaded_digest(run.case["weights"]))
+
+
+class _CaseRun(object):
+    """One case's state as it goes through its steps (run_case); what the record is made of."""
+
+    def __init__(self, case, weights_dir, cache_info):
+        self.case = dict(schema.CASE_DEFAULTS)
+        self.case.update(case)
+        self.weights_dir = weights_dir
+        self.cache_info = cache_info
+        self.started_at = _now()
+        self.state = _CaseState()
+        self.device = self.case["device"]
+        self.compile_on = (self.case["compile"] or "off") != "off"
+        self.metrics, self.samples, self.stage_records, self.fp = {}, {}, [], None
+        self.compiled_info, self.telemetry = None, None
+        self.sampler = Sampler(self.device)
+        self.first = True  # the next call is the first: it compiles
+        self.warmup_lat, self.latencies, self.loops_per_call, self.outputs = [], [], [], None
+        store.reset_loaded()
+        if self.compile_on:
+            compiler.clean_state()  # its own process already is clean; run in-process, it makes it so
+        self.timeout = float(os.environ.get("VERCOMPARE_CASE_TIMEOUT_S") or 0) or None
+
+    def load(self):
+        case, metrics = self.case, self.metrics
+        self.workload = workloads.get(case["pipeline"])
+        dtype = knobs.torch_dtype(case["dtype"])
+        self.sync = _sync_fn(self.device)
+        faults.check(case, "load")
+        t0 = time.perf_counter()
+        store.take_made_seconds()
+        comps = Components(case, self.weights_dir, self.device, dtype)
+        self.stages = self.state.stages = self.workload.build(case, comps)
+        knobs.apply_attention(self.stages, case["attention"])
+        knobs.apply_channels_last(self.stages, case["channels_last"])
+        self.inp = self.workload.inputs(case)
+        if self.sync:
+            self.sync()
+        metrics["load_s"] = time.perf_counter() - t0
+        made = store.take_made_seconds()
+        if made:
+            metrics["weights_made_s"] = made  # included in load_s
+
+    def wrap_for_compile(self):
+        """Wrapping is lazy: the first call compiles, and counts as this phase. The step timers go on
+        the objects the pipeline calls (the compiled wrappers)."""
+        case = self.case
+        self.state.phase = "compile"
+        faults.check(case, "compile")
+        if self.compile_on:
+            self.state.watch = compiler.Watch(case, self.cache_info).start()
+        compiled = compiler.apply_compile(self.stages, case)
+        if compiled:
+            self.metrics["compiled"] = compiled
+        for stage in self.stages:
+            stage.timer = LoopTimer(clock_for(self.device))
+            stage.timer.attach(stage.pipe, stage.denoisers())
+        if self.compile_on and case.get("fault") == "recompile-limit":
+            compiler.force_past_limit(self.workload, self.stages, case, self.inp, _generator(case))
+        self.tracker = MemoryTracker(self.device)
+        self.tracker.start()
+
+    def _call(self, label):
+        self.state.phase = "compile" if (self.compile_on and self.first) else label
+        faults.check(self.case, label)
+        result = _one_call(self.workload, self.stages, self.case, self.inp, self.sync)
+        if self.first:
+            self.metrics["first_call_s"] = result[0]
+            self.first = False
+        return result
+
+    def warmup(self):
+        for index in range(int(self.case["warmup"])):
+            latency = self._call("warmup")[0]
+            self.warmup_lat.append(latency)
+            log("  warmup %d: %.3fs" % (index + 1, latency))
+
+    def measure(self):
+        """`repeats` measured calls, then more while --target-ci asks (sampling.py); telemetry around them."""
+        sampling = Sampling(self.case)
+        if self.state.watch is not None:
+            self.state.watch.mark_measured()
+        self.sampler.start()
+        index = -1
+        while sampling.more(index + 1, self.loops_per_call):
+            index += 1
+            label = "call %d" % (index + 1)
+            latency, loops, images, stage_outputs = self._call(label)
+            self.latencies.append(latency)
+            self.loops_per_call.append(loops)
+            self.outputs = (images, stage_outputs)
+            log("  %s: %.3fs" % (label, latency))
+        self.telemetry = self.sampler.stop()
+        self.state.phase = None
+        self.metrics.update(sampling.summary(self.loops_per_call))
+        self.metrics.update(self.tracker.stop())
+
+    def summarise(self):
+        metrics, samples, latencies = self.metrics, self.samples, self.latencies
+        samples["latency_s"] = latencies
+        samples["warmup_latency_s"] = self.warmup_lat
+        metrics["latency_s"] = _median(latencies)
+        metrics["latency_s_rsd"] = _spread(latencies).get("rsd")
+        if self.compile_on and metrics.get("first_call_s") is not None and latencies:
+            metrics[COMPILE_S_DERIVED] = metrics["first_call_s"] - metrics["latency_s"]
+        self._stage_figures()
+        if self.outputs is not None:
+            self.fp = fingerprint(self.outputs[0])
+            if len(self.stages) > 1:
+                self.fp["stages"] = [fingerprint(o) for o in self.outputs[1]]
+        flops = _flops(self.case, self.weights_dir)
+        if flops:
+            metrics.update(flops)
+            # Achieved throughput of the loop (the seed's A100 best: ~80 TFLOP/s); for IF
+            # only stage 1 is counted, so it is stage 1's figure.
+            ips = self.stage_records[0]["metrics"]["it_per_s"] if self.stage_records else metrics.get("it_per_s")
+            if flops.get("flops_per_step") and ips:
+                metrics["achieved_tflop_per_s"] = flops["flops_per_step"] * ips / 1e12
+        if self.state.watch is not None:
+            self.compiled_info = _compiler_summary(self.state.watch, metrics)
+            fallback = compiler.fallback_error(self.compiled_info)
+            if fallback is not None:
+                raise fallback
+
+    def _stage_figures(self):
+        per_stage = [_stage_summary([call[i] for call in self.loops_per_call]) for i in range(len(self.stages))]
+        if len(self.stages) == 1:
+            m, s = per_stage[0]
+            self.metrics.update(m)
+            self.samples.update(s)
+            return
+        for stage, (m, s) in zip(self.stages, per_stage):
+            self.stage_records.append({"name": stage.name, "metrics": m, "samples": s})
+        # Whole call: all steps of all stages over all loop time.
+        totals = []
+        for call in self.loops_per_call:
+            if all(call):
+                totals.append(sum(loop["steps"] for loop in call) / sum(loop["loop_s"] for loop in call))
+        self.metrics["it_per_s"] = _median(totals)
+        self.samples["it_per_s"] = totals
+        self.metrics["steps"] = sum((m.get("steps") or 0) for m, _ in per_stage)
+
+    def clean_up(self, status):
+        """Timers off, the pipeline dropped, memory freed; a failed compiled case still says what
+        dynamo did, and every record has its telemetry (or why it has none)."""
+        state = self.state
         if state.stages is not None:
             for stage in state.stages:
                 if stage.timer is not None:
                     stage.timer.detach()
         state.stages = None
-        stages = None
-        if state.watch is not None and compiled_info is None:
-            try:  # a failed compiled case still says what dynamo did
-                compiled_info = _compiler_summary(state.watch, metrics)
+        self.stages = None
+        if state.watch is not None and self.compiled_info is None:
+            try:
+                self.compiled_info = _compiler_summary(state.watch, self.metrics)
             except Exception as exc:
                 log("  compiler counters not read (%s)" % exc)
-        if telemetry is None:
-            telemetry = sampler.stop() if sampler.started else schema.absent_telemetry(
+        if self.telemetry is None:
+            self.telemetry = self.sampler.stop() if self.sampler.started else schema.absent_telemetry(
                 "the case ended before its measured calls (%s)" % status)
         free_memory()
-    return schema.make_result(
-        run_id, variant, case, status, phase=phase if status != "ok" else None, error=error,
-        metrics=metrics, samples=samples, stages=stage_records, fingerprint=fp, env=env,
-        started_at=started_at, finished_at=_now(), compiler=compiled_info, telemetry=telemetry,
-        weights=store.loaded_digest(case_full["weights"]))
 
 
 def _compiler_summary(watch, metrics):

@@ -7,7 +7,11 @@
   - GPU telemetry of every case's measured calls (clocks, power, temperature, throttling)
   - the fidelity step's ratios with their 95 % intervals
 
-    python benchmarks/gpu/page_compare.py RUN_DIR [FIDELITY_OUTPUT]
+  - step timers side by side: the same cases timed with CUDA events synchronised once per call (the
+    runner's timer) and with a synchronize after every step (the old one), and their ratio
+  - each reduce-overhead case's CUDA graphs: captured, or skipped and why
+
+    python benchmarks/gpu/page_compare.py RUN_DIR [FIDELITY_OUTPUT [OLD_TIMER_RUN_DIR]]
 
 Needs the host tool and the runner on the path (run.sh stages them); no torch.
 """
@@ -119,6 +123,60 @@ def fidelity_lines(path: Path | None) -> list[str]:
     return out
 
 
+def _key(r) -> tuple:
+    c = r["case"]
+    return (c["pipeline"], c["batch_size"], c["compile"], c.get("compile_cache"))
+
+
+def timer_rows(new_records, old_records) -> list[str]:
+    """it/s of the same cases: events synchronised once per call (new) vs a synchronize per step (old)."""
+    old = {}
+    for r in old_records:
+        if r.get("status") == "ok":
+            old.setdefault(_key(r), []).append(r["metrics"].get(IT_PER_S))
+    out = ["| batch | mode | it/s, events, one sync per call | it/s, sync per step | new / old |",
+           "| --- | --- | --- | --- | --- |"]
+    new = {}
+    for r in new_records:
+        if r.get("status") == "ok":
+            new.setdefault(_key(r), []).append(r["metrics"].get(IT_PER_S))
+    for key in sorted(set(new) & set(old), key=lambda k: (k[1], k[2] != "off", str(k[3]))):
+        a = _median_of(new[key])
+        b = _median_of(old[key])
+        mode = "eager" if key[2] == "off" else f"{key[2]} ({key[3]} cache)"
+        out.append(f"| {key[1]} | {mode} | {_num(a)} | {_num(b)} | {_num(a / b if a and b else None, '{:.3f}')} |")
+    if len(out) == 2:
+        out.append("| - | (no case ran under both timers) | | | |")
+    return out
+
+
+def _median_of(values):
+    values = sorted(v for v in values if isinstance(v, (int, float)))
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def cudagraph_rows(records) -> list[str]:
+    """What became of each reduce-overhead case's CUDA graphs (runner/compiler.py: cudagraph_state)."""
+    out = ["| case | status | CUDA graphs |", "| --- | --- | --- |"]
+    for r in records:
+        if r["case"]["compile"] != "reduce-overhead":
+            continue
+        graphs = (r.get("compiler") or {}).get("cudagraphs")
+        if graphs is None:
+            state = "not asked here (reduce-overhead captures CUDA graphs on cuda only)"
+        elif graphs.get("skips"):
+            state = f"skipped {graphs['skips']} time(s): {'; '.join(graphs.get('reasons') or [])}"
+        else:
+            state = "captured (no skip counted or logged)"
+        out.append(f"| {r['case']['id']} | {r.get('status')} | {state} |")
+    if len(out) == 2:
+        out.append("| - | - | no reduce-overhead case |")
+    return out
+
+
 def main(argv=None) -> int:
     argv = argv if argv is not None else sys.argv[1:]
     run = load_run(Path(argv[0]))
@@ -139,6 +197,16 @@ def main(argv=None) -> int:
     print("## GPU telemetry (NVML, sampled during the measured calls)")
     print()
     print("\n".join(telemetry_rows(records)))
+    print()
+    print("## CUDA graphs of the reduce-overhead cases")
+    print()
+    print("\n".join(cudagraph_rows(records)))
+    print()
+    print("## Step timers side by side")
+    print()
+    old_dir = Path(argv[2]) if len(argv) > 2 else None
+    old_records = list(load_run(old_dir).records) if old_dir and (old_dir / "run.json").exists() else []
+    print("\n".join(timer_rows(records, old_records)))
     print()
     print("## Fidelity")
     print()

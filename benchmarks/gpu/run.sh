@@ -15,7 +15,11 @@
 #      ratio's 95 % interval)
 #   c. vercompare run --backend venv: diffusers A vs B on the machine's torch, offline (ONLY="a b c d")
 #   d. vercompare report of each run: Markdown (in summary.md) and JSON; then summary.md compares the
-#      figures with the page's A100 ones by share of peak (benchmarks/gpu/page_compare.py)
+#      figures with the page's A100 ones by share of peak (benchmarks/gpu/page_compare.py), lists each
+#      reduce-overhead case's CUDA graphs (captured, or skipped and why), and puts step a's figures
+#      (CUDA events, one synchronize per call) beside step e's
+#   e. the old step timer (a synchronize after every step: VERCOMPARE_STEP_TIMER=sync) on SD batch 1
+#      and 4, eager and compiled, for the side-by-side in summary.md
 # OUT_DIR gets at most 8 files: summary.md, run.log, env.json, nvidia-smi.txt, report-local.json,
 # report-venv.json (with c), runs.tar.gz (run dirs without weights, each step's output, the Markdown
 # reports).
@@ -55,8 +59,10 @@ if [ $smoke = 1 ]; then
     matrix=(--batch-size 1 "${compiled[@]}" --compile-backend eager --steps 2 --warmup 1 --repeats 2)
     venv_cases=(--batch-size 1 --steps 2 --warmup 1 --repeats 2)
     fidelity=(--rounds 10 --warmup 1 --steps 2)
-    budgets=(${BUDGET_LOCAL:-400} ${BUDGET_FIDELITY:-200} ${BUDGET_VENV:-400} ${BUDGET_REPORT:-60})
-    total=${TOTAL_BUDGET:-1200}
+    timers=(--batch-size 1 "${compiled[@]}" --compile-cache cold --compile-backend eager --steps 2 --warmup 1
+            --repeats 2)
+    budgets=(${BUDGET_LOCAL:-400} ${BUDGET_FIDELITY:-200} ${BUDGET_VENV:-400} ${BUDGET_REPORT:-60} ${BUDGET_TIMERS:-300})
+    total=${TOTAL_BUDGET:-1500}
 else
     device=cuda; weights=random; dtype=fp16
     # Fewer steps and repeats than the page's 50 x 5 (it/s is per step): the whole script must
@@ -66,11 +72,13 @@ else
             --steps "${STEPS:-20}" --warmup 1 --repeats "${REPEATS:-3}")
     venv_cases=(--batch-size 1 --steps "${STEPS:-20}" --warmup 1 --repeats "${REPEATS:-3}")
     fidelity=(--rounds "${ROUNDS:-12}" --warmup 1 --steps "${STEPS:-30}")
-    budgets=(${BUDGET_LOCAL:-360} ${BUDGET_FIDELITY:-60} ${BUDGET_VENV:-100} ${BUDGET_REPORT:-10})
+    timers=(--batch-size 1 --batch-size 4 "${compiled[@]}" --compile-cache cold
+            --steps "${STEPS:-20}" --warmup 1 --repeats "${REPEATS:-3}")
+    budgets=(${BUDGET_LOCAL:-300} ${BUDGET_FIDELITY:-50} ${BUDGET_VENV:-100} ${BUDGET_REPORT:-10} ${BUDGET_TIMERS:-120})
     total=${TOTAL_BUDGET:-480}
 fi
 diffusers_local=${DIFFUSERS_LOCAL:-0.42.1}
-only=" ${ONLY:-a b d} "  # e.g. ONLY="a d": a rerun that gives one step the whole time; "a b c d" adds the venv step
+only=" ${ONLY:-a e b d} "  # e.g. ONLY="a d": a rerun that gives one step the whole time; "a b c d" adds the venv step
 reserve=${RESERVE:-25}  # seconds kept for the reports (step d) whatever a, b, c take
 diffusers_venv=(${DIFFUSERS_VENV:-0.36.0 0.42.1})
 
@@ -131,6 +139,10 @@ step a-local "${budgets[0]}" "$PY" -m vercompare run --backend local --device $d
 # The weights step a made (random full-size ones take a while to make): same tensors, no wait.
 weights_dir=()
 [ -d "$work/runs/local/weights" ] && weights_dir=(--weights-dir "$work/runs/local/weights")
+# The old step timer on the same cases (batch 1 and 4): step a's figures beside these in summary.md.
+step e-timers "${budgets[4]}" env VERCOMPARE_STEP_TIMER=sync "$PY" -m vercompare run --backend local \
+    --device $device --weights $weights --dtype $dtype --pipeline sd-txt2img "${timers[@]}" \
+    --weights-cache "$work/weights-cache" --out "$work/runs/old-timer"
 step b-fidelity "${budgets[1]}" "$PY" "$repo/benchmarks/fidelity.py" --device $device --weights $weights \
     --dtype $dtype "${fidelity[@]}" "${weights_dir[@]}" --json
 
@@ -159,7 +171,8 @@ done
     echo
     cat "$work/steps.md"
     echo
-    "$PY" "$repo/benchmarks/gpu/page_compare.py" "$work/runs/local" "$work/steps/b-fidelity.txt" 2>&1 \
+    "$PY" "$repo/benchmarks/gpu/page_compare.py" "$work/runs/local" "$work/steps/b-fidelity.txt" \
+        "$work/runs/old-timer" 2>&1 \
         || echo "(page_compare.py failed)"
     for name in local venv; do
         [ -d "$work/runs/$name" ] || continue

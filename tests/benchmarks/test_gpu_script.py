@@ -72,7 +72,7 @@ def gpu_like_python(gpu_wheels) -> str:
 def test_gpu_script_runs_end_to_end_on_cpu(gpu_like_python, gpu_wheels, tmp_path):
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(PYTHON=gpu_like_python, KEEP_WORK="0", TMPDIR=str(tmp_path), ONLY="a b c d")
+    env.update(PYTHON=gpu_like_python, KEEP_WORK="0", TMPDIR=str(tmp_path), ONLY="a b c d e")
     got = subprocess.run(["bash", str(REPO / "benchmarks/gpu/run.sh"), "--cpu-smoke", str(gpu_wheels), str(out)],
                          env=env, capture_output=True, text=True, timeout=1500)
     print(got.stdout[-8000:], got.stderr[-3000:])
@@ -82,13 +82,19 @@ def test_gpu_script_runs_end_to_end_on_cpu(gpu_like_python, gpu_wheels, tmp_path
     assert files == ["env.json", "nvidia-smi.txt", "report-local.json", "report-venv.json", "run.log",
                      "runs.tar.gz", "summary.md"]  # 7: the device tool brings back at most 8
     summary = (out / "summary.md").read_text()
-    for name in ("a-local", "b-fidelity", "c-venv", "d-report-local-json", "d-report-venv-json"):
+    for name in ("a-local", "e-timers", "b-fidelity", "c-venv", "d-report-local-json", "d-report-venv-json"):
         assert f"| {name} | 0 |" in summary, summary
     # What the device run must show, laid out in summary.md (page_compare.py): the page's rows by
     # share of peak, compile cold vs warm, the telemetry of every case (here: why it is absent:
     # nvidia-ml-py is staged, NVML finds no driver), fidelity with its interval.
-    for title in ("## The page's SD rows", "## Compile cost", "## GPU telemetry", "## Fidelity"):
+    for title in ("## The page's SD rows", "## Compile cost", "## GPU telemetry", "## Fidelity",
+                  "## CUDA graphs of the reduce-overhead cases", "## Step timers side by side"):
         assert title in summary, summary
+    # the old timer's run (step e) beside step a's, case by case: batch 1 eager and compiled (cold)
+    timers = summary.split("## Step timers side by side")[1].split("##")[0]
+    assert "| 1 | eager |" in timers and "| 1 | reduce-overhead (cold cache) |" in timers, timers
+    # on CPU no CUDA graph is asked for, and the table says so rather than claiming them
+    assert "not asked here" in summary.split("## CUDA graphs")[1].split("##")[0]
     assert "| 1 | cold |" in summary and "| 1 | warm |" in summary, summary
     assert "runs on cpu" in summary
     assert "same call: " in summary and "95 % CI" in summary, summary
