@@ -27,8 +27,10 @@ fi
 # A public base image when a registry answers, else one made offline.
 base=python:3.11-slim-bookworm
 if ! docker image inspect "$base" >/dev/null 2>&1 && ! timeout 60 docker pull -q "$base" >/dev/null 2>&1; then
-  base=vercompare/base:bookworm
-  bash scripts/base-image.sh "$base" "$CACHE" >&2
+  # a {python} template, as the default is: a variant on another Python gets its own Debian base
+  # (scripts/base-image.sh "$base" "$CACHE" 3.9 makes bullseye's, where torch 2.0 compiles)
+  base='vercompare/base:{python}'
+  bash scripts/base-image.sh "$base" "$CACHE" 3.11 >&2
 fi
 
 # BuildKit for the builds (one package cache shared by all of them, build secrets): the docker
