@@ -40,6 +40,7 @@ CASES = [
     (["--width", "0"], "--width 0"),
     (["--dtype", "fp8"], "--dtype fp8"),
     (["--compile", "turbo"], "--compile turbo"),
+    (["--torch", "2.0", "--compile", "reduce-overhead"], "no Python fits torch 2.0.1 and diffusers 0.42.1 with torch.compile"),
     (["--attention", "flash"], "--attention flash"),
     (["--repeats", "0"], "--repeats 0"),
     (["--backend", "kubernetes"], "--backend kubernetes"),

@@ -43,6 +43,20 @@ def test_plan_in_a_pipe_keeps_every_requirement_whole():
         assert any(requirement in line for line in lines), (requirement, proc.stdout)
 
 
+def test_plan_puts_torch_2_0_on_a_python_its_compiler_accepts():
+    # torch 2.0's torch.compile stops at Python 3.10: the compiled columns of 2.0 and nightly share it, and
+    # "latest" diffusers is the newest release that installs there (the plan says why)
+    proc = vercompare("plan", "--torch", "2.0", "--torch", "nightly", "--compile", "both", "--json", env=NO_ENGINE,
+                      inherit=False)
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert [v["python"] for v in plan["variants"]] == ["3.10", "3.10"], plan["variants"]
+    assert any("diffusers latest on Python 3.10 is 0.41.0" in n for n in plan["notes"]), plan["notes"]
+    refused = vercompare("plan", "--torch", "2.0", "--diffusers", "0.42.1", "--compile", "reduce-overhead",
+                         env=NO_ENGINE, inherit=False)
+    assert refused.returncode == 2 and "with torch.compile" in refused.stderr, refused.stderr
+
+
 GOLDEN = Path(__file__).parent / "golden"
 
 
