@@ -42,7 +42,7 @@ def _normalised(project: str) -> str:
 
 
 def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False) -> Path:
-    """A copy of a torch wheel that says it is `version` (and, broken, lacks torch/_dynamo)."""
+    """A copy of a wheel (torch's, or any) that says it is `version` (and, broken, lacks torch/_dynamo)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     old = wheel.name.split("-")[1].replace("%2B", "+")
     target = out_dir / wheel.name.replace(old, version)
@@ -57,7 +57,8 @@ def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False) ->
         meta.write_text(re.sub(r"^Version: .*$", f"Version: {version}", meta.read_text(), count=1, flags=re.M))
         info.rename(root / info.name.replace(old, version))
         vfile = root / "torch" / "version.py"
-        vfile.write_text(vfile.read_text().replace(old, version).replace(old.split("+")[0], version.split("+")[0]))
+        if vfile.exists():
+            vfile.write_text(vfile.read_text().replace(old, version).replace(old.split("+")[0], version.split("+")[0]))
         if broken:
             shutil.rmtree(root / "torch" / "_dynamo")
         packed = Path(tmp) / "packed"
