@@ -34,7 +34,7 @@ import pins
 from behaviours import assert_complete_results, assert_logs, assert_run_json
 from cli import REPO, vercompare
 from engines import cache_dir, unavailable
-from torch_index import reversion
+from reversion import reversion
 from wheels import CONSTRAINTS, DIFFUSERS, TORCH
 
 CACHE = cache_dir()
