@@ -4,7 +4,7 @@ One base venv with torch (CPU) and numpy, then one `pip install --target` direct
 diffusers version (diffusers and what the runner needs, exactly as tests/pins/ locks them:
 tests/support/pins.py), used through PYTHONPATH:
 a new diffusers version costs one small install, not a new torch. Everything is built on
-first use and cached under <repo>/.cache/runner-envs (git-ignored); a build goes into a
+first use and cached under $VERCOMPARE_TEST_CACHE/runner-envs; a build goes into a
 temporary directory that is renamed when complete, under a file lock, so concurrent test
 sessions neither clash nor see half an environment.
 
@@ -24,7 +24,17 @@ from pathlib import Path
 import pins
 
 REPO = Path(__file__).resolve().parents[2]
-ROOT = Path(os.environ.get("VERCOMPARE_RUNNER_ENVS", REPO / ".cache" / "runner-envs"))
+
+
+def _default_root():
+    """Beside the engines' images in the test cache, so that a new clone (CI's) finds them made;
+    in the checkout where that cache is not ours to write (no root)."""
+    cache = Path(os.environ.get("VERCOMPARE_TEST_CACHE", "/var/cache/vercompare-test"))
+    writable = os.access(cache if cache.exists() else cache.parent, os.W_OK)
+    return cache / "runner-envs" if writable else REPO / ".cache" / "runner-envs"
+
+
+ROOT = Path(os.environ.get("VERCOMPARE_RUNNER_ENVS") or _default_root())
 NEWEST = pins.RUNNER_DIFFUSERS[0]
 
 
@@ -40,7 +50,9 @@ def _locked(name):
 
 
 def _run(cmd, log):
-    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    # uv trusts the system's certificates as pip does here (a TLS-intercepting proxy)
+    env = dict(os.environ, UV_SYSTEM_CERTS="1")
+    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env)
     log.write_text(result.stdout[-20000:] + "\n" + result.stderr[-20000:])
     if result.returncode != 0:
         raise RuntimeError("%s failed (rc %d), log %s:\n%s" % (cmd[:4], result.returncode, log,
@@ -67,6 +79,17 @@ def base_python():
     return python
 
 
+def _installer(python):
+    """uv where the test venv has it (its cache shares downloads between the directories: the
+    registry sends no caching headers, so pip would download each wheel again), else pip."""
+    try:
+        from uv import find_uv_bin
+
+        return [find_uv_bin(), "pip", "install", "--quiet", "--python", str(python)]
+    except (ImportError, FileNotFoundError):
+        return [python, "-m", "pip", "install", "-q"]
+
+
 def diffusers_dir(version, swap=None):
     """The --target directory holding diffusers==version and what the runner needs, as its lock in
     tests/pins names them; swap: {name: exact version} replacing lock lines (what a pin prevents)."""
@@ -88,7 +111,7 @@ def diffusers_dir(version, swap=None):
         tmp.mkdir(parents=True)
         lock = ROOT / (tmp.name + ".txt")  # the exact lines, swaps included
         lock.write_text("\n".join(lines) + "\n")
-        _run([python, "-m", "pip", "install", "-q", "--no-deps", "--target", tmp, "-r", lock],
+        _run(_installer(python) + ["--no-deps", "--target", tmp, "-r", lock],
              ROOT / ("diffusers-%s-%s.log" % (version, key)))
         os.rename(tmp, target)
     return target
