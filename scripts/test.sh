@@ -22,4 +22,7 @@ fi
 # Lint first (seconds): unused names, dead code, import order. The test run itself decides the exit code
 # only once the lint is clean.
 .venv/bin/python -m ruff check .
-exec .venv/bin/python -m pytest --durations=15 "$@"
+# Two workers (pytest-xdist): the engine tests as one group on one of them (tests/support/engines.py), the
+# rest on the other; VERCOMPARE_TEST_WORKERS=0 runs everything in this process.
+workers=${VERCOMPARE_TEST_WORKERS:-2}
+exec .venv/bin/python -m pytest --durations=15 -n "$workers" --dist loadgroup "$@"

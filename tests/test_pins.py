@@ -20,8 +20,9 @@ SOURCES = [*sorted((REPO / "tests").rglob("*.py")), *sorted((REPO / "scripts").g
            *sorted((REPO / "benchmarks" / "gpu").glob("*.sh"))]
 # An install or download: `pip install`, `pip download`, `uv pip install`, in a shell line or an argv list.
 INSTALL = re.compile(r"""pip["',\s]+(install|download)\b""")
-# What makes it exact: a lock (-r / -c of a pins file, the pins module), or one exact requirement.
-PINNED = re.compile(r"""pins\b|tests/pins|wheels\.txt|CONSTRAINTS|\block\b|"-r"|-r "|==\{?[\w.]""")
+# What makes it exact: a lock (-r / -c of a pins file, the pins module), or one exact requirement; a
+# command prefix whose requirements its caller adds says so: "# locked by the caller".
+PINNED = re.compile(r"""pins\b|tests/pins|wheels\.txt|CONSTRAINTS|\block\b|"-r"|-r "|==\{?[\w.]|# locked by the caller""")
 
 
 def install_calls(path: Path) -> list[tuple[int, str]]:

@@ -85,9 +85,9 @@ def _installer(python):
     try:
         from uv import find_uv_bin
 
-        return [find_uv_bin(), "pip", "install", "--quiet", "--python", str(python)]
+        return [find_uv_bin(), "pip", "install", "--quiet", "--python", str(python)]  # locked by the caller
     except (ImportError, FileNotFoundError):
-        return [python, "-m", "pip", "install", "-q"]
+        return [python, "-m", "pip", "install", "-q"]  # locked by the caller
 
 
 def diffusers_dir(version, swap=None):

@@ -5,6 +5,7 @@ they need, for this machine's CPython 3.11 - exactly the versions the lock files
 had, the test skips here and fails under CI=true."""
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,13 @@ def venv_wheelhouse() -> Path:
     if sys.version_info[:2] != (3, 11):
         unavailable("the wheelhouse is for CPython 3.11 (the machine's torch wheel)")
     path = cache_dir() / "wheelhouse-venv"
+    path.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir() / ".wheelhouse-venv.lock", "w") as lock:  # test workers share the folder
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _fill(path)
+
+
+def _fill(path: Path) -> Path:
     done = path / ".complete"
     reqs = wanted()
     if not done.exists() or done.read_text() != "\n".join(reqs):  # a cache made for another list is made again
