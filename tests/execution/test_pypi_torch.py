@@ -1,34 +1,79 @@
 """`--torch-index pypi`: a real old torch from the ordinary package index (the only place its default
-build is: torch 2.0.1 for CPython 3.11 is the cu117 build, 620 MB, with its nvidia-*-cu11 wheels), next
+build is: torch 2.0.1 is the cu117 build, 620 MB, with its nvidia-*-cu11 wheels and Triton 2.0.0), next
 to the CPU 2.13.0 of the wheelhouse (find-links: part of the ordinary index to pip), on CPU with tiny
 weights; the compatibility table's pins (numpy<2, transformers<4.50 for torch 2.0) applied. Slow and
 cached: the engine keeps the images between sessions, so only the first session downloads; it prints
-what the run took."""
+what the run took.
+
+Both variants compile (inductor) in their containers: torch 2.0's torch.compile needs Python <= 3.10, so
+its variant runs on Python 3.9 from an offline Debian bullseye base (scripts/base-image.sh), through the
+`{python}` template of --base-image, on bases that ship no compiler. The same 2.0.1 image then shows
+Triton 2.0's own build step compiling and linking its launcher against a stub libcuda.so.1, mounted the
+way the NVIDIA container toolkit mounts the driver, as the runner's user on a read-only root. These two
+images are this test's alone, as they were before it compiled (no other test builds torch from pypi).
+"""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import pytest
 
 from cli import vercompare
-from engines import build_args, records
+from engines import build_args, cache_dir, records, script
 
 pytestmark = pytest.mark.slow
 
+BASES = "vercompare-test/base:{python}"  # 3.9: bullseye, made here; 3.11: the engine's bookworm base
+
+# What Triton's build step does with a launcher (cc against Python.h, linked with -lcuda), through the
+# function each Triton has (2.0: triton.compiler._build; 2.1: triton.common.build._build); loading the
+# module then resolves cuInit from the stub driver. The runner's start links libcuda.so first.
+STUB_LAUNCHER = r"""#include <Python.h>
+int cuInit(unsigned int flags);
+static PyObject* init(PyObject* self, PyObject* args) { return PyLong_FromLong(cuInit(0)); }
+static PyMethodDef methods[] = {{"init", init, METH_NOARGS, ""}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "vc_stub", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_vc_stub(void) { return PyModule_Create(&mod); }
+"""
+TRITON_BUILD = r"""
+import importlib.util, os, sys, tempfile
+from vercompare_runner.libcuda import link_driver
+print(link_driver())
+try:
+    from triton.compiler import _build
+except ImportError:
+    from triton.common.build import _build
+src_dir = tempfile.mkdtemp()
+src = os.path.join(src_dir, "vc_stub.c")
+with open(src, "w") as f:
+    f.write(sys.argv[1])
+so = _build("vc_stub", src, src_dir)
+spec = importlib.util.spec_from_file_location("vc_stub", so)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print("built and loaded: cuInit() = %d" % module.init())
+"""
+
 
 def test_old_torch_from_the_ordinary_index(engine, wheelhouse, ca_bundle, tmp_path):
+    script("base-image.sh", BASES, str(cache_dir() / "base"), "3.9", env=engine.env, timeout=900)
+    engine.client.images.get(engine.base_image).tag(BASES.replace("{python}", "3.11"))
     out = tmp_path / "run"
     started = time.monotonic()
-    proc = vercompare("run", "--torch-index", "pypi", "--torch", "2.0.1", "--torch", "2.13.0", "--diffusers", "0.30.3",
+    args = [a if a != engine.base_image else BASES for a in build_args(engine, wheelhouse, ca_bundle)]
+    proc = vercompare("run", "--torch-index", "pypi", "--variant", "torch=2.0.1,diffusers=0.30.3,python=3.9",
+                      "--variant", "torch=2.13.0,diffusers=0.30.3", "--compile", "default",
                       "--pipeline", "sd-txt2img", "--weights", "tiny", "--device", "cpu", "--steps", "2",
                       "--warmup", "0", "--repeats", "1", "--rounds", "1", "--cpu-threads", "1",
-                      *build_args(engine, wheelhouse, ca_bundle), "--out", str(out), engine=engine, timeout=3600)
+                      *args, "--out", str(out), engine=engine, timeout=3600)
     seconds = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr[-3000:]
     meta = json.loads((out / "run.json").read_text())
     by_name = {v["name"]: v for v in meta["variants"]}
-    old, new = by_name["torch=2.0.1,diffusers=0.30.3"], by_name["torch=2.13.0,diffusers=0.30.3"]
+    old, new = by_name["torch=2.0.1,diffusers=0.30.3,python=3.9"], by_name["torch=2.13.0,diffusers=0.30.3"]
+    assert old["plan"]["python"] == "3.9" and old["image"]["base_image"] == "vercompare-test/base:3.9"
     assert old["resolved"]["torch"].startswith("2.0.1") and new["resolved"]["torch"] == "2.13.0+cpu"
     assert old["plan"]["cuda"] == "cu117" and old["plan"]["torch_channel"] == "pypi"
     freeze = {line.split("==")[0].lower(): line.split("==")[-1] for line in old["image"]["freeze"] if "==" in line}
@@ -36,6 +81,27 @@ def test_old_torch_from_the_ordinary_index(engine, wheelhouse, ca_bundle, tmp_pa
     assert tuple(int(x) for x in freeze["transformers"].split(".")[:2]) < (4, 50)
     assert any(name.startswith("nvidia-") and name.endswith("-cu11") for name in freeze)  # the cu117 build
     assert old["check"]["ok"] and new["check"]["ok"], (old["check"], new["check"])
-    assert {r["status"] for r in records(out)} == {"ok"}
+    assert old["check"]["start"]["ok"] and new["check"]["start"]["ok"]  # inductor, before measuring
+    for r in records(out):  # tiny SD compiled by inductor in each container
+        assert r["status"] == "ok", r.get("error")
+        assert r["compiler"]["backend"] == "inductor" and r["compiler"]["frames"]["compiled"] >= 1, r["compiler"]
     built = [v["name"] for v in meta["variants"] if v["image"]["built"]]
     print(f"pypi torch run: {seconds:.0f} s ({'cold: built ' + ', '.join(built) if built else 'cached images'})")
+
+    # Triton 2.0's build step in the 2.0.1 image, against a stub driver (no GPU needed)
+    assert freeze["triton"] == "2.0.0", freeze.get("triton")
+    driver = tmp_path / "driver"
+    driver.mkdir()
+    (driver / "stub.c").write_text("int cuInit(unsigned int flags) { return 0; }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o", str(driver / "libcuda.so.1"),
+                    str(driver / "stub.c")], check=True)
+    driver.chmod(0o755)
+    logs = engine.client.containers.run(
+        old["image"]["id"], ["python", "-c", TRITON_BUILD, STUB_LAUNCHER], remove=True, user="1000:1000",
+        read_only=True, tmpfs={"/tmp": "exec,size=1g"}, network_mode="none",
+        volumes={str(driver): {"bind": "/vc/driver", "mode": "ro"}},
+        environment={"HOME": "/tmp", "USER": "vc", "LD_LIBRARY_PATH": "/vc/driver", "TRITON_CACHE_DIR": "/tmp/triton"})
+    lines = logs.decode().strip().splitlines()
+    assert lines[0] == "linked /tmp/vercompare-libcuda/libcuda.so -> /vc/driver/libcuda.so.1 " \
+                       "(TRITON_LIBCUDA_PATH, LIBRARY_PATH)", lines
+    assert lines[-1] == "built and loaded: cuInit() = 0", lines
