@@ -178,9 +178,21 @@ def child_main(src, dst):
     with open(tmp, "w") as fh:
         fh.write(schema.dump_line(record))
     os.replace(tmp, dst)
-    # The record is on disk: end here, without the interpreter's exit. Measured in a container with
-    # torch 2.0.1 (inductor on CPU): the record written, the exit then waited for ever on inductor's
-    # forked compile workers, deadlocked on a lock (a fork while other threads ran).
+    # The record is on disk: end here, without the interpreter's exit, and end the compile workers
+    # this process forked. Measured in a container with torch 2.0.1 (inductor on CPU): the record
+    # written, the exit then waited for ever on inductor's forked workers (deadlocked on a lock: a
+    # fork while other threads ran), and once it no longer waited, the workers, left behind, kept its
+    # stderr open, so the runner reading it to its end waited instead.
+    _end_children()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def _end_children():
+    try:
+        import multiprocessing
+        for child in multiprocessing.active_children():
+            child.kill()
+    except Exception:  # nothing to end, or it ended by itself
+        pass
