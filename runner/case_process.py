@@ -20,12 +20,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from . import schema, watchdog
 
 INDEX = "vercompare-filled.json"  # cases (ids without the cache knob) that filled the cache
 _TAIL = 30
+_DRAIN_S = 10.0  # how long the end of a finished case process's stderr is waited for
 
 
 def cache_key(case):
@@ -101,11 +103,21 @@ def _run_child(payload, cache_dir):
                                 env=_child_env(cache_dir), stdin=subprocess.PIPE if watched else subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, universal_newlines=True, errors="replace")
         tail = []
-        try:
+
+        def copy_stderr():
             for line in proc.stderr:
                 sys.stderr.write(line)
-                tail = (tail + [line.rstrip("\n")])[-_TAIL:]
+                tail.append(line.rstrip("\n"))
+                del tail[:-_TAIL]
+
+        # Read in a thread, and stop waiting for the end of the pipe soon after the process ended: a
+        # compile worker it left behind may hold the pipe open (child_main ends them; this is in case
+        # a torch starts its workers otherwise).
+        reader = threading.Thread(target=copy_stderr, name="vercompare-case-stderr", daemon=True)
+        reader.start()
+        try:
             code = proc.wait()
+            reader.join(_DRAIN_S)
         finally:
             if proc.poll() is None:  # Ctrl-C or a timeout in the parent: the child goes too
                 proc.kill()
@@ -117,7 +129,7 @@ def _run_child(payload, cache_dir):
         if os.path.exists(dst):
             with open(dst) as fh:
                 record = json.load(fh)
-        return record, code, tail
+        return record, code, list(tail)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
