@@ -20,12 +20,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from . import schema, watchdog
 
 INDEX = "vercompare-filled.json"  # cases (ids without the cache knob) that filled the cache
 _TAIL = 30
+_DRAIN_S = 10.0  # how long the end of a finished case process's stderr is waited for
 
 
 def cache_key(case):
@@ -101,11 +103,21 @@ def _run_child(payload, cache_dir):
                                 env=_child_env(cache_dir), stdin=subprocess.PIPE if watched else subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, universal_newlines=True, errors="replace")
         tail = []
-        try:
+
+        def copy_stderr():
             for line in proc.stderr:
                 sys.stderr.write(line)
-                tail = (tail + [line.rstrip("\n")])[-_TAIL:]
+                tail.append(line.rstrip("\n"))
+                del tail[:-_TAIL]
+
+        # Read in a thread, and stop waiting for the end of the pipe soon after the process ended: a
+        # compile worker it left behind may hold the pipe open (child_main ends them; this is in case
+        # a torch starts its workers otherwise).
+        reader = threading.Thread(target=copy_stderr, name="vercompare-case-stderr", daemon=True)
+        reader.start()
+        try:
             code = proc.wait()
+            reader.join(_DRAIN_S)
         finally:
             if proc.poll() is None:  # Ctrl-C or a timeout in the parent: the child goes too
                 proc.kill()
@@ -117,7 +129,7 @@ def _run_child(payload, cache_dir):
         if os.path.exists(dst):
             with open(dst) as fh:
                 record = json.load(fh)
-        return record, code, tail
+        return record, code, list(tail)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -178,9 +190,21 @@ def child_main(src, dst):
     with open(tmp, "w") as fh:
         fh.write(schema.dump_line(record))
     os.replace(tmp, dst)
-    # The record is on disk: end here, without the interpreter's exit. Measured in a container with
-    # torch 2.0.1 (inductor on CPU): the record written, the exit then waited for ever on inductor's
-    # forked compile workers, deadlocked on a lock (a fork while other threads ran).
+    # The record is on disk: end here, without the interpreter's exit, and end the compile workers
+    # this process forked. Measured in a container with torch 2.0.1 (inductor on CPU): the record
+    # written, the exit then waited for ever on inductor's forked workers (deadlocked on a lock: a
+    # fork while other threads ran), and once it no longer waited, the workers, left behind, kept its
+    # stderr open, so the runner reading it to its end waited instead.
+    _end_children()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def _end_children():
+    try:
+        import multiprocessing
+        for child in multiprocessing.active_children():
+            child.kill()
+    except Exception:  # nothing to end, or it ended by itself
+        pass

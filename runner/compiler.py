@@ -195,12 +195,13 @@ def _size_of(workload, case):
 
 # -- what dynamo did in a case --------------------------------------------------------------------
 
-class _LimitLog(logging.Handler):
-    """Keeps dynamo's "hit config.<limit>" warnings: the one message every version logs when a
-    code object runs past its recompile limit (and is then run without dynamo)."""
+class _WatchLog(logging.Handler):
+    """A log handler that hands each message to `keep` (the lines a Watch looks for)."""
+
+    level_kept = logging.WARNING
 
     def __init__(self, watch):
-        logging.Handler.__init__(self, logging.WARNING)
+        logging.Handler.__init__(self, self.level_kept)
         self.watch = watch
 
     def emit(self, record):
@@ -208,6 +209,14 @@ class _LimitLog(logging.Handler):
             message = record.getMessage()
         except Exception:
             return
+        self.keep(message)
+
+
+class _LimitLog(_WatchLog):
+    """Keeps dynamo's "hit config.<limit>" warnings: the one message every version logs when a
+    code object runs past its recompile limit (and is then run without dynamo)."""
+
+    def keep(self, message):
         if "hit config." in message and "limit" in message:
             lines = [line.strip() for line in message.splitlines()]
             function = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("function:")), None)
@@ -215,18 +224,12 @@ class _LimitLog(logging.Handler):
                                           "detail": "\n".join(lines[1:4])[:500]})
 
 
-class _CudagraphLog(logging.Handler):
-    """Keeps inductor's "skipping cudagraphs due to <reason>" lines (a perf hint, at WARNING)."""
+class _CudagraphLog(_WatchLog):
+    """Keeps inductor's "skipping cudagraphs due to <reason>" lines (a perf hint)."""
 
-    def __init__(self, watch):
-        logging.Handler.__init__(self, logging.DEBUG)
-        self.watch = watch
+    level_kept = logging.DEBUG
 
-    def emit(self, record):
-        try:
-            message = record.getMessage()
-        except Exception:
-            return
+    def keep(self, message):
         if "skipping cudagraphs" in message.lower():
             self.watch.cudagraph_lines.append(message.strip().splitlines()[0][:300])
 
