@@ -53,6 +53,8 @@ def test_load_gives_the_cells_the_verdict_and_the_provenance(page_dir):
         vercompare.load(page_dir, {"fail_on_speed": "5%"})
     with pytest.raises(VercompareError):
         vercompare.load(page_dir / "nope")
+    with pytest.raises(VercompareError, match="unknown format 'bogus'"):
+        r.render("bogus")
 
 
 def test_to_records_and_to_pandas_are_the_csv_rows(page_dir):
@@ -66,6 +68,24 @@ def test_to_records_and_to_pandas_are_the_csv_rows(page_dir):
     ok = df[(df.state == "ok") & (df.pipeline == "sd-txt2img") & (df.batch_size == 1)]
     # the page's figures: 21.66 and 23.13 eager, 44.03 and 49.74 compiled (+- the synthetic noise)
     assert ok.sort_values(["compile", "variant"]).median_it_s.round(0).tolist() == [22, 23, 44, 50]
+    # latency and memory beside it/s: the synthetic runner writes latency 1 / it/s and 3 GiB + 12345 bytes
+    assert (ok.latency_s * ok.median_it_s).between(0.97, 1.03).all()
+    assert (ok.peak_mem_bytes == 3 * 2 ** 30 + 12345).all()
+
+
+def test_the_csv_reads_with_a_plain_read_csv(page_dir, tmp_path):
+    import pandas
+
+    out = tmp_path / "report.csv"
+    proc = command("report", page_dir, "--format", "csv", "--out", out, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    df = pandas.read_csv(out)
+    assert list(df.columns) == list(CSV_FIELDS) and len(df) == len(vercompare.load(page_dir).to_records())
+    # the provenance as columns: every row says which versions, image and command made it
+    nightly = df[df.variant == "torch-nightly"]
+    assert nightly.resolved.str.contains("torch=2.6.0.dev20241112").all()
+    assert (nightly.torch_git == synthetic.A100_ENV["torch_git"]).all()
+    assert df.command.str.startswith("vercompare run").all() and df.machine.str.contains("A100").all()
 
 
 def test_compare_is_diff(tmp_path):

@@ -46,6 +46,7 @@ from vercompare_runner.vocabulary import (
     COMPILE_S,
     FIRST_CALL_S,
     FLOPS_PER_STEP,
+    LATENCY_S,
     OK,
     PAGE_IT_PER_S,
     PEAK_MEM_ALLOCATED,
@@ -371,7 +372,8 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
     eager_record = eager.last if eager is not None and eager is not m and eager.status == OK else None
     return Cell(OK, None, tuple(figures), note, _median(m.per_round(COMPILE_S)), _median(m.per_round(FIRST_CALL_S)),
                 _median(m.per_round(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(m), len(m.records),
-                compile_cost.cost(r, eager_record), _median(m.per_round(PAGE_IT_PER_S)), throttled, gpu_state.text(r))
+                compile_cost.cost(r, eager_record), _median(m.per_round(PAGE_IT_PER_S)), throttled, gpu_state.text(r),
+                _median(m.per_round(LATENCY_S)))
 
 
 def _median(values):

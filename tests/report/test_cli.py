@@ -48,7 +48,7 @@ def test_report_table_default(page_dir):
 
 
 @pytest.mark.parametrize("fmt,needle", [("md", "### vercompare: **FAIL**"), ("json", '"kind": "vercompare.report"'),
-                                        ("csv", "# command:"), ("html", "<!DOCTYPE html>")])
+                                        ("csv", "median_it_s,ci_low"), ("html", "<!DOCTYPE html>")])
 def test_report_formats_to_file(page_dir, tmp_path, fmt, needle):
     out = tmp_path / f"report.{fmt}"
     r = vc("report", page_dir, "--format", fmt, "--out", out, "--show", "compile,tflops")
