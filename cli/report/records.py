@@ -62,6 +62,10 @@ def gpu_info(env: dict) -> dict:
 
 
 def gpu_name(env) -> str | None:
+    # The runner's shape first, without gpu_info's clocks text: a report asks this of every record.
+    smi = env.get("nvidia_smi") if isinstance(env, dict) else None
+    if isinstance(smi, list) and smi and isinstance(smi[0], dict) and smi[0].get("name"):
+        return smi[0]["name"]
     return gpu_info(env or {}).get("name")
 
 

@@ -24,7 +24,7 @@ regressed.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from vercompare.errors import BadInput
 from vercompare.report import compile_cost, gpu_state, stats, verdict
@@ -60,56 +60,106 @@ VERSION_KEYS = ("torch", "diffusers", "transformers", "huggingface_hub", "python
 
 
 def build(loaded_run, options: Options | None = None) -> Report:
-    """The whole report model from a loaded run directory (vercompare.rundir.LoadedRun)."""
+    """The whole report model from a loaded run directory (vercompare.rundir.LoadedRun), in the
+    steps it goes through: the variants and the baseline; each variant x case's rounds (Measured);
+    the provenance; the knobs that vary (one table per combination); the cells grouped into tables;
+    each table laid out with its cells, ratios and footnotes; the verdict over every comparison;
+    the verdict's marks and the noise lines on the tables."""
     options = options or Options()
+    _check_extras(options)
+    meta = loaded_run.meta or {}
+    records = list(loaded_run.records)
+    meta_variants = [v for v in meta.get("variants") or [] if isinstance(v, dict) and v.get("name")]
+    names = _variant_names(loaded_run, meta_variants, records)
+    baseline = _baseline(options, names)
+
+    measured = measured_cells(records)
+    lasts = [m.last for m in measured.values()]
+    labels = short_labels(names, {v["name"]: v.get("spec") or {} for v in meta_variants})
+    provenance, proven = provenance_of(loaded_run, meta_variants, names, lasts)
+    varying, shared = _setting_knobs(lasts)
+    provenance = replace(provenance, shared_knobs=tuple(shared),
+                         variants=tuple(replace(v, label=labels.get(v.name, "")) for v in provenance.variants))
+    groups, compiles = _group(measured, varying, _known_gpus(lasts))
+
+    # the between-round variance every cell's ratio leans on (stats.prior), from all of them
+    sides = _Sides()
+    pooled = stats.prior([side for m in measured.values() if m.status == OK for side in sides(m).values()])
+    layout = _Layout(names, labels, compiles, options, baseline, proven, _Footnotes(), pooled, sides,
+                     incomplete=bool(meta.get("stopped")))  # stopped early: its missing cells have not run yet
+    tables, comparisons, output_flags = [], [], []
+    for key in sorted(groups, key=lambda k: (k[0] == "cpu", k[0], k[1], str(k[2]))):
+        table, compared, flags = _table(key, groups[key], layout)
+        tables.append(table)
+        comparisons += compared
+        output_flags += flags
+
+    decided = verdict.decide(comparisons, options.thresholds)
+    regressed = {(c.where, stage) for c in decided.cells for stage in c.regressed_stages}
+    tables = [_finish(t, regressed) for t in tables]
+    return Report(provenance, baseline, options, tuple(tables), tuple(layout.footnote.texts), tuple(output_flags),
+                  decided)
+
+
+def _check_extras(options: Options) -> None:
     unknown = [e for e in options.extras if e not in EXTRAS]
     if unknown:
         raise BadInput(f"unknown extra column(s): {', '.join(unknown)}",
                        hint=f"choose from {', '.join(EXTRAS)}")
-    meta = loaded_run.meta or {}
-    records = list(loaded_run.records)
 
-    # variants, in run.json order, then any only the records name
-    meta_variants = [v for v in meta.get("variants") or [] if isinstance(v, dict) and v.get("name")]
+
+def _variant_names(loaded_run, meta_variants: list[dict], records: list[dict]) -> list[str]:
+    """The variants, in run.json order, then any only the records name."""
     names = [v["name"] for v in meta_variants]
+    seen = set(names)
     for r in records:
         n = (r.get("variant") or {}).get("name")
-        if n and n not in names:
+        if n and n not in seen:
             names.append(n)
+            seen.add(n)
     if not names:
         raise BadInput(f"{loaded_run.path} holds no variants and no results",
                        hint="run `vercompare run` first, or pass another run directory")
+    return names
+
+
+def _baseline(options: Options, names: list[str]) -> str:
     baseline = options.baseline or names[0]
     if options.pairs:
         baseline = options.baseline or options.pairs[0][1]
     if baseline not in names:
         raise BadInput(f"--baseline {baseline!r} is not a variant of this run",
                        hint=f"choose from {', '.join(names)}")
+    return baseline
 
-    measured = measured_cells(records)
-    lasts = [m.last for m in measured.values()]
-    labels = short_labels(names, {v["name"]: v.get("spec") or {} for v in meta_variants})
-    provenance, proven = provenance_of(loaded_run, meta_variants, names, lasts)
-    provenance = replace(provenance, variants=tuple(replace(v, label=labels.get(v.name, "")) for v in provenance.variants))
 
-    # which setting knobs vary across the run
+def _setting_knobs(lasts: list[dict]) -> tuple[list[str], list[tuple[str, str]]]:
+    """(the setting knobs that vary across the run, (knob, value) of those the header shows once)."""
     cases = [r.get("case") or {} for r in lasts]
     varying, shared = [], []
     for k in SETTING_KNOBS:
-        values = {knob_text(c.get(k, schema.CASE_DEFAULTS.get(k))) for c in cases}
+        default = schema.CASE_DEFAULTS.get(k)
+        values = {knob_text(c.get(k, default)) for c in cases}
         if len(values) > 1:
             varying.append(k)
         elif values and k in ("dtype", "attention", "weights", "steps", "seed", "channels_last"):
             shared.append((k, next(iter(values))))
-    provenance = replace(provenance, shared_knobs=tuple(shared))
+    return varying, shared
 
-    known_gpus: dict[str, str] = {}
+
+def _known_gpus(lasts: list[dict]) -> dict[str, str]:
+    """Device string -> the GPU name a record of the run saw on it (for records without env)."""
+    known: dict[str, str] = {}
     for r in lasts:
         name = gpu_name(r.get("env"))
         if name:
-            known_gpus.setdefault(str((r.get("case") or {}).get("device")), name)
+            known.setdefault(str((r.get("case") or {}).get("device")), name)
+    return known
 
-    # group: table key -> pipeline -> (variant, compile) -> Measured
+
+def _group(measured: dict, varying: list[str], known_gpus: dict[str, str]):
+    """(table key -> pipeline -> (variant, compile) -> Measured, the compile modes: "off" first,
+    the rest in order of appearance). A table key is (device, batch size, setting)."""
     groups: dict[tuple, dict[str, dict[tuple[str, str], Measured]]] = {}
     compiles: list[str] = []
     for (vname, _cid), m in measured.items():
@@ -120,74 +170,87 @@ def build(loaded_run, options: Options | None = None) -> Report:
         if cl not in compiles:
             compiles.append(cl)
         groups.setdefault(key, {}).setdefault(case.get("pipeline") or "?", {})[(vname, cl)] = m
-    compiles.sort(key=lambda c: (c != "off",))  # "off" first, the rest in order of appearance
+    compiles.sort(key=lambda c: (c != "off",))
+    return groups, compiles
 
-    # the between-round variance every cell's ratio leans on (stats.prior), from all of them
-    sides = _Sides()
-    pooled = stats.prior([side for m in measured.values() if m.status == OK for side in sides(m).values()])
-    incomplete = bool(meta.get("stopped"))  # the run stopped early: its missing cells have not run yet
 
-    footnotes: list[str] = []
-    foot_index: dict[str, int] = {}
-    output_flags: list[str] = []
-    comparisons: list[verdict.Comparison] = []
+class _Footnotes:
+    """The report's footnotes, numbered in order of first use; the same text is one footnote."""
 
-    def footnote(text: str) -> int:
-        if text not in foot_index:
-            footnotes.append(text)
-            foot_index[text] = len(footnotes)
-        return foot_index[text]
+    def __init__(self):
+        self.texts: list[str] = []
+        self._index: dict[str, int] = {}
 
-    several_modes = len([c for c in compiles if c != "off"]) > 1
-    tables = []
-    for key in sorted(groups, key=lambda k: (k[0] == "cpu", k[0], k[1], str(k[2]))):
-        device, batch, setting = key
-        by_pipe = groups[key]
-        # columns: the compile modes this table has, for every variant of the run
-        table_compiles = [c for c in compiles if any(cl == c for p in by_pipe.values() for (_, cl) in p)]
-        main_cols = []
-        for cl in table_compiles:
-            for v in names:
-                mode = "no compile" if cl == "off" else (f"compile {cl}" if several_modes else "compile")
-                main_cols.append(Column(v, cl, f"{labels.get(v, v)} - {mode}", options.baseline_of(v, baseline) == v))
-        columns = []
-        for i, col in enumerate(main_cols):
-            columns.append(Column(col.variant, col.compile, col.label, col.baseline, None, i))
-            for e in options.extras:
-                columns.append(Column(col.variant, col.compile, f"{EXTRAS[e]}", col.baseline, e, i))
-        title = _title(device, batch, setting)
+    def __call__(self, text: str) -> int:
+        if text not in self._index:
+            self.texts.append(text)
+            self._index[text] = len(self.texts)
+        return self._index[text]
 
-        rows = []
-        pipes = sorted(by_pipe, key=lambda p: (PIPELINES.index(p) if p in PIPELINES else 99, p))
-        for pipe in pipes:
-            recs = by_pipe[pipe]
-            label = PIPELINE_LABELS.get(pipe, pipe)
-            cells = []
-            for col in main_cols:
-                base_name = options.baseline_of(col.variant, baseline)
-                m, base = recs.get((col.variant, col.compile)), recs.get((base_name, col.compile))
-                cell = _cell(m, None if base_name == col.variant else base, col, proven, options, footnote, pooled,
-                             sides, eager=recs.get((col.variant, "off")))
-                if cell.output is not None and cell.output.flagged:
-                    what = (cell.output.note or f"PSNR {cell.output.psnr:.1f} dB, max abs {cell.output.max_abs}")
-                    output_flags.append(f"{title}: {label} / {col.label}: output differs from "
-                                        f"{labels.get(base_name, base_name)}: {what}")
-                cells.append(cell)
-            by_column = dict(zip(((c.variant, c.compile) for c in main_cols), cells))
-            for col, cell in zip(main_cols, cells):
-                base_name = options.baseline_of(col.variant, baseline)
-                if base_name != col.variant:
-                    base_cell = by_column.get((base_name, col.compile), Cell("missing", "-"))
-                    comparisons.append(_comparison(f"{title}: {label} / {col.label}", cell, base_cell,
-                                                   recs.get((col.variant, col.compile)),
-                                                   recs.get((base_name, col.compile)), pending=incomplete))
-            rows.append(Row(pipe, label, (), tuple(cells)))
-        tables.append(Table(device, batch, setting, title, tuple(columns), tuple(main_cols), tuple(rows), "", ()))
 
-    decided = verdict.decide(comparisons, options.thresholds)
-    regressed = {(c.where, stage) for c in decided.cells for stage in c.regressed_stages}
-    tables = [_finish(t, regressed) for t in tables]
-    return Report(provenance, baseline, options, tuple(tables), tuple(footnotes), tuple(output_flags), decided)
+@dataclass(frozen=True)
+class _Layout:
+    """What every table's layout reads: the run's variants and compile modes, the options, and the
+    shared state of one build (footnotes, the pooled prior, the cached ratio sides)."""
+
+    names: list[str]
+    labels: dict[str, str]
+    compiles: list[str]
+    options: Options
+    baseline: str
+    proven: set
+    footnote: _Footnotes
+    pooled: object
+    sides: _Sides
+    incomplete: bool
+
+
+def _table(key: tuple, by_pipe: dict, layout: _Layout):
+    """One table: its columns (the compile modes it has, for every variant of the run), a row per
+    pipeline; with the comparisons of its cells for the verdict and its output-drift flags."""
+    device, batch, setting = key
+    options, labels = layout.options, layout.labels
+    several_modes = len([c for c in layout.compiles if c != "off"]) > 1
+    table_compiles = [c for c in layout.compiles if any(cl == c for p in by_pipe.values() for (_, cl) in p)]
+    main_cols = []
+    for cl in table_compiles:
+        for v in layout.names:
+            mode = "no compile" if cl == "off" else (f"compile {cl}" if several_modes else "compile")
+            main_cols.append(Column(v, cl, f"{labels.get(v, v)} - {mode}", options.baseline_of(v, layout.baseline) == v))
+    columns = []
+    for i, col in enumerate(main_cols):
+        columns.append(Column(col.variant, col.compile, col.label, col.baseline, None, i))
+        for e in options.extras:
+            columns.append(Column(col.variant, col.compile, f"{EXTRAS[e]}", col.baseline, e, i))
+    title = _title(device, batch, setting)
+
+    rows, comparisons, output_flags = [], [], []
+    pipes = sorted(by_pipe, key=lambda p: (PIPELINES.index(p) if p in PIPELINES else 99, p))
+    for pipe in pipes:
+        recs = by_pipe[pipe]
+        label = PIPELINE_LABELS.get(pipe, pipe)
+        cells = []
+        for col in main_cols:
+            base_name = options.baseline_of(col.variant, layout.baseline)
+            m, base = recs.get((col.variant, col.compile)), recs.get((base_name, col.compile))
+            cell = _cell(m, None if base_name == col.variant else base, col, layout.proven, options, layout.footnote,
+                         layout.pooled, layout.sides, eager=recs.get((col.variant, "off")))
+            if cell.output is not None and cell.output.flagged:
+                what = (cell.output.note or f"PSNR {cell.output.psnr:.1f} dB, max abs {cell.output.max_abs}")
+                output_flags.append(f"{title}: {label} / {col.label}: output differs from "
+                                    f"{labels.get(base_name, base_name)}: {what}")
+            cells.append(cell)
+        by_column = dict(zip(((c.variant, c.compile) for c in main_cols), cells))
+        for col, cell in zip(main_cols, cells):
+            base_name = options.baseline_of(col.variant, layout.baseline)
+            if base_name != col.variant:
+                base_cell = by_column.get((base_name, col.compile), Cell("missing", "-"))
+                comparisons.append(_comparison(f"{title}: {label} / {col.label}", cell, base_cell,
+                                               recs.get((col.variant, col.compile)),
+                                               recs.get((base_name, col.compile)), pending=layout.incomplete))
+        rows.append(Row(pipe, label, (), tuple(cells)))
+    table = Table(device, batch, setting, title, tuple(columns), tuple(main_cols), tuple(rows), "", ())
+    return table, comparisons, output_flags
 
 
 def _finish(table: Table, regressed: set) -> Table:
@@ -197,16 +260,19 @@ def _finish(table: Table, regressed: set) -> Table:
         cells, stage_names = [], []
         for col, cell in zip(table.main_columns, row.cells):
             where = f"{table.title}: {row.label} / {col.label}"
-            figures = tuple(replace(f, regression=(where, f.stage) in regressed) for f in cell.figures)
-            for f in figures:
+            # a copy only where the verdict marked a regression (the flag is False by default)
+            if regressed and any((where, f.stage) in regressed for f in cell.figures):
+                cell = replace(cell, figures=tuple(replace(f, regression=(where, f.stage) in regressed)
+                                                   for f in cell.figures))
+            for f in cell.figures:
                 if f.stage and f.stage not in stage_names:
                     stage_names.append(f.stage)
                 if f.noise.rel_stdev is not None:
-                    spreads.append((f.noise.rel_stdev, f"{row.label}{' ' + f.stage if f.stage else ''} / {col.label}"))
+                    spreads.append((f.noise.rel_stdev, row.label, f.stage, col.label))
                 if f.noise.noisy:
                     noisy_cells.append(f"{row.label}{' (' + f.stage + ')' if f.stage else ''} / {col.label}: "
                                        f"{f.noise.reason}")
-            cells.append(replace(cell, figures=figures))
+            cells.append(cell)
         rows.append(replace(row, stages=tuple(stage_names), cells=tuple(cells)))
     n_figures = sum(len(c.figures) for r in rows for c in r.cells)
     return replace(table, rows=tuple(rows), noise_line=_noise_line(spreads, noisy_cells, n_figures),
@@ -287,11 +353,11 @@ def _title(device: str, batch: int, setting) -> str:
 def _noise_line(spreads, noisy_cells, n_figures) -> str:
     if not spreads:
         return "noise: no samples to judge"
-    values = sorted(s for s, _ in spreads)
+    values = sorted(s[0] for s in spreads)
     mid = values[len(values) // 2]
-    worst = max(spreads, key=lambda s: s[0])
+    spread, row_label, stage, col_label = max(spreads, key=lambda s: s[0])
     line = (f"noise: sample std dev is {mid * 100:.1f} % of the mean at the median cell, "
-            f"{worst[0] * 100:.1f} % at worst ({worst[1]})")
+            f"{spread * 100:.1f} % at worst ({row_label}{' ' + stage if stage else ''} / {col_label})")
     if noisy_cells:
         line += f"; {len(noisy_cells)} of {n_figures} figures too noisy to judge (marked ?)"
     else:

@@ -9,7 +9,7 @@ keep them as columns.
 """
 from __future__ import annotations
 
-from rich.cells import cell_len
+from rich.cells import cell_len as _rich_cell_len
 from rich.console import Console
 from rich.segment import Segment, Segments
 from rich.style import Style
@@ -31,6 +31,12 @@ STYLES = {
 GAP = 3
 INDENT = 2
 MIN_COL = 13
+
+
+def cell_len(text: str) -> int:
+    """Terminal cells of a text: its length where it is ASCII (nearly every segment: a fast C check),
+    else Rich's count (wide and zero-width characters)."""
+    return len(text) if text.isascii() else _rich_cell_len(text)
 
 
 def _len(line) -> int:
