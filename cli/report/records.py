@@ -62,11 +62,19 @@ def gpu_info(env: dict) -> dict:
 
 
 def gpu_name(env) -> str | None:
-    # The runner's shape first, without gpu_info's clocks text: a report asks this of every record.
-    smi = env.get("nvidia_smi") if isinstance(env, dict) else None
-    if isinstance(smi, list) and smi and isinstance(smi[0], dict) and smi[0].get("name"):
-        return smi[0]["name"]
-    return gpu_info(env or {}).get("name")
+    """gpu_info(env)["name"] without the clocks text: a report asks this of every record."""
+    if not isinstance(env, dict):
+        return None
+    for key in ("nvidia_smi", "torch_gpus"):
+        entries = env.get(key)
+        if isinstance(entries, list) and entries and isinstance(entries[0], dict) and entries[0].get("name"):
+            return entries[0]["name"]
+    gpu = env.get("gpu")
+    if isinstance(gpu, list):
+        gpu = gpu[0] if gpu else None
+    if isinstance(gpu, str):
+        return gpu or None
+    return (gpu.get("name") or None) if isinstance(gpu, dict) else None
 
 
 def torch_git(env) -> str | None:
