@@ -112,11 +112,12 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None) 
     judged = thresholds if gated else DEFAULTS
     # every one-sided test of the matrix, for Holm: (comparison index, metric, stage, ratio, threshold)
     tests = []
+    fractions = {metric: judged.fraction(name) for metric, (name, _, _) in _TESTED.items()}  # parsed once
     for i, c in enumerate(comparisons):
         if _states(c) is not None:
             continue
-        for metric, (name, _, _) in _TESTED.items():
-            threshold = judged.fraction(name)
+        for metric in _TESTED:
+            threshold = fractions[metric]
             if threshold is None:
                 continue
             ratios = c.speed if metric == "speed" else ((None, getattr(c, metric)),)
