@@ -73,7 +73,7 @@ def test_two_diffusers_versions_compared(engine, wheelhouse, ca_bundle, tmp_path
 
     # The table: one per batch size, a row per pipeline, a column per variant with it/s and its
     # interval, the second column's ratio to the first (read from the table's lines, not the
-    # provenance above them, which names the variants too).
+    # provenance after them, which names the variants too).
     tables = proc.stdout.split("\ncpu · batch ")[1:]
     assert [t.split("\n", 1)[0] for t in tables] == ["1", "2"], proc.stdout
     for table in tables:
