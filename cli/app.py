@@ -30,8 +30,10 @@ def _display_type(param, ctx) -> str | None:
     return "|".join(_WORDS.get(word, word) for word in label.split("|"))
 
 
-typer.core._TyperParameter.display_type_rich = _display_type
-typer.core.TyperOption.display_type_rich = _display_type
+# Older Typer (before display_type) prints click's own words (TEXT, INTEGER) and needs nothing.
+if hasattr(getattr(typer.core, "_TyperParameter", None), "display_type"):
+    typer.core._TyperParameter.display_type_rich = _display_type
+    typer.core.TyperOption.display_type_rich = _display_type
 
 app = typer.Typer(
     name="vercompare",
