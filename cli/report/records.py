@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from vercompare.report import stats
 from vercompare_runner import schema
@@ -166,7 +167,9 @@ class Measured:
     def last(self) -> dict:
         return self.records[-1]
 
-    @property
+    # cached_property: a report asks each cell's status and figures several times (the Measured is
+    # frozen, its records are not changed after loading; the cache lives in the instance's __dict__)
+    @cached_property
     def failure(self) -> dict | None:
         """The record that says how the cell failed: a failure of the software under test in any
         round wins (a flaky OOM is an OOM), then an interrupted round; None when every round is ok."""
@@ -182,6 +185,10 @@ class Measured:
 
     def figures(self) -> list[tuple[str | None, list[list[float]]]]:
         """(stage, [it/s samples of each round]) per figure; a round without samples is left out."""
+        return list(self._figures)
+
+    @cached_property
+    def _figures(self) -> tuple:
         by_stage: dict = {}
         for r in self.records:
             for stage, samples, recorded in figures_samples(r):
@@ -189,7 +196,7 @@ class Measured:
                     samples = [float(recorded)]
                 if samples:
                     by_stage.setdefault(stage, []).append(samples)
-        return list(by_stage.items())
+        return tuple(by_stage.items())
 
     def per_round(self, metric: str) -> list[float]:
         """A metric's value in each round that has it (compile_s, first_call_s, peak memory)."""

@@ -121,7 +121,9 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None) 
             if threshold is None:
                 continue
             ratios = c.speed if metric == "speed" else ((None, getattr(c, metric)),)
-            tests.extend((i, metric, stage, r, threshold) for stage, r in ratios if r is not None)
+            for stage, r in ratios:
+                if r is not None:
+                    tests.append((i, metric, stage, r, threshold))
     pvalues = [r.p_worse_than(t, higher_is_better=_TESTED[m][2]) for _, m, _, r, t in tests]
     rejected = stats.holm(pvalues) if pvalues else []
     by_cell: dict[int, list] = {}
