@@ -161,10 +161,11 @@ def steps_svg(table: Table) -> str:
 def render_html(report: Report) -> str:
     p = report.provenance
     title = f"vercompare report: {p.run_dir}"
+    result_class = report.verdict.result.lower().replace(" ", "-")
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
            f"<h1>{escape(title)}</h1>",
-           f'<p class="verdict {report.verdict.result.lower()}" id="verdict">{escape(report.verdict.line())}</p>',
+           f'<p class="verdict {result_class}" id="verdict">{escape(report.verdict.line())}</p>',
            '<pre class="prov" id="provenance">' + escape("\n".join(p.lines())) + "</pre>",
            f'<p class="dim">{escape(T.LEGEND)}</p>']
     for k, table in enumerate(report.tables):

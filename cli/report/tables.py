@@ -44,6 +44,7 @@ from vercompare.report.records import (
 from vercompare_runner import schema
 from vercompare_runner.vocabulary import (
     COMPILE_S,
+    CPU_PEAK_RSS,
     FIRST_CALL_S,
     FLOPS_PER_STEP,
     OK,
@@ -121,15 +122,14 @@ def build(loaded_run, options: Options | None = None) -> Report:
         groups.setdefault(key, {}).setdefault(case.get("pipeline") or "?", {})[(vname, cl)] = m
     compiles.sort(key=lambda c: (c != "off",))  # "off" first, the rest in order of appearance
 
-    # the between-round variance every cell's ratio leans on (stats.prior), from all of them
     sides = _Sides()
-    pooled = stats.prior([side for m in measured.values() if m.status == OK for side in sides(m).values()])
     incomplete = bool(meta.get("stopped"))  # the run stopped early: its missing cells have not run yet
 
     footnotes: list[str] = []
     foot_index: dict[str, int] = {}
     output_flags: list[str] = []
     comparisons: list[verdict.Comparison] = []
+    failed: list[tuple[str, str]] = []  # a run of one variant: what failed, for its NO COMPARISON line
 
     def footnote(text: str) -> int:
         if text not in foot_index:
@@ -165,7 +165,7 @@ def build(loaded_run, options: Options | None = None) -> Report:
             for col in main_cols:
                 base_name = options.baseline_of(col.variant, baseline)
                 m, base = recs.get((col.variant, col.compile)), recs.get((base_name, col.compile))
-                cell = _cell(m, None if base_name == col.variant else base, col, proven, options, footnote, pooled,
+                cell = _cell(m, None if base_name == col.variant else base, col, proven, options, footnote,
                              sides, eager=recs.get((col.variant, "off")))
                 if cell.output is not None and cell.output.flagged:
                     what = (cell.output.note or f"PSNR {cell.output.psnr:.1f} dB, max abs {cell.output.max_abs}")
@@ -175,6 +175,8 @@ def build(loaded_run, options: Options | None = None) -> Report:
             by_column = dict(zip(((c.variant, c.compile) for c in main_cols), cells))
             for col, cell in zip(main_cols, cells):
                 base_name = options.baseline_of(col.variant, baseline)
+                if len(names) == 1 and cell.state not in (OK, "missing"):
+                    failed.append((f"{title}: {label} / {col.label}", cell.text or cell.state))
                 if base_name != col.variant:
                     base_cell = by_column.get((base_name, col.compile), Cell("missing", "-"))
                     comparisons.append(_comparison(f"{title}: {label} / {col.label}", cell, base_cell,
@@ -183,10 +185,20 @@ def build(loaded_run, options: Options | None = None) -> Report:
             rows.append(Row(pipe, label, (), tuple(cells)))
         tables.append(Table(device, batch, setting, title, tuple(columns), tuple(main_cols), tuple(rows), "", ()))
 
-    decided = verdict.decide(comparisons, options.thresholds)
+    decided = verdict.decide(comparisons, options.thresholds, sequential_looks(meta), tuple(failed))
     regressed = {(c.where, stage) for c in decided.cells for stage in c.regressed_stages}
     tables = [_finish(t, regressed) for t in tables]
     return Report(provenance, baseline, options, tuple(tables), tuple(footnotes), tuple(output_flags), decided)
+
+
+def sequential_looks(meta: dict) -> tuple[int, int] | None:
+    """(first, last) rounds when the run sampled sequentially (run.json's "sampling"), so the
+    verdict spends each look's share of the error rate; None: fixed rounds, one look."""
+    sampling = meta.get("sampling") if isinstance(meta, dict) else None
+    if not isinstance(sampling, dict) or not sampling.get("sequential"):
+        return None
+    first, last = sampling.get("first_rounds"), sampling.get("max_rounds")
+    return (int(first), int(last)) if isinstance(first, int) and isinstance(last, int) else None
 
 
 def _finish(table: Table, regressed: set) -> Table:
@@ -249,17 +261,24 @@ def _comparison(where: str, cell: Cell, base_cell: Cell, m, base, pending: bool)
     if cell.state == OK and base_cell.state == OK:
         compile_ratio = _metric_ratio(base, m, COMPILE_S)
         first_call = _metric_ratio(base, m, FIRST_CALL_S)
-        if cell.peak_mem_bytes and base_cell.peak_mem_bytes:
-            memory = (base_cell.peak_mem_bytes, cell.peak_mem_bytes)
+        memory = _metric_ratio(base, m, memory_metric(base, m))
     psnr = cell.output.psnr if cell.output is not None and cell.output.psnr is not None else None
     return verdict.Comparison(where, cell.state, base_cell.state, cell.text, speed, compile_ratio, first_call,
                               memory, psnr if psnr is None or math.isfinite(psnr) else None,
                               pending=pending and (cell.state == "missing" or base_cell.state == "missing"))
 
 
+def memory_metric(*cells: Measured | None) -> str:
+    """Which peak memory the cells have: the GPU's allocated bytes, else (a CPU run) the process's
+    peak resident set, so a memory gate judges CPU runs too."""
+    if all(c is not None and c.per_round(PEAK_MEM_ALLOCATED) for c in cells):
+        return PEAK_MEM_ALLOCATED
+    return CPU_PEAK_RSS
+
+
 def _metric_ratio(base: Measured | None, cand: Measured | None, metric: str):
-    """A per-round metric (compile time, first call) candidate / baseline, one value per round: its
-    own between-round spread only (no pooling: these vary far more between cells than it/s)."""
+    """A per-round metric (compile time, first call, peak memory) candidate / baseline, one value
+    per round: its own between-round spread, Welch's df (stats.ratio)."""
     if base is None or cand is None:
         return None
     a = stats.side([[v] for v in base.per_round(metric) if v > 0])
@@ -312,7 +331,7 @@ class _Sides:
 
 
 def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, options: Options, footnote,
-          pooled, sides: _Sides, eager: Measured | None = None) -> Cell:
+          sides: _Sides, eager: Measured | None = None) -> Cell:
     """One table cell: its failure in words, or its figures with their ratio to `base` (None in a
     baseline column); `eager`: the same variant's uncompiled cell, for a compiled cell's compile cost."""
     if m is None:
@@ -341,11 +360,11 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
     figures = []
     for stage, rounds in m.figures():
         samples = [x for rnd in rounds for x in rnd]
-        est = stats.median_ci(samples, options.confidence)
+        est = stats.figure_interval(rounds, options.confidence)
         ratio = None
         bs, cs = base_figs.get(stage), mine.get(stage)
         if bs is not None and cs is not None:
-            ratio = stats.ratio(bs, cs, pooled, options.confidence)
+            ratio = stats.ratio(bs, cs, options.confidence)
         figures.append(Figure(stage, est, stats.noise(samples), ratio))
     if not figures:
         return Cell("error", "no samples", footnote=footnote("ok records without it/s samples are not shown"))
