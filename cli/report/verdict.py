@@ -14,8 +14,8 @@ tests against its threshold T:
 - neither: "inconclusive" - the data cannot tell yet (sequential sampling adds rounds to such cells).
 A cell whose every test PASSes is "unchanged" (or "improved" where significantly better); output: a
 PSNR below the floor is "regressed". The matrix PASSes only when every gated cell does; FAIL when
-one regressed or broke; otherwise INCONCLUSIVE. Under sequential sampling each look spends its
-share of ALPHA (stats.spent), for both tests, so the error rates hold over all the looks.
+one regressed or broke; otherwise INCONCLUSIVE. Under sequential sampling every look holds both
+tests to Pocock's constant level (stats.spent), so the error rates hold over all the looks.
 
 With a gate (any threshold given) only the kinds given are judged; without one, every kind is
 judged at DEFAULTS, so the verdict line still says what a gate would. docs/verdict.md measures it.
@@ -117,7 +117,7 @@ class Verdict:
 def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
            looks: tuple[int, int] | None = None, failed: tuple[tuple[str, str], ...] = ()) -> Verdict:
     """The verdict over the matrix. `looks`: (first, last) rounds of sequential sampling, so each
-    cell's tests spend its look's share of ALPHA (stats.spent); None: fixed sampling, one look.
+    cell's tests are held to the sequential level (stats.spent); None: fixed sampling, one look.
     `failed`: (where, failure in words) of the cells of a run with no candidate to compare - the
     verdict is then NO COMPARISON and lists them."""
     thresholds = thresholds or Thresholds()
@@ -138,7 +138,8 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
                 continue
             ratios = c.speed if metric == "speed" else ((None, getattr(c, metric)),)
             tests.extend((i, metric, stage, r, threshold, _alpha(r, looks)) for stage, r in ratios if r is not None)
-    # Holm over the looks' shares: p * ALPHA / share is a valid p-value over every look (Bonferroni)
+    # Holm at the look's level: p scaled by ALPHA / level, so Holm's alpha / (m - rank) becomes
+    # level / (m - rank)
     pvalues = [min(1.0, r.p_worse_than(t, _TESTED[m][2]) * stats.ALPHA / a) for _, m, _, r, t, a in tests]
     rejected = stats.holm(pvalues) if pvalues else []
     by_cell: dict[int, list] = {}
