@@ -263,9 +263,12 @@ def _comparison(where: str, cell: Cell, base_cell: Cell, m, base, pending: bool)
         first_call = _metric_ratio(base, m, FIRST_CALL_S)
         memory = _metric_ratio(base, m, memory_metric(base, m))
     psnr = cell.output.psnr if cell.output is not None and cell.output.psnr is not None else None
+    units = tuple(((x.last.get("variant") or {}).get("name"), (x.last.get("case") or {}).get("compile", "off"))
+                  for x in (base, m) if x is not None)
     return verdict.Comparison(where, cell.state, base_cell.state, cell.text, speed, compile_ratio, first_call,
                               memory, psnr if psnr is None or math.isfinite(psnr) else None,
-                              pending=pending and (cell.state == "missing" or base_cell.state == "missing"))
+                              pending=pending and (cell.state == "missing" or base_cell.state == "missing"),
+                              units=units)
 
 
 def memory_metric(*cells: Measured | None) -> str:

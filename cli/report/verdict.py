@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vercompare.planning.thresholds import Thresholds
 from vercompare.report import stats
@@ -58,6 +58,7 @@ class Comparison:
     memory: stats.Ratio | None = None  # peak bytes (GPU allocated, else CPU RSS) over rounds
     psnr: float | None = None  # the candidate's output vs the baseline's
     pending: bool = False  # missing because it has not run yet (the run is incomplete)
+    units: tuple[tuple[str, str], ...] = ()  # (variant, compile mode) of both sides: what another round measures
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class CellVerdict:
     reasons: tuple[str, ...] = ()
     badness: float = 0.0  # within a category: larger is worse (how far past the threshold)
     regressed_stages: tuple[str | None, ...] = ()  # figures whose speed test was rejected
+    units: tuple[tuple[str, str], ...] = ()  # Comparison.units
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,9 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
     for (i, metric, stage, r, threshold, a), reject in zip(tests, rejected):
         shown_within = r.p_within(threshold, _TESTED[metric][2]) <= a
         by_cell.setdefault(i, []).append((metric, stage, r, threshold, reject, shown_within))
-    cells = [_cell_verdict(c, by_cell.get(i, []), judged) for i, c in enumerate(comparisons)]
+    # a cell decided by its states (broke, interrupted, no provenance) gains nothing from more rounds
+    cells = [replace(_cell_verdict(c, by_cell.get(i, []), judged), units=c.units if _states(c) is None else ())
+             for i, c in enumerate(comparisons)]
     tally = Counter(c.category for c in cells)
     counts = tuple((name, tally[name]) for name in CATEGORIES)
     n = dict(counts)
@@ -159,10 +163,15 @@ def _alpha(r: stats.Ratio, looks: tuple[int, int] | None) -> float:
     return stats.ALPHA if looks is None else stats.spent(r.rounds, looks[0], looks[1])
 
 
-def undecided(verdict: Verdict) -> tuple[str, ...]:
+def undecided(verdict: Verdict) -> tuple[CellVerdict, ...]:
     """The cells sequential sampling still has to measure: inconclusive ones (not interrupted or
-    broken ones: more rounds cannot decide those)."""
-    return tuple(c.where for c in verdict.cells if c.category == "inconclusive")
+    broken ones, nor those without provenance: more rounds cannot decide those)."""
+    return tuple(c for c in verdict.cells if c.category == "inconclusive" and c.units)
+
+
+def units_to_measure(verdict: Verdict) -> set[tuple[str, str]]:
+    """(variant, compile mode) of every side of every undecided cell: what the next round measures."""
+    return {u for c in undecided(verdict) for u in c.units}
 
 
 def _states(c: Comparison) -> CellVerdict | None:

@@ -189,3 +189,29 @@ def test_report_exit_codes_through_the_command_line(tmp_path):
     assert vercompare("report", slow, "--fail-on-regression", "5%", "--baseline", "b").returncode == 0  # a is faster
     bad = vercompare("report", slow, "--fail-on-memory", "lots")
     assert bad.returncode == 2 and "--fail-on-memory 'lots'" in bad.stderr
+
+
+def test_undecided_cells_name_the_units_another_round_measures(tmp_path):
+    noisy = decided(tmp_path, rounds(100, 0.05, 0.05, 3, seed=1), rounds(99, 0.05, 0.05, 3, seed=2))
+    assert noisy.result == "INCONCLUSIVE" and verdict.units_to_measure(noisy) == {("a", "off"), ("b", "off")}
+    clear = decided(tmp_path, rounds(100, seed=1), rounds(80, seed=2), name="clear")
+    assert clear.result == "FAIL" and verdict.units_to_measure(clear) == set()
+    broke = decided(tmp_path, rounds(100), rounds(100), statuses=("ok", "oom"), name="broke")
+    assert verdict.units_to_measure(broke) == set()  # more rounds cannot decide a failure
+
+
+def test_a_sequential_run_is_judged_at_the_sequential_level(tmp_path):
+    """run.json's "sampling" makes `report` hold each test to the level the run's looks used."""
+    import json
+
+    d = synthetic.two_variant_run(tmp_path / "seq", rounds(100, 0.004, 0.02, 3, seed=9),
+                                  rounds(98, 0.004, 0.02, 3, seed=10))
+    fixed = build(load_run(d), Options(thresholds=GATE)).verdict
+    meta = json.loads((d / "run.json").read_text())
+    meta["sampling"] = {"sequential": True, "first_rounds": 3, "max_rounds": 12}
+    (d / "run.json").write_text(json.dumps(meta))
+    sequential = build(load_run(d), Options(thresholds=GATE)).verdict
+    r = fixed.cells[0]
+    p = build(load_run(d), Options(thresholds=GATE)).tables[0].rows[0].cells[1].figures[0].ratio.p_within(0.05)
+    assert stats.LOOK_ALPHA < p <= stats.ALPHA, p  # this seed lies between the two levels
+    assert r.category == "unchanged" and sequential.cells[0].category == "inconclusive"
