@@ -215,3 +215,12 @@ def test_a_sequential_run_is_judged_at_the_sequential_level(tmp_path):
     p = build(load_run(d), Options(thresholds=GATE)).tables[0].rows[0].cells[1].figures[0].ratio.p_within(0.05)
     assert stats.LOOK_ALPHA < p <= stats.ALPHA, p  # this seed lies between the two levels
     assert r.category == "unchanged" and sequential.cells[0].category == "inconclusive"
+
+
+def test_known_truths_get_the_gate_s_answers(tmp_path):
+    """The claims on a synthetic run's records (the real CPU run's are checked by the venv
+    backend's slow test, tests/backends/test_local_and_venv.py)."""
+    import truth
+
+    run = synthetic.two_variant_run(tmp_path / "run", [10.0] * 5, [10.0] * 5)
+    truth.assert_gate_claims(truth.gate_claims(run, tmp_path, vercompare))
