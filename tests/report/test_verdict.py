@@ -224,3 +224,19 @@ def test_known_truths_get_the_gate_s_answers(tmp_path):
 
     run = synthetic.two_variant_run(tmp_path / "run", [10.0] * 5, [10.0] * 5)
     truth.assert_gate_claims(truth.gate_claims(run, tmp_path, vercompare))
+
+
+def test_a_memory_gate_judges_a_cpu_run_by_its_resident_set(tmp_path):
+    """The runner writes only cpu_* memory keys on a CPU: the memory gate reads the peak resident
+    set there, with its spread over rounds (it used to do nothing at all)."""
+    import json
+
+    d = synthetic.two_variant_run(tmp_path / "rss", rounds(100, n_rounds=3, seed=1), rounds(100, n_rounds=3, seed=2))
+    records = [json.loads(line) for line in (d / "results.jsonl").read_text().splitlines()]
+    for r in records:
+        grown = 1.2 if r["variant"]["name"] == "b" else 1.0
+        r["metrics"]["cpu_peak_rss_bytes"] = int(2e9 * grown * (1 + 0.001 * r["round"]))
+    (d / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    v = build(load_run(d), Options(thresholds=Thresholds(fail_on_memory="10%"))).verdict
+    assert v.result == "FAIL" and v.cells[0].reasons == ("peak memory x1.20",)
+    assert build(load_run(d), Options(thresholds=Thresholds(fail_on_memory="30%"))).verdict.result == "PASS"
