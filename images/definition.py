@@ -129,9 +129,10 @@ def define(plan, options: BuildOptions, *, base_image_id: str, runner_digest: st
         torch_opts = (["--pre"] if plan.torch.pre else []) + ["--index-url", split_credentials(plan.torch.index_url)[0]]
     else:  # the ordinary index (--torch-index pypi)
         torch_opts = source
-    numpy = next((d for d in plan.deps if d.startswith("numpy")), "numpy")
-    # torch==EXACT, resolved on the host before the build (planning/catalog.py): never resolved in it
-    torch_reqs = [plan.torch.requirement, numpy]
+    # torch==EXACT, resolved on the host before the build (planning/catalog.py): never resolved in it.
+    # torch alone: numpy comes with the deps layer, in the version the plan locked (a wheelhouse's
+    # numpy may be another, and nothing imports torch between the two layers).
+    torch_reqs = [plan.torch.requirement]
     buildargs = {
         "BASE_IMAGE": base,
         "UV_PIP_OPTS": " ".join(source),
@@ -140,7 +141,9 @@ def define(plan, options: BuildOptions, *, base_image_id: str, runner_digest: st
         "DEPS_PIP_ARGS": " ".join(source + [d for d in deps if not d.startswith(WHEELS_DIR)]),
         # deps repeated: pip then keeps the pins while installing diffusers.
         "DIFFUSERS_PIP_ARGS": " ".join(source + [diffusers_req] + deps),
-        "FRESH_AS_OF": fresh_as_of if plan.variant.diffusers.kind in ("latest", "git") else "",
+        # a locked "latest" names its exact versions above: no daily refresh needed
+        "FRESH_AS_OF": fresh_as_of if plan.variant.diffusers.kind == "git" or (
+            plan.variant.diffusers.kind == "latest" and getattr(plan, "lock", None) is None) else "",
         "CHECK_ARGS": " ".join(plan.check_args()),
     }
     text = dockerfile_text(builder)

@@ -15,7 +15,7 @@ CACHE=${VERCOMPARE_CACHE:-/var/cache/vercompare}
 bash scripts/host-deps.sh
 if [ ! -x .venv/bin/vercompare ]; then
   python3 -m venv .venv
-  .venv/bin/pip install -q -e .
+  .venv/bin/pip install -q -e . -c tests/pins/dev.txt  # the versions the tests ran with
 fi
 
 if ! docker version >/dev/null 2>&1; then

@@ -14,6 +14,7 @@ import pytest
 
 from vercompare_runner import schema
 
+import pins
 from cli import REPO, vercompare
 
 pytestmark = pytest.mark.engine
@@ -78,7 +79,8 @@ def test_cpu_run_through_compose(engine, compose_plugins, wheelhouse, checkout_w
             "VC_BASE_IMAGE": engine.base_image,
             "VC_STABLE_TORCH_PIP_OPTS": f"--no-index --find-links {url}",
             "VC_STABLE_TORCH_REQS": "torch==2.13.0+cpu numpy",
-            "VC_DIFFUSERS_PIP_ARGS": "diffusers==0.42.1 transformers huggingface_hub sentencepiece protobuf",
+            # what the plan would lock (tests/pins), never the index's newest
+            "VC_DIFFUSERS_PIP_ARGS": " ".join(pins.requirements(pins.runner_lock("0.42.1"))),
             "VC_SPEC_DIR": str(spec_dir),
             "VC_RUN_DIR": str(run_dir),
         }

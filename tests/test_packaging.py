@@ -22,7 +22,8 @@ def installed(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("installed")
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True)
     python = str(root / "venv" / "bin" / "python")
-    got = subprocess.run([python, "-m", "pip", "install", "-q", str(REPO)], capture_output=True, text=True,
+    got = subprocess.run([python, "-m", "pip", "install", "-q", str(REPO), "-c", str(REPO / "tests/pins/dev.txt")],
+                         capture_output=True, text=True,
                          cwd=root, timeout=900)
     if got.returncode != 0:
         print(got.stdout[-3000:], got.stderr[-3000:])

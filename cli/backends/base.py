@@ -85,6 +85,15 @@ class Backend(ABC):
         return [{"environment": "-", "exists": None} for _ in plans]
 
     @classmethod
+    def resolution_target(cls, settings, plan):
+        """Where this plan's packages will be installed, for the plan-time resolver
+        (execution/resolution.py: a Target), or None when this backend installs nothing. Default: an
+        image of this machine's architecture, fed by the build's indexes."""
+        from vercompare.execution import resolution
+
+        return resolution.Target(plan.python, resolution.container_platform(), resolution.index_sources(settings))
+
+    @classmethod
     def installed_torch(cls, settings) -> tuple[str, str] | None:
         """(version, flavour) of the torch the environments layer on (--torch installed); None: none."""
         return None

@@ -10,6 +10,8 @@ import typer
 from vercompare.commands import options as opts
 from vercompare.commands.options import request_and_settings
 
+# The packages whose resolved versions the plan names (all of them are in --json and run.json).
+SHOWN = ("diffusers", "transformers", "huggingface-hub", "numpy")
 HELP = "Show what `run` would build and run (variants, Python, pins, environments), building nothing."
 
 
@@ -49,6 +51,10 @@ def plan(ctx: typer.Context,
         console.print(f"  environment {r['environment']} ({state})", highlight=False, markup=False)
         for pin in r["pins"]:
             console.print(f"  pin {pin['requirement']}: {pin['reason']}", highlight=False, markup=False)
+        if r["lock"]:
+            named = [p for p in r["lock"]["packages"] if p.split("==")[0] in SHOWN]
+            console.print(f"  resolved {' '.join(named)} (+{len(r['lock']['packages']) - len(named)} more; "
+                          f"{r['lock']['source']})", highlight=False, markup=False)
     console.print("cases: " + ", ".join(c.id for c in cases), highlight=False)
 
 

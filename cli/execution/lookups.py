@@ -64,9 +64,16 @@ def default_torch(settings) -> str:
     return backends.backend_class(settings.backend).default_torch(settings)
 
 
-def plans_for(request, settings, variants, pinned: dict | None = None):
-    """The variants' plans, their torch resolved against what the indexes say; and the notes."""
+def plans_for(request, settings, variants, pinned: dict | None = None, locks: dict | None = None):
+    """The variants' plans, their torch resolved against what the indexes say, their other packages
+    resolved together (execution/resolution.py); and the notes. pinned / locks: what a resumed run
+    recorded ({variant: torch exact} / {variant: lock}), kept as it was."""
+    from vercompare.execution import resolution
+
     catalog_, notes = catalog_for(variants, request.device, settings, pinned)
     plans = plan_variants(variants, device=request.device, catalog_=catalog_, torch_index=settings.torch_index or "pytorch",
                           torch_index_url=settings.torch_index_url)
-    return plans, notes
+    backend = backends.backend_class(settings.backend)
+    targets = [backend.resolution_target(settings, p) for p in plans]
+    plans, more = resolution.lock_plans(plans, targets, settings, locks)
+    return plans, notes + more

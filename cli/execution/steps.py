@@ -105,16 +105,20 @@ def check_input(run: Run) -> None:
     rundir.check_new_or_same(run.out, run.request.to_dict(), run.resume,
                              normalize=lambda old: RunRequest.from_dict(old).to_dict())
     # torch resolved here, once: a resumed run keeps the exact builds its run.json recorded
-    run.plans, run.notes = lookups.plans_for(run.request, run.settings, variants, _pinned(run) if run.resume else None)
+    recorded = _recorded_plans(run) if run.resume else []
+    run.plans, run.notes = lookups.plans_for(
+        run.request, run.settings, variants,
+        pinned={p["variant"]: p["torch_exact"] for p in recorded if p.get("torch_exact")},
+        locks={p["variant"]: p["lock"] for p in recorded if p.get("lock")})
     require_resolved(run.plans)
 
 
-def _pinned(run: Run) -> dict:
+def _recorded_plans(run: Run) -> list[dict]:
+    """The plans a resumed run's run.json recorded: its exact torch builds and package locks are kept."""
     try:
-        plans = rundir.load_run(run.out).meta.get("plans") or []
+        return rundir.load_run(run.out).meta.get("plans") or []
     except RunDirError:
-        return {}
-    return {p["variant"]: p["torch_exact"] for p in plans if p.get("torch_exact")}
+        return []
 
 
 def connect_backend(run: Run) -> None:

@@ -34,6 +34,7 @@ NIGHTLY = (("3.10", "3.14"), ("cu126", "cu128", "cu130", "cpu"), "cu128")
 # (newer ones are accepted: they need no pins).
 DIFFUSERS_OLDEST = (0, 17, 0)
 DIFFUSERS_LATEST_KNOWN = "0.42.1"
+LATEST = "latest"  # diffusers "latest" where a Python is chosen: any release, as the resolver finds it
 
 # Python chosen by "auto": the newest CPython that every torch since 2.0 and every
 # diffusers since 0.17 accepts in the given range; 3.11 fits torch 2.0 .. 2.15 and
@@ -94,6 +95,8 @@ def python_range(torch_version: str | None) -> tuple[str, str]:
 def diffusers_min_python(diffusers_version: str | None) -> str:
     # Requires-Python of diffusers' wheels: >=3.8 up to 0.31, >=3.9 from 0.32? kept coarse:
     # 0.42 declares >=3.11 (read from its wheel's METADATA).
+    if diffusers_version == LATEST:
+        return "3.8"  # the newest release that admits the Python: the plan-time resolver finds it
     if diffusers_version is None:
         return "3.11"  # main / git: follow the newest release
     v = vtuple(diffusers_version)
@@ -140,14 +143,11 @@ def pins(torch_version: str | None, diffusers_version: str | None,
     if not hub_given and d < (0, 29):
         out.append(Pin("huggingface_hub<0.26",
                        "diffusers <= 0.28 imports cached_download/hf_cache_home, gone in huggingface_hub 0.26"))
+    # Only what no package's metadata declares is here; the rest (transformers 4.49 needs
+    # huggingface_hub >= 0.26, 5.25 needs >= 2.4, ...) the plan-time resolver finds by itself
+    # (execution/resolution.py), and refuses when it cannot be had together.
     if not transformers_given:
-        if not hub_given and d < (0, 29):
-            # Not for correctness but for the build: measured here, pip backtracked through 78 transformers
-            # wheels (~800 MB, minutes) from the newest down to 4.48.3 before it found one that accepts
-            # huggingface_hub<0.26. This bound is stricter than the torch 2.0 / 2.1 bounds below.
-            out.append(Pin("transformers<4.49",
-                           "transformers 4.49 needs huggingface_hub>=0.26; unbounded, pip backtracks through dozens"))
-        elif t < (2, 1):
+        if t < (2, 1):
             # 4.52 is where the requirement became an error; measured earlier, 4.50 .. 4.51 already
             # import torch APIs that 2.0 lacks
             out.append(Pin("transformers<4.50", "transformers 4.50 and later need PyTorch >= 2.1"))

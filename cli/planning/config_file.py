@@ -54,7 +54,7 @@ _KINDS = {"tuple[str, ...]": "strs", "tuple[int, ...]": "ints", "int": "int", "i
 
 
 def _keys(cls, section: str) -> dict[str, str]:
-    return {f.name: "path" if f.metadata.get("path") else _KINDS[f.type]
+    return {f.name: ("paths" if _KINDS[f.type] == "strs" else "path") if f.metadata.get("path") else _KINDS[f.type]
             for f in dataclasses.fields(cls) if f.metadata.get("section") == section and not f.metadata.get("hidden")}
 
 
@@ -68,7 +68,7 @@ GATE_KEYS = _keys(Thresholds, "gate")
 SECTIONS = ("variants", "versions", "matrix", "build", "run", "gate")
 # Other spellings people write for a key (the option's singular, a plural).
 ALIASES = {"compile_module": "compile_modules", "batch_sizes": "batch_size", "pipelines": "pipeline",
-           "extra_index_url": "extra_index_urls"}
+           "extra_index_url": "extra_index_urls", "constraint": "constraints"}
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def _value(source: str, key: str, kind: str, value):
         if not isinstance(value, str) or not value.strip():
             raise want("a non-empty string")
         return value.strip()
-    if kind == "strs":
+    if kind in ("strs", "paths"):
         items = value if isinstance(value, list) else [value]
         if not items or not all(isinstance(v, str) and v.strip() for v in items):
             raise want("a string or a list of strings")
@@ -212,9 +212,10 @@ def parse(text: str, source: str = "vercompare.toml", base_dir: Path | None = No
             if k not in known:
                 raise _unknown(source, section, key, known)
             v = _value(source, f"{section}.{key}", known[k], value)
-            if known[k] == "path":
-                path = Path(v).expanduser()
-                v = str(path if path.is_absolute() else base_dir / path)
+            if known[k] in ("path", "paths"):
+                paths = [Path(p).expanduser() for p in ((v,) if known[k] == "path" else v)]
+                paths = [str(p if p.is_absolute() else base_dir / p) for p in paths]
+                v = paths[0] if known[k] == "path" else tuple(paths)
             into[k] = v
     config = ConfigFile(source, request, settings, gate)
     try:
@@ -284,7 +285,7 @@ def _override_variant(text: str, overrides: dict) -> str:
 
 def merge_settings(config: ConfigFile, settings: Settings, explicit) -> Settings:
     """Settings with the file's values where no option was given."""
-    changes = {k: (tuple(v) if k == "extra_index_urls" else v) for k, v in config.settings.items()
+    changes = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in config.settings.items()
                if k not in set(explicit)}
     return dataclasses.replace(settings, **changes)
 

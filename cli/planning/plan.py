@@ -8,11 +8,13 @@ Impossible combinations raise BadInput here, before anything is built.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from vercompare.errors import BadInput
 from vercompare.images.secrets import redact
 from vercompare.planning import catalog, compat
+from vercompare.planning.lock import Lock
 from vercompare.planning.matrix import GitSource, PackageSpec, Pin, Variant
 
 DEFAULT_TORCH_INDEX = "https://download.pytorch.org/whl"
@@ -53,6 +55,18 @@ class VariantPlan:
     torch_version: str | None  # exact release when known before the build (None: nightly / path)
     diffusers_version: str | None  # exact release when known before the build
     sources: tuple[GitSource, ...] = ()  # packages built on the host from a local git commit (their wheels)
+    lock: Lock | None = None  # every package but torch, resolved together (execution/resolution.py); None: not asked
+
+    def with_lock(self, lock: Lock) -> "VariantPlan":
+        """This plan installing exactly the lock: deps become its pins (diffusers apart, in its own layer);
+        what the user gave as a wheel or a URL stays as given (the lock names it by file)."""
+        direct = tuple(d for d in self.deps if "/" in d or " @ " in d)
+        deps = tuple(d for d in lock.requirements(without=frozenset({"diffusers"})) if " @ " not in d) + direct
+        diffusers, version = self.diffusers, self.diffusers_version
+        exact = lock.version("diffusers")
+        if exact and "/" not in self.diffusers and " @ " not in self.diffusers:
+            diffusers, version = f"diffusers=={exact}", exact
+        return dataclasses.replace(self, deps=deps, diffusers=diffusers, diffusers_version=version, lock=lock)
 
     @property
     def name(self) -> str:
@@ -81,6 +95,7 @@ class VariantPlan:
             "diffusers": self.diffusers,
             "deps": list(self.deps),
             "pins": [{"requirement": p.requirement, "reason": p.reason} for p in self.pins],
+            "lock": self.lock.to_dict() if self.lock else None,
             **{f"{s.package}_commit": s.commit for s in self.sources},
         }
 
@@ -155,14 +170,16 @@ def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalo
     elif variant.diffusers.kind == "latest":
         diffusers_version = compat.DIFFUSERS_LATEST_KNOWN
 
-    # Python: explicit must fit; auto picks one that fits all.
+    # Python: explicit must fit; auto picks one that fits all. A "latest" diffusers fits any Python the
+    # runner supports: the resolver (execution/resolution.py) picks the newest release that admits it.
+    for_python = compat.LATEST if variant.diffusers.kind == "latest" else diffusers_version
     if variant.python == "auto":
-        python = compat.pick_python(torch_version, diffusers_version)
+        python = compat.pick_python(torch_version, for_python)
         if python is None:
             raise BadInput(f"{variant.name}: no Python fits torch {torch.label} and diffusers {variant.diffusers.label}")
     else:
         python = variant.python
-        why = compat.python_ok(python, torch_version, diffusers_version)
+        why = compat.python_ok(python, torch_version, for_python)
         if why:
             raise BadInput(f"{variant.name}: {why}", hint="drop --python (auto picks one) or choose another")
 

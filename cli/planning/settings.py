@@ -30,6 +30,8 @@ class Settings:
     index_url: str | None = option(None, BUILD, "Package index for diffusers and friends.")
     extra_index_urls: tuple[str, ...] = option((), BUILD, "Extra package index. Repeatable.", "--extra-index-url")
     torch_index_url: str | None = option(None, BUILD, "Root of a PyTorch-style index (a mirror) replacing https://download.pytorch.org/whl: FLAVOUR/, nightly/FLAVOUR/ and test/FLAVOUR/ under it. Credentials in it are kept out of images and records.")
+    constraints: tuple[str, ...] = option((), BUILD, "A constraints file (pip's -c: NAME==VERSION lines) every variant's packages are resolved under. Repeatable.", "--constraint", path=True)
+    packages_as_of: str | None = option(None, BUILD, "Resolve diffusers, transformers and the rest as the index stood at this time (YYYY-MM-DD or an RFC 3339 time; uv's exclude-newer): the same versions every day. torch is chosen by --torch.")
     torch_index: str | None = option(None, BUILD, "Where torch releases come from: pytorch (its index, by flavour; the default) or pypi (the ordinary package index: each release's default build, a +cpu one on --device cpu where it has one).")
     ray_address: str = option("auto", RUN, "--backend ray: the cluster to use (auto: the one this host belongs to; or HOST:PORT, ray://HOST:PORT).")
     gpus: str | None = option(None, RUN, "all, none, or ids like 0,1 (default: all on cuda, none on cpu).")
@@ -66,7 +68,8 @@ class Settings:
     @classmethod
     def from_dict(cls, data: dict) -> "Settings":
         data = dict(data)
-        data["extra_index_urls"] = tuple(data.get("extra_index_urls") or ())
+        for name in ("extra_index_urls", "constraints"):
+            data[name] = tuple(data.get(name) or ())
         return cls(**{k: v for k, v in data.items() if k in {f.name for f in fields(cls)}})
 
     def gpu_selection(self, device: str) -> str:
@@ -101,6 +104,17 @@ def parse_gpus(text: str) -> str:
     return ",".join(ids)
 
 
+def parse_as_of(text: str):
+    """--packages-as-of: a date (midnight UTC) or an RFC 3339 time; BadInput otherwise."""
+    import datetime as dt
+
+    try:
+        when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"--packages-as-of {text}: expected a date (2026-12-01) or a time (2026-12-01T00:00:00Z)") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
 def validate(settings: Settings) -> None:
     """Every setting's value on its own (the file system is preflight's): one BadInput line."""
     if settings.backend not in backends.NAMES:
@@ -115,6 +129,8 @@ def validate(settings: Settings) -> None:
     if settings.torch_index is not None and settings.torch_index not in TORCH_INDEXES:
         raise BadInput(f"--torch-index {settings.torch_index}: expected {' or '.join(TORCH_INDEXES)}",
                        hint="--torch-index-url names a mirror of PyTorch's index")
+    if settings.packages_as_of is not None:
+        parse_as_of(settings.packages_as_of)
     if settings.build_jobs is not None and settings.build_jobs < 1:
         raise BadInput(f"--build-jobs {settings.build_jobs}: must be 1 or more")
     if settings.cpu_threads is not None and settings.cpu_threads < 1:

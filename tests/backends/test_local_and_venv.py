@@ -26,14 +26,17 @@ from vercompare.backends import processes
 from vercompare.backends.local.backend import LocalBackend
 from vercompare.backends.venv import backend as venv
 from vercompare.errors import BadInput
+from vercompare.planning.lock import inexact
 from vercompare.planning.plan import plan_variants
 from vercompare.planning.request import RunRequest, variants
 
+import pins
 import truth
 from behaviours import assert_complete_results, assert_logs, assert_run_json
-from cli import vercompare
+from cli import REPO, vercompare
 from engines import cache_dir, unavailable
-from wheels import DIFFUSERS, TORCH
+from reversion import reversion
+from wheels import CONSTRAINTS, DIFFUSERS, TORCH
 
 CACHE = cache_dir()
 
@@ -66,7 +69,7 @@ def test_layers_skip_torch_from_the_system_and_go_offline_with_a_wheelhouse(tmp_
     assert offline[0].args[3:] == ("diffusers==0.42.1",) + plan.deps
     online = venv.layers(plan, venv.VenvConfig(system_site_packages=False), False)
     assert online[0].name == "torch"
-    assert online[0].args == ("--index-url", "https://download.pytorch.org/whl/cpu", "torch==2.13.0+cpu", "numpy")
+    assert online[0].args == ("--index-url", "https://download.pytorch.org/whl/cpu", "torch==2.13.0+cpu")
 
 
 def test_installed_torch_is_never_installed_and_a_torch_index_wins_over_the_wheelhouse(tmp_path):
@@ -220,12 +223,32 @@ def test_local_backend_runs_the_installed_environment(torch_env, tmp_path):
     assert_logs(out, expected)
 
 
+@pytest.fixture(scope="session")
+def wheelhouse_with_a_newer_transformers(venv_wheelhouse) -> Path:
+    """The pinned wheelhouse plus what tomorrow's index might hold: a transformers release newer than
+    the lock's (a re-versioned copy), which both diffusers would take if nothing pinned them."""
+    path = CACHE / "wheelhouse-venv-newer"
+    path.mkdir(exist_ok=True)
+    for wheel in venv_wheelhouse.glob("*.whl"):
+        if not (path / wheel.name).exists():
+            (path / wheel.name).symlink_to(wheel)
+    pinned = next(venv_wheelhouse.glob("transformers-*.whl"))
+    reversion(pinned, NEWER_TRANSFORMERS, path)
+    return path
+
+
+NEWER_TRANSFORMERS = "5.99.0"
+
+
 @pytest.mark.slow
-def test_venv_backend_compares_two_diffusers_offline_and_reuses(torch_env, venv_wheelhouse, tmp_path):
+def test_venv_backend_compares_two_diffusers_offline_and_reuses(torch_env, wheelhouse_with_a_newer_transformers,
+                                                                  tmp_path):
     root = tmp_path / "venvs"  # cold: nothing made before
-    # no --torch: on the venv backend that is the installed torch (--torch installed), never reinstalled
+    # no --torch: on the venv backend that is the installed torch (--torch installed), never reinstalled;
+    # --constraint: the versions tests/pins names, whatever newer the wheelhouse (or an index) holds
     args = ("run", "--backend", "venv", "--diffusers", DIFFUSERS[0], "--diffusers", DIFFUSERS[1],
-            "--wheelhouse", str(venv_wheelhouse), *TINY)
+            "--wheelhouse", str(wheelhouse_with_a_newer_transformers), "--constraint", str(CONSTRAINTS), *TINY)
+    pinned = next(p.split("==")[1] for p in pins.requirements(CONSTRAINTS) if p.startswith("transformers=="))
     env = {"VERCOMPARE_VENV_ROOT": str(root), "PIP_INDEX_URL": "http://127.0.0.1:9/none"}  # offline or bust
     started = time.monotonic()
     first = vercompare(*args, "--out", str(tmp_path / "one"), env=env, python=torch_env, timeout=900)
@@ -235,7 +258,12 @@ def test_venv_backend_compares_two_diffusers_offline_and_reuses(torch_env, venv_
     assert_complete_results(tmp_path / "one", expected, cases=2, repeats=2)
     meta = assert_run_json(tmp_path / "one", "venv", expected)
     assert [p["torch_exact"] for p in meta["plans"]] == [TORCH, TORCH]
+    # resolved at plan time, from the wheelhouse alone, under the constraints: the pinned transformers
+    for plan in meta["plans"]:
+        assert f"transformers=={pinned}" in plan["lock"]["packages"], plan["lock"]
+        assert not inexact(plan["deps"]), plan["deps"]
     for entry in meta["variants"]:
+        assert entry["resolved"]["transformers"] == pinned, entry["resolved"]
         image = entry["image"]
         assert image["built"] is True and image["torch_from_system"] == TORCH  # no torch was installed
         assert [layer[0] for layer in image["layers"]] == ["diffusers"]  # no torch layer: nothing downloaded
@@ -274,7 +302,8 @@ def uv_bin() -> Path:
     """uv, pip-installed once into the cache (it is not on PATH here by default)."""
     target = CACHE / "uv"
     if not (target / "bin" / "uv").exists():
-        got = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(target), "uv"],
+        got = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(target), "uv",
+                              "-c", str(REPO / "tests/pins/dev.txt")],
                              capture_output=True, text=True)
         if got.returncode != 0:
             print(got.stderr[-3000:])

@@ -19,7 +19,7 @@ from vercompare_runner import schema
 
 from behaviours import assert_complete_results
 from engines import cache_dir, unavailable
-from wheels import TORCH, venv_wheelhouse
+from wheels import CONSTRAINTS, TORCH, venv_wheelhouse
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = cache_dir()
@@ -60,8 +60,9 @@ def gpu_like_python(gpu_wheels) -> str:
         wheelhouse = venv_wheelhouse()
         subprocess.run(["rm", "-rf", str(env_dir)], check=True)
         subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True)
+        # the wheelhouse's versions, and the lock says which where it holds two
         got = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheelhouse),
-                              *GPU_MACHINE_HAS], capture_output=True, text=True)
+                              "-c", str(CONSTRAINTS), *GPU_MACHINE_HAS], capture_output=True, text=True)
         if got.returncode != 0:
             _unavailable("the GPU-like environment", got.stdout + got.stderr)
         marker.write_text(" ".join(GPU_MACHINE_HAS))

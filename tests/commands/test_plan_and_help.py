@@ -39,7 +39,7 @@ def test_plan_in_a_pipe_keeps_every_requirement_whole():
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines)
-    for requirement in ("huggingface_hub<0.26", "transformers<4.49", "numpy<2", "transformers<4.50"):
+    for requirement in ("huggingface_hub<0.26", "numpy<2", "transformers<4.50"):
         assert any(requirement in line for line in lines), (requirement, proc.stdout)
 
 
@@ -120,3 +120,65 @@ def test_run_format_and_json_are_checked_before_anything_runs(tmp_path):
         proc = vercompare("run", "--torch", "2.0", "--out", tmp_path / "out", *args, env=NO_ENGINE, inherit=False)
         assert proc.returncode == 2 and words in proc.stderr, (args, proc.stderr)
         assert not (tmp_path / "out").exists()
+
+
+# -- packages resolved together at plan time (execution/resolution.py) ---------------------------
+# A fixed moment after transformers 5.25.0 (2026-12-01T18:03Z), the release that needs huggingface_hub
+# >= 2.4 while diffusers 0.36.0 needs < 2: what the index said then, whatever it says today.
+AFTER_5_25 = "2026-12-06T00:00:00Z"
+
+
+def test_pins_that_cannot_go_together_are_refused_before_anything_is_built(tmp_path):
+    proc = vercompare("plan", "--torch", "2.13.0", "--diffusers", "0.36.0", "--transformers", "5.25.0",
+                      "--packages-as-of", AFTER_5_25, "--device", "cpu", env=NO_ENGINE, inherit=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    error = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1, proc.stderr
+    assert "huggingface_hub>=2.4.0" in error[0] and "huggingface_hub>=0.34.0,<2.0" in error[0], error
+    assert "transformers" in error[0] and "diffusers==0.36.0" in error[0]
+    # `run` refuses it the same way, before a run directory, an engine or a build
+    run = vercompare("run", "--torch", "2.13.0", "--diffusers", "0.36.0", "--transformers", "5.25.0",
+                     "--packages-as-of", AFTER_5_25, "--device", "cpu", "--out", str(tmp_path / "out"),
+                     env=NO_ENGINE, inherit=False)
+    assert run.returncode == 2 and "huggingface_hub" in run.stderr, run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_plan_shows_the_transformers_and_huggingface_hub_it_resolved():
+    proc = vercompare("plan", "--torch", "2.13.0", "--diffusers", "0.36.0", "--packages-as-of", AFTER_5_25,
+                      "--device", "cpu", env=NO_ENGINE, inherit=False, columns=200)
+    assert proc.returncode == 0, proc.stderr
+    resolved = next(line for line in proc.stdout.splitlines() if line.strip().startswith("resolved "))
+    # the newest transformers that goes with diffusers 0.36.0's huggingface_hub < 2 (not 5.25.0)
+    assert "transformers==5.24.0" in resolved and re.search(r"huggingface-hub==1\.\d+", resolved), resolved
+    assert f"as of {AFTER_5_25}" in resolved
+    as_json = vercompare("plan", "--torch", "2.13.0", "--diffusers", "0.36.0", "--packages-as-of", AFTER_5_25,
+                         "--device", "cpu", "--json", env=NO_ENGINE, inherit=False)
+    row = json.loads(as_json.stdout)["variants"][0]
+    assert "transformers==5.24.0" in row["deps"] and row["diffusers"] == "diffusers==0.36.0"
+
+
+def test_latest_diffusers_is_the_newest_release_the_python_admits():
+    """diffusers 0.42 declares Requires-Python >= 3.11: on 3.10 "latest" is an older release, and the
+    plan says which."""
+    proc = vercompare("plan", "--torch", "2.13.0", "--diffusers", "latest", "--python", "3.10", "--device", "cpu",
+                      "--json", env=NO_ENGINE, inherit=False)
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)["variants"][0]
+    version = row["diffusers"].removeprefix("diffusers==")
+    assert row["python"] == "3.10" and tuple(int(p) for p in version.split(".")) < (0, 42), row["diffusers"]
+    eleven = json.loads(vercompare("plan", "--torch", "2.13.0", "--diffusers", "latest", "--device", "cpu", "--json",
+                                   env=NO_ENGINE, inherit=False).stdout)["variants"][0]
+    assert eleven["python"] == "3.11" and eleven["diffusers"] == "diffusers==0.42.1"
+
+
+def test_a_constraints_file_that_is_not_there_is_one_line(tmp_path):
+    proc = vercompare("plan", "--torch", "2.13.0", "--device", "cpu", "--constraint", str(tmp_path / "none.txt"),
+                      env=NO_ENGINE, inherit=False)
+    assert proc.returncode == 2 and "--constraint" in proc.stderr and "not a file" in proc.stderr, proc.stderr
+
+
+def test_packages_as_of_must_be_a_date():
+    proc = vercompare("plan", "--torch", "2.13.0", "--device", "cpu", "--packages-as-of", "yesterday",
+                      env=NO_ENGINE, inherit=False)
+    assert proc.returncode == 2 and "--packages-as-of yesterday" in proc.stderr, proc.stderr

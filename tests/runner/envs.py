@@ -1,9 +1,10 @@
 """Environments for running the runner on this host, without Docker.
 
 One base venv with torch (CPU) and numpy, then one `pip install --target` directory per
-diffusers version (diffusers plus the pins that version needs), used through PYTHONPATH:
+diffusers version (diffusers and what the runner needs, exactly as tests/pins/ locks them:
+tests/support/pins.py), used through PYTHONPATH:
 a new diffusers version costs one small install, not a new torch. Everything is built on
-first use and cached under <repo>/.cache/runner-envs (git-ignored); a build goes into a
+first use and cached under $VERCOMPARE_TEST_CACHE/runner-envs; a build goes into a
 temporary directory that is renamed when complete, under a file lock, so concurrent test
 sessions neither clash nor see half an environment.
 
@@ -12,6 +13,7 @@ VERCOMPARE_RUNNER_PYTHON to that interpreter: the tests then use it as is and on
 versions it has are tested.
 """
 import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
@@ -19,34 +21,21 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+import pins
+
 REPO = Path(__file__).resolve().parents[2]
-ROOT = Path(os.environ.get("VERCOMPARE_RUNNER_ENVS", REPO / ".cache" / "runner-envs"))
-TORCH = os.environ.get("VERCOMPARE_RUNNER_TORCH", "torch==2.13.0+cpu")
-NEWEST = "0.42.1"
-# The pins each diffusers version needs with today's dependencies (runner-facts.md, checked
-# again by test_versions.py): <=0.28 imports names huggingface_hub 0.26 removed
-# (cached_download; 0.17: hf_cache_home); 0.29 .. 0.35.0 import FLAX_WEIGHTS_NAME, gone in
-# transformers 5.
-PINS = {
-    "0.17.1": ["huggingface_hub<0.26"],
-    "0.25.1": ["huggingface_hub<0.26"],
-    "0.30.3": ["transformers<5"],
-    "0.42.1": [],
-}
-# Every target dir: what the runner imports besides torch. sentencepiece + protobuf let
-# hub T5 tokenizers load; the tiny workloads do not need them.
-COMMON = ["transformers", "safetensors", "sentencepiece", "protobuf"]
 
 
-def pins_for(version):
-    if version in PINS:
-        return PINS[version]
-    parts = tuple(int(p) for p in version.split(".")[:3])
-    if parts <= (0, 28, 99):
-        return ["huggingface_hub<0.26"]
-    if parts < (0, 35, 2):
-        return ["transformers<5"]
-    return []
+def _default_root():
+    """Beside the engines' images in the test cache, so that a new clone (CI's) finds them made;
+    in the checkout where that cache is not ours to write (no root)."""
+    cache = Path(os.environ.get("VERCOMPARE_TEST_CACHE", "/var/cache/vercompare-test"))
+    writable = os.access(cache if cache.exists() else cache.parent, os.W_OK)
+    return cache / "runner-envs" if writable else REPO / ".cache" / "runner-envs"
+
+
+ROOT = Path(os.environ.get("VERCOMPARE_RUNNER_ENVS") or _default_root())
+NEWEST = pins.RUNNER_DIFFUSERS[0]
 
 
 @contextmanager
@@ -61,7 +50,9 @@ def _locked(name):
 
 
 def _run(cmd, log):
-    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    # uv trusts the system's certificates as pip does here (a TLS-intercepting proxy)
+    env = dict(os.environ, UV_SYSTEM_CERTS="1")
+    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env)
     log.write_text(result.stdout[-20000:] + "\n" + result.stderr[-20000:])
     if result.returncode != 0:
         raise RuntimeError("%s failed (rc %d), log %s:\n%s" % (cmd[:4], result.returncode, log,
@@ -73,33 +64,55 @@ def base_python():
     target = ROOT / "base"
     python = target / "bin" / "python"
     done = target / ".complete"
-    if done.exists():
+    if done.exists() and done.read_text() == pins.lock_path("wheelhouse-cp311").read_text():
         return python
     with _locked("base"):
-        if done.exists():
+        if done.exists() and done.read_text() == pins.lock_path("wheelhouse-cp311").read_text():
             return python
         # Made at its final path (a venv's scripts carry absolute paths); the marker file
         # says it is complete, so an interrupted build is redone.
         shutil.rmtree(target, ignore_errors=True)
         _run([sys.executable, "-m", "venv", target], ROOT / "base-venv.log")
-        _run([python, "-m", "pip", "install", "-q", TORCH, "numpy"], ROOT / "base-pip.log")
-        done.write_text(TORCH + "\n")
+        lock = pins.lock_path("wheelhouse-cp311")
+        _run([python, "-m", "pip", "install", "-q", "--no-deps", "-r", lock], ROOT / "base-pip.log")
+        done.write_text(lock.read_text())
     return python
 
 
-def diffusers_dir(version):
-    """The --target directory holding diffusers==version and its pinned dependencies."""
-    target = ROOT / ("diffusers-" + version)
+def _installer(python):
+    """uv where the test venv has it (its cache shares downloads between the directories: the
+    registry sends no caching headers, so pip would download each wheel again), else pip."""
+    try:
+        from uv import find_uv_bin
+
+        return [find_uv_bin(), "pip", "install", "--quiet", "--python", str(python)]  # locked by the caller
+    except (ImportError, FileNotFoundError):
+        return [python, "-m", "pip", "install", "-q"]  # locked by the caller
+
+
+def diffusers_dir(version, swap=None):
+    """The --target directory holding diffusers==version and what the runner needs, as its lock in
+    tests/pins names them; swap: {name: exact version} replacing lock lines (what a pin prevents)."""
+    lines = pins.requirements(pins.runner_lock(version))
+    for name, value in (swap or {}).items():
+        lines = [line for line in lines if pins.normalize(line.split("==")[0]) != pins.normalize(name)]
+        lines.append("%s==%s" % (name, value))
+    key = hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()[:12]
+    # named by what it holds: new pins make a new directory, never a stale one
+    target = ROOT / ("diffusers-%s-%s" % (version, key))
     if target.is_dir():
         return target
     python = base_python()
     with _locked("diffusers-" + version):
         if target.is_dir():
             return target
-        tmp = ROOT / (".tmp-diffusers-" + version)
+        tmp = ROOT / (".tmp-diffusers-%s-%s" % (version, key))
         shutil.rmtree(tmp, ignore_errors=True)
-        _run([python, "-m", "pip", "install", "-q", "--target", tmp, "diffusers==" + version]
-             + pins_for(version) + COMMON, ROOT / ("diffusers-%s.log" % version))
+        tmp.mkdir(parents=True)
+        lock = ROOT / (tmp.name + ".txt")  # the exact lines, swaps included
+        lock.write_text("\n".join(lines) + "\n")
+        _run(_installer(python) + ["--no-deps", "--target", tmp, "-r", lock],
+             ROOT / ("diffusers-%s-%s.log" % (version, key)))
         os.rename(tmp, target)
     return target
 

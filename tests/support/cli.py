@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pins
 from engines import cache_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +49,9 @@ def environment(engine=None, env: dict | None = None, inherit: bool = True, colu
     # What package indexes listed (execution/indexes.py), and wheels built from git commits: the tests' own.
     out.setdefault("VERCOMPARE_INDEX_CACHE", str(cache_dir() / "index-cache"))
     out.setdefault("VERCOMPARE_WHEEL_CACHE", str(cache_dir() / "wheel-cache"))
+    # Every plan resolves its packages as the index stood when tests/pins was made (uv reads this itself):
+    # a new upstream release changes no image a test builds.
+    out.setdefault("UV_EXCLUDE_NEWER", pins.as_of())
     out["COLUMNS"] = str(columns)
     out.update(env or {})
     return out

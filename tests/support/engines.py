@@ -194,9 +194,14 @@ def compose_plugins() -> Path:
 
 
 def mark_engine_tests(items: list[pytest.Item]) -> None:
+    """The engine marker on every test that needs an engine; with pytest-xdist (scripts/test.sh runs two
+    workers), all of them in one group, so that one worker holds the engines and builds each image once
+    while the other runs everything else beside it."""
     for item in items:
         if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.engine)
+        if item.get_closest_marker("engine"):
+            item.add_marker(pytest.mark.xdist_group("engines"))
 
 
 # -- helpers of the engine tests --------------------------------------------------------------

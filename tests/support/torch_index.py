@@ -2,9 +2,9 @@
 ROOT/test/<flavour>/), holding re-versioned copies of this machine's CPU torch wheel, served on
 loopback by `python -m http.server` (its directory listings are simple pages pip accepts).
 
-Re-versioning (../shared/notes/measured-2026-12.md): `wheel unpack`, change `Version:` in METADATA,
-rename the .dist-info folder, change the versions in torch/version.py, `wheel pack` (about 30 s for
-the 190 MB wheel). The wheels are made once into the test cache; a `broken` one lacks a module
+Re-versioning: reversion.py (the METADATA version, the .dist-info name, torch/version.py and RECORD
+changed, every other entry copied compressed as it is: seconds, not the 30 s of `wheel unpack` +
+`wheel pack`). The wheels are made once into the test cache; a `broken` one lacks a module
 (torch/_dynamo) so that the image sanity check has something to find.
 
     with serve(build()) as root:  # http://127.0.0.1:PORT
@@ -12,19 +12,17 @@ the 190 MB wheel). The wheels are made once into the test cache; a `broken` one 
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from engines import cache_dir, unavailable
+from reversion import reversion  # noqa: F401  (what callers of this module use)
 
 SOURCE_VERSION = "2.13.0+cpu"
 NIGHTLY_DATES = ("2026-11-20", "2026-11-22")
@@ -39,34 +37,6 @@ LAYOUT = (("cpu", SOURCE_VERSION, False), ("cpu", BROKEN, True), ("cpu", NEWER, 
 
 def _normalised(project: str) -> str:
     return re.sub(r"[-_.]+", "-", project).lower()
-
-
-def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False) -> Path:
-    """A copy of a torch wheel that says it is `version` (and, broken, lacks torch/_dynamo)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    old = wheel.name.split("-")[1].replace("%2B", "+")
-    target = out_dir / wheel.name.replace(old, version)
-    if target.exists():
-        return target
-    with tempfile.TemporaryDirectory(prefix="vc-reversion-", dir=out_dir) as tmp:
-        subprocess.run([sys.executable, "-m", "wheel", "unpack", "-d", tmp, str(wheel)], check=True,
-                       capture_output=True)
-        root = next(Path(tmp).iterdir())
-        info = next(root.glob("*.dist-info"))
-        meta = info / "METADATA"
-        meta.write_text(re.sub(r"^Version: .*$", f"Version: {version}", meta.read_text(), count=1, flags=re.M))
-        info.rename(root / info.name.replace(old, version))
-        vfile = root / "torch" / "version.py"
-        vfile.write_text(vfile.read_text().replace(old, version).replace(old.split("+")[0], version.split("+")[0]))
-        if broken:
-            shutil.rmtree(root / "torch" / "_dynamo")
-        packed = Path(tmp) / "packed"
-        packed.mkdir()
-        subprocess.run([sys.executable, "-m", "wheel", "pack", "-d", str(packed), str(root)], check=True,
-                       capture_output=True)
-        made = next(packed.glob("*.whl"))
-        os.replace(made, target)
-    return target
 
 
 def build(wheelhouse: Path | None = None) -> Path:

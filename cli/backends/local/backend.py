@@ -33,6 +33,10 @@ class LocalBackend(Backend):
         return [{"environment": LocalConfig().python, "exists": True} for _ in plans]
 
     @classmethod
+    def resolution_target(cls, settings, plan):
+        return None  # nothing is installed: the interpreter runs as it is
+
+    @classmethod
     def installed_torch(cls, settings) -> tuple[str, str] | None:
         from vercompare.backends.processes import installed_torch
 

@@ -126,14 +126,13 @@ def layers(plan, config: VenvConfig, torch_from_system: bool) -> tuple[Layer, ..
     source = source_opts(config)
     out = []
     if not torch_from_system and not plan.torch.installed:  # the installed torch is never installed
-        numpy = next((d for d in plan.deps if d.startswith("numpy")), "numpy")
         if config.wheelhouse and not config.torch_index_url:
             opts = source
         elif plan.torch.index_url:
             opts = (["--pre"] if plan.torch.pre else []) + ["--index-url", plan.torch.index_url]
         else:
             opts = source  # the ordinary index (--torch-index pypi)
-        out.append(Layer("torch", tuple(opts + [plan.torch.requirement, numpy])))
+        out.append(Layer("torch", tuple(opts + [plan.torch.requirement])))  # numpy: with the deps, as locked
     out.append(Layer("diffusers", tuple(source + [plan.diffusers] + list(plan.deps))))
     return tuple(out)
 
@@ -359,6 +358,17 @@ class VenvBackend(Backend):
     @classmethod
     def default_torch(cls, settings) -> str:
         return "installed" if cls.installed_torch(settings) else "stable"
+
+    @classmethod
+    def resolution_target(cls, settings, plan):
+        """This host's platform and the venv's interpreter; with a wheelhouse, from it alone (as the
+        venv installs: offline)."""
+        from vercompare.execution import resolution
+
+        _python, is_current = pick_interpreter(plan, VenvConfig.from_settings(settings, "cpu"))
+        version = "%d.%d" % sys.version_info[:2] if is_current else plan.python
+        return resolution.Target(version, resolution.host_platform(),
+                                 resolution.index_sources(settings, offline_wheelhouse=True))
 
     def paths(self, run_dir: Path) -> RunnerPaths:
         return host_paths(run_dir)
