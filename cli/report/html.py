@@ -26,7 +26,7 @@ table.vc th{background:#f3f3f3}
 .charts{display:flex;flex-wrap:wrap;gap:1em}
 .verdict{font-size:1.1em;font-weight:bold;padding:.4em .6em;border-radius:4px}
 .verdict.pass{background:#e6f4ea;color:#087f23}.verdict.fail{background:#fde7e9;color:#b00020}
-.verdict.inconclusive{background:#fff4e5;color:#8a5300}
+.verdict.inconclusive,.verdict.no-comparison{background:#fff4e5;color:#8a5300}
 svg text{font-family:system-ui,sans-serif;font-size:11px}
 """
 
