@@ -44,22 +44,6 @@ def listing(client, used: dict[str, str] | None = None) -> list[dict]:
     return sorted(rows, key=lambda r: r["created"], reverse=True)
 
 
-def listing_lines(rows: list[dict], width: int) -> list[str]:
-    """`images ls` as text within `width`: tag (whole), variant and size in columns; the rest beside
-    them where the row fits, else on an indented line under each image."""
-    from vercompare.report.columns import listing as columns
-
-    table = []
-    for r in rows:
-        shared = "?" if r["shared_mb"] is None else f"{r['shared_mb']}MB"
-        table.append([r["tag"], r["variant"], f"{r['size_mb']} MB", r["python"], ",".join(r["pins"]) or "-",
-                      shared, f"{r['shared_layers']}/{r['layers']}",
-                      (r["last_used"] or "never")[:16], r["created"][:10]])
-    head = [f"{len(rows)} vercompare image(s)"]
-    return head + columns(["tag", "variant", "size", "python", "pins", "shared", "layers-shared", "last-used",
-                           "created"], table, width, folded=6)
-
-
 def named(client, names) -> list:
     """Our images whose tag or variant is one of names (all of ours for none); BadInput for a name
     that matches none."""

@@ -19,14 +19,14 @@ def images_ls(json_out: bool = typer.Option(False, "--json", help="Print the lis
     from rich.console import Console
 
     from vercompare.images import engine, inventory
-    from vercompare.report import history
+    from vercompare.report import history, image_list
 
     rows = inventory.listing(engine.connect(), history.last_used(db))
     if json_out:
         print(json.dumps(rows, indent=2))
         return
     console = Console()
-    for line in inventory.listing_lines(rows, console.width):
+    for line in image_list.listing_lines(rows, console.width):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 

@@ -32,7 +32,7 @@ body{max-width:1240px}
 .charts{display:flex;flex-wrap:wrap;gap:1em}
 .verdict{font-size:1.1em;font-weight:bold;padding:.4em .6em;border-radius:4px}
 .verdict.pass{background:#e6f4ea;color:#087f23}.verdict.fail{background:#fde7e9;color:#b00020}
-.verdict.inconclusive{background:#fff4e5;color:#8a5300}
+.verdict.inconclusive,.verdict.no-comparison{background:#fff4e5;color:#8a5300}
 svg text{font-family:system-ui,sans-serif;font-size:11px}
 """
 
@@ -159,10 +159,11 @@ def speed_threshold(report: Report) -> float:
 def render_html(report: Report) -> str:
     p = report.provenance
     title = f"vercompare report: {p.run_dir}"
+    result_class = report.verdict.result.lower().replace(" ", "-")
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
            f"<h1>{escape(title)}</h1>",
-           f'<p class="verdict {report.verdict.result.lower()}" id="verdict">{escape(report.verdict.line())}</p>',
+           f'<p class="verdict {result_class}" id="verdict">{escape(report.verdict.line())}</p>',
            f'<p class="dim">{escape(T.LEGEND)}</p>']
     threshold = speed_threshold(report)
     for k, table in enumerate(report.tables):

@@ -44,6 +44,7 @@ from vercompare.report.records import (
 from vercompare_runner import schema
 from vercompare_runner.vocabulary import (
     COMPILE_S,
+    CPU_PEAK_RSS,
     FIRST_CALL_S,
     FLOPS_PER_STEP,
     LATENCY_S,
@@ -82,23 +83,31 @@ def build(loaded_run, options: Options | None = None) -> Report:
                          variants=tuple(replace(v, label=labels.get(v.name, "")) for v in provenance.variants))
     groups, compiles = _group(measured, varying, _known_gpus(lasts))
 
-    # the between-round variance every cell's ratio leans on (stats.prior), from all of them
-    sides = _Sides()
-    pooled = stats.prior([side for m in measured.values() if m.status == OK for side in sides(m).values()])
-    layout = _Layout(names, labels, compiles, options, baseline, proven, _Footnotes(), pooled, sides,
+    layout = _Layout(names, labels, compiles, options, baseline, proven, _Footnotes(), _Sides(),
                      incomplete=bool(meta.get("stopped")))  # stopped early: its missing cells have not run yet
-    tables, comparisons, output_flags = [], [], []
+    tables, comparisons, output_flags, failed = [], [], [], []
     for key in sorted(groups, key=lambda k: (k[0] == "cpu", k[0], k[1], str(k[2]))):
-        table, compared, flags = _table(key, groups[key], layout)
+        table, compared, flags, failures = _table(key, groups[key], layout)
         tables.append(table)
         comparisons += compared
         output_flags += flags
+        failed += failures  # a run of one variant: what failed, for its NO COMPARISON line
 
-    decided = verdict.decide(comparisons, options.thresholds)
+    decided = verdict.decide(comparisons, options.thresholds, sequential_looks(meta), tuple(failed))
     regressed = {(c.where, stage) for c in decided.cells for stage in c.regressed_stages}
     tables = [_finish(t, regressed) for t in tables]
     return Report(provenance, baseline, options, tuple(tables), tuple(layout.footnote.texts), tuple(output_flags),
                   decided)
+
+
+def sequential_looks(meta: dict) -> tuple[int, int] | None:
+    """(first, last) rounds when the run sampled sequentially (run.json's "sampling"), so the
+    verdict spends each look's share of the error rate; None: fixed rounds, one look."""
+    sampling = meta.get("sampling") if isinstance(meta, dict) else None
+    if not isinstance(sampling, dict) or not sampling.get("sequential"):
+        return None
+    first, last = sampling.get("first_rounds"), sampling.get("max_rounds")
+    return (int(first), int(last)) if isinstance(first, int) and isinstance(last, int) else None
 
 
 def _check_extras(options: Options) -> None:
@@ -191,7 +200,7 @@ class _Footnotes:
 @dataclass(frozen=True)
 class _Layout:
     """What every table's layout reads: the run's variants and compile modes, the options, and the
-    shared state of one build (footnotes, the pooled prior, the cached ratio sides)."""
+    shared state of one build (footnotes, the cached ratio sides)."""
 
     names: list[str]
     labels: dict[str, str]
@@ -200,14 +209,14 @@ class _Layout:
     baseline: str
     proven: set
     footnote: _Footnotes
-    pooled: object
     sides: _Sides
     incomplete: bool
 
 
 def _table(key: tuple, by_pipe: dict, layout: _Layout):
     """One table: its columns (the compile modes it has, for every variant of the run), a row per
-    pipeline; with the comparisons of its cells for the verdict and its output-drift flags."""
+    pipeline; with the comparisons of its cells for the verdict, its output-drift flags and, in a run of
+    one variant, what failed."""
     device, batch, setting = key
     options, labels = layout.options, layout.labels
     several_modes = len([c for c in layout.compiles if c != "off"]) > 1
@@ -224,7 +233,7 @@ def _table(key: tuple, by_pipe: dict, layout: _Layout):
             columns.append(Column(col.variant, col.compile, f"{EXTRAS[e]}", col.baseline, e, i))
     title = _title(device, batch, setting)
 
-    rows, comparisons, output_flags = [], [], []
+    rows, comparisons, output_flags, failed = [], [], [], []
     pipes = sorted(by_pipe, key=lambda p: (PIPELINES.index(p) if p in PIPELINES else 99, p))
     for pipe in pipes:
         recs = by_pipe[pipe]
@@ -234,7 +243,7 @@ def _table(key: tuple, by_pipe: dict, layout: _Layout):
             base_name = options.baseline_of(col.variant, layout.baseline)
             m, base = recs.get((col.variant, col.compile)), recs.get((base_name, col.compile))
             cell = _cell(m, None if base_name == col.variant else base, col, layout.proven, options, layout.footnote,
-                         layout.pooled, layout.sides, eager=recs.get((col.variant, "off")))
+                         layout.sides, eager=recs.get((col.variant, "off")))
             if cell.output is not None and cell.output.flagged:
                 what = (cell.output.note or f"PSNR {cell.output.psnr:.1f} dB, max abs {cell.output.max_abs}")
                 output_flags.append(f"{title}: {label} / {col.label}: output differs from "
@@ -243,6 +252,8 @@ def _table(key: tuple, by_pipe: dict, layout: _Layout):
         by_column = dict(zip(((c.variant, c.compile) for c in main_cols), cells))
         for col, cell in zip(main_cols, cells):
             base_name = options.baseline_of(col.variant, layout.baseline)
+            if len(layout.names) == 1 and cell.state not in (OK, "missing"):
+                failed.append((f"{title}: {label} / {col.label}", cell.text or cell.state))
             if base_name != col.variant:
                 base_cell = by_column.get((base_name, col.compile), Cell("missing", "-"))
                 comparisons.append(_comparison(f"{title}: {label} / {col.label}", cell, base_cell,
@@ -250,7 +261,7 @@ def _table(key: tuple, by_pipe: dict, layout: _Layout):
                                                recs.get((base_name, col.compile)), pending=layout.incomplete))
         rows.append(Row(pipe, label, (), tuple(cells)))
     table = Table(device, batch, setting, title, tuple(columns), tuple(main_cols), tuple(rows), "", ())
-    return table, comparisons, output_flags
+    return table, comparisons, output_flags, failed
 
 
 def _finish(table: Table, regressed: set) -> Table:
@@ -316,17 +327,27 @@ def _comparison(where: str, cell: Cell, base_cell: Cell, m, base, pending: bool)
     if cell.state == OK and base_cell.state == OK:
         compile_ratio = _metric_ratio(base, m, COMPILE_S)
         first_call = _metric_ratio(base, m, FIRST_CALL_S)
-        if cell.peak_mem_bytes and base_cell.peak_mem_bytes:
-            memory = (base_cell.peak_mem_bytes, cell.peak_mem_bytes)
+        memory = _metric_ratio(base, m, memory_metric(base, m))
     psnr = cell.output.psnr if cell.output is not None and cell.output.psnr is not None else None
+    units = tuple(((x.last.get("variant") or {}).get("name"), (x.last.get("case") or {}).get("compile", "off"))
+                  for x in (base, m) if x is not None)
     return verdict.Comparison(where, cell.state, base_cell.state, cell.text, speed, compile_ratio, first_call,
                               memory, psnr if psnr is None or math.isfinite(psnr) else None,
-                              pending=pending and (cell.state == "missing" or base_cell.state == "missing"))
+                              pending=pending and (cell.state == "missing" or base_cell.state == "missing"),
+                              units=units)
+
+
+def memory_metric(*cells: Measured | None) -> str:
+    """Which peak memory the cells have: the GPU's allocated bytes, else (a CPU run) the process's
+    peak resident set, so a memory gate judges CPU runs too."""
+    if all(c is not None and c.per_round(PEAK_MEM_ALLOCATED) for c in cells):
+        return PEAK_MEM_ALLOCATED
+    return CPU_PEAK_RSS
 
 
 def _metric_ratio(base: Measured | None, cand: Measured | None, metric: str):
-    """A per-round metric (compile time, first call) candidate / baseline, one value per round: its
-    own between-round spread only (no pooling: these vary far more between cells than it/s)."""
+    """A per-round metric (compile time, first call, peak memory) candidate / baseline, one value
+    per round: its own between-round spread, Welch's df (stats.ratio)."""
     if base is None or cand is None:
         return None
     a = stats.side([[v] for v in base.per_round(metric) if v > 0])
@@ -379,7 +400,7 @@ class _Sides:
 
 
 def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, options: Options, footnote,
-          pooled, sides: _Sides, eager: Measured | None = None) -> Cell:
+          sides: _Sides, eager: Measured | None = None) -> Cell:
     """One table cell: its failure in words, or its figures with their ratio to `base` (None in a
     baseline column); `eager`: the same variant's uncompiled cell, for a compiled cell's compile cost."""
     if m is None:
@@ -408,11 +429,11 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
     figures = []
     for stage, rounds in m.figures():
         samples = [x for rnd in rounds for x in rnd]
-        est = stats.median_ci(samples, options.confidence)
+        est = stats.figure_interval(rounds, options.confidence)
         ratio = None
         bs, cs = base_figs.get(stage), mine.get(stage)
         if bs is not None and cs is not None:
-            ratio = stats.ratio(bs, cs, pooled, options.confidence)
+            ratio = stats.ratio(bs, cs, options.confidence)
         figures.append(Figure(stage, est, stats.noise(samples), ratio))
     if not figures:
         return Cell("error", "no samples", footnote=footnote("ok records without it/s samples are not shown"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vercompare.images.inventory import listing_lines
+from vercompare.report.image_list import listing_lines
 
 import synthetic
 from cli import NO_ENGINE, vercompare
