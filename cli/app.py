@@ -9,8 +9,31 @@ from __future__ import annotations
 import sys
 
 import typer
+import typer.core
 
 from vercompare.errors import VercompareError
+
+# Typer 0.29 shows each option's Python annotation as its type (<bool>, <list[str]>): words for
+# programmers, and a column that squeezes the help into half the width of an 80-column log. A flag
+# shows no type; a value shows one plain word (a repeated option says "Repeatable" in its help).
+_WORDS = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "Path": "PATH", "path": "PATH", "bool": "BOOLEAN"}
+
+
+def _display_type(param, ctx) -> str | None:
+    if getattr(param, "is_flag", False):
+        return None
+    if param.metavar is not None:
+        return param.metavar
+    label = typer.core._TyperParameter.display_type(param, ctx).strip("<>")
+    if label.startswith("list[") and label.endswith("]"):
+        label = label[5:-1]
+    return "|".join(_WORDS.get(word, word) for word in label.split("|"))
+
+
+# Older Typer (before display_type) prints click's own words (TEXT, INTEGER) and needs nothing.
+if hasattr(getattr(typer.core, "_TyperParameter", None), "display_type"):
+    typer.core._TyperParameter.display_type_rich = _display_type
+    typer.core.TyperOption.display_type_rich = _display_type
 
 app = typer.Typer(
     name="vercompare",

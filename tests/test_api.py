@@ -53,6 +53,8 @@ def test_load_gives_the_cells_the_verdict_and_the_provenance(page_dir):
         vercompare.load(page_dir, {"fail_on_speed": "5%"})
     with pytest.raises(VercompareError):
         vercompare.load(page_dir / "nope")
+    with pytest.raises(VercompareError, match="unknown format 'bogus'"):
+        r.render("bogus")
 
 
 def test_to_records_and_to_pandas_are_the_csv_rows(page_dir):
@@ -66,11 +68,30 @@ def test_to_records_and_to_pandas_are_the_csv_rows(page_dir):
     ok = df[(df.state == "ok") & (df.pipeline == "sd-txt2img") & (df.batch_size == 1)]
     # the page's figures: 21.66 and 23.13 eager, 44.03 and 49.74 compiled (+- the synthetic noise)
     assert ok.sort_values(["compile", "variant"]).median_it_s.round(0).tolist() == [22, 23, 44, 50]
+    # latency and memory beside it/s: the synthetic runner writes latency 1 / it/s and 3 GiB + 12345 bytes
+    assert (ok.latency_s * ok.median_it_s).between(0.97, 1.03).all()
+    assert (ok.peak_mem_bytes == 3 * 2 ** 30 + 12345).all()
+
+
+def test_the_csv_reads_with_a_plain_read_csv(page_dir, tmp_path):
+    import pandas
+
+    out = tmp_path / "report.csv"
+    proc = command("report", page_dir, "--format", "csv", "--out", out, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    df = pandas.read_csv(out)
+    assert list(df.columns) == list(CSV_FIELDS) and len(df) == len(vercompare.load(page_dir).to_records())
+    # the provenance as columns: every row says which versions, image and command made it
+    nightly = df[df.variant == "torch-nightly"]
+    assert nightly.resolved.str.contains("torch=2.6.0.dev20241112").all()
+    assert (nightly.torch_git == synthetic.A100_ENV["torch_git"]).all()
+    assert df.command.str.startswith("vercompare run").all() and df.machine.str.contains("A100").all()
 
 
 def test_compare_is_diff(tmp_path):
-    a = synthetic.two_variant_run(tmp_path / "a", [10.0, 10.1, 9.9] * 4, [10.0, 10.1, 9.9] * 4)
-    b = synthetic.two_variant_run(tmp_path / "b", [10.0, 10.1, 9.9] * 4, [8.0, 8.1, 7.9] * 4)
+    same, slower = [[10.0, 10.1, 9.9] * 4, [10.05, 10.1, 9.95] * 4], [[8.0, 8.1, 7.9] * 4, [8.05, 8.1, 7.95] * 4]
+    a = synthetic.two_variant_run(tmp_path / "a", same, same)  # two rounds a side: one process decides nothing
+    b = synthetic.two_variant_run(tmp_path / "b", same, slower)
     d = vercompare.compare(a, b, "5%")
     assert d.verdict.result == "FAIL" and d.verdict.exit_code() == 1
     cli = command("diff", a, b, "--fail-on-regression", "5%", "--format", "json", timeout=120)

@@ -17,23 +17,17 @@ DB_HELP = "History database that says which run used which image (default: $VERC
 def images_ls(json_out: bool = typer.Option(False, "--json", help="Print the list as JSON."),
               db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)):
     from rich.console import Console
-    from rich.table import Table
 
     from vercompare.images import engine, inventory
-    from vercompare.report import history
+    from vercompare.report import history, image_list
 
     rows = inventory.listing(engine.connect(), history.last_used(db))
     if json_out:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} vercompare image(s)")
-    for col in ("tag", "variant", "python", "pins", "size", "shared", "layers shared", "last used", "created"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        shared = "?" if r["shared_mb"] is None else f"{r['shared_mb']} MB"
-        table.add_row(r["tag"], r["variant"], r["python"], ", ".join(r["pins"]) or "-", f"{r['size_mb']} MB", shared,
-                      f"{r['shared_layers']} of {r['layers']}", (r["last_used"] or "never")[:19], r["created"])
-    Console().print(table)
+    console = Console()
+    for line in image_list.listing_lines(rows, console.width):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @images_app.command("check", help="Run the sanity check (torch imports, its CUDA and cuDNN, nvidia-* wheels, "

@@ -34,6 +34,14 @@ class Check:
     detail: str
     fix: str = ""
     warn_only: bool = False
+    # What a cuda run needs (a GPU, the engine's NVIDIA runtime): a warning for a cpu run, a
+    # failure for a cuda one, so that `doctor` fails a GPU job before it builds anything.
+    cuda_only: bool = False
+
+    def fails(self, device: str) -> bool:
+        if self.ok:
+            return False
+        return not self.warn_only or (self.cuda_only and device.startswith("cuda"))
 
 
 # -- inputs on disk -------------------------------------------------------------------------
@@ -172,9 +180,10 @@ def host_checks(ca_bundle: str | None = None) -> list[Check]:
     gpus = _nvidia_smi("--query-gpu=name,driver_version,memory.used", "--format=csv,noheader")
     if gpus is None:
         out.append(Check("gpus", False, "no nvidia-smi on this host", "GPU runs need an NVIDIA driver; --device cpu works",
-                         warn_only=True))
+                         warn_only=True, cuda_only=True))
     else:
-        out.append(Check("gpus", bool(gpus), "; ".join(gpus) or "nvidia-smi listed no GPU", "check the NVIDIA driver"))
+        out.append(Check("gpus", bool(gpus), "; ".join(gpus) or "nvidia-smi listed no GPU", "check the NVIDIA driver",
+                         warn_only=True, cuda_only=True))
     bundle = ca_bundle or os.environ.get("PIP_CERT")
     if bundle:
         try:

@@ -3,7 +3,8 @@
 
 A unit is one variant's cases of one compile mode in one round, in one fresh runner process. The
 units run interleaved A B B A ... (every other round reversed), so a linear drift of the machine -
-heat, clocks, other load - falls on both sides alike, not on whichever ran second.
+heat, clocks, other load - falls on both sides alike, not on whichever ran second. Sequential
+sampling (planning/sampling.py) adds rounds to some units only: next_round keeps the same order.
 
 Builds overlap measuring: a unit may start as soon as its own variant is ready, while the others
 still build, as long as every unit of the earlier rounds (in its lane) has finished - so round 2 of
@@ -42,6 +43,15 @@ def units(variants: Iterable[str], modes: Iterable[str], rounds: int, lanes: Ite
         for rnd in range(1, rounds + 1):
             out += [Unit(rnd, v, mode, lane) for mode, v in (one if rnd % 2 else one[::-1])]
     return tuple(out)
+
+
+def next_round(variants: Iterable[str], modes: Iterable[str], wanted: set[tuple[str, str]], rnd: int,
+               lanes: Iterable[str] = ("",)) -> tuple[Unit, ...]:
+    """Sequential sampling's added round `rnd`: only the (variant, mode) units in `wanted`, in the
+    order units() gives that round (A B B A goes on), each lane alike."""
+    variants, modes = list(variants), list(dict.fromkeys(modes))
+    one = [(mode, v) for mode in modes for v in variants if (v, mode) in wanted]
+    return tuple(Unit(rnd, v, mode, lane) for lane in lanes for mode, v in (one if rnd % 2 else one[::-1]))
 
 
 def next_unit(order: tuple[Unit, ...], ready: set[str], settled: set[str], done: set[Unit],

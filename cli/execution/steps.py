@@ -14,9 +14,10 @@ the run stopped early ("interrupted", "the run budget is spent", "the engine sto
 cases the infrastructure interrupted): then the finished results stay, run.json says why
 ("stopped"), and the resume command is printed.
 
-Rounds: every variant x compile mode runs in --rounds fresh runner processes, interleaved
-A B B A ... (execution/schedule.py decides the order and when a unit may start; execution/
-scheduler.py runs builds and units from threads). Side effects happen here and in the backends;
+Rounds: every variant x compile mode runs in fresh runner processes, interleaved A B B A ...
+(execution/schedule.py decides the order and when a unit may start; execution/scheduler.py runs
+builds and units from threads): --rounds of them, or with a gate sequentially - 3, then one more
+round for the units whose cells the verdict cannot decide yet (planning/sampling.py). Side effects happen here and in the backends;
 everything the steps decide with comes from the pure planning package and schedule.py.
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ from vercompare.execution import lookups, preflight, schedule, signals, sources,
 from vercompare.execution.scheduler import OUT_OF_BUDGET, Scheduler
 from vercompare.images.secrets import redact
 from vercompare.planning import request as request_mod
+from vercompare.planning import sampling as sampling_mod
 from vercompare.planning import settings as settings_mod
 from vercompare.planning.plan import require_resolved
 from vercompare.planning.request import RunRequest
@@ -77,6 +79,7 @@ class Run:
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     lock: threading.RLock = field(default_factory=threading.RLock)  # run.json, variants: written from threads
     eta: object = None  # _Eta, once the units are known
+    sampling: object = None  # planning.sampling.Sampling, once prepare_and_run has chosen
 
     def save(self) -> None:
         """run.json from what the run has done so far (rewritten after every variant and unit; the
@@ -176,11 +179,13 @@ def prepare_and_run(run: Run) -> str | None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     deadline = time.monotonic() + run.settings.budget if run.settings.budget else None
-    order = schedule.units([p.name for p in run.plans], [c["compile"] for c in run.cases], run.request.rounds,
+    run.sampling = sampling_mod.sampling(run.request.rounds, run.request.max_rounds, run.thresholds.active)
+    order = schedule.units([p.name for p in run.plans], [c["compile"] for c in run.cases], run.sampling.first,
                            _lanes(run))
     jobs = schedule.build_jobs(len(run.plans), os.cpu_count() or 1, run.settings.build_jobs)
     overlap = schedule.overlaps(run.request.device, run.settings.overlap)
     run.meta["scheduler"] = {"build_jobs": jobs, "overlap": overlap}
+    run.meta["sampling"] = run.sampling.to_dict()
     run.meta.setdefault("rounds", [])
     run.eta = _Eta(sum(_unit_cases(run, u) for u in order))
     stopped = None
@@ -188,10 +193,14 @@ def prepare_and_run(run: Run) -> str | None:
         with run.backend.session(), \
                 Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=run.console,
                          transient=True) as progress:
+            def measure(unit, ready, cancel):
+                return _measure(run, unit, ready, progress, deadline, cancel)
+
             scheduler = Scheduler(order, run.plans, lambda plan, cancel: _prepare(run, plan, progress, cancel),
-                                  lambda unit, ready, cancel: _measure(run, unit, ready, progress, deadline, cancel),
-                                  jobs=jobs, overlap=overlap, slots=run.backend.slots, deadline=deadline)
+                                  measure, jobs=jobs, overlap=overlap, slots=run.backend.slots, deadline=deadline)
             stopped = scheduler.run()
+            if not stopped and run.sampling.sequential:
+                stopped = _sequential_rounds(run, scheduler, measure, deadline)
     except signals.Stop as stop:
         stopped, run.signal = f"stopped by {stop.name}", stop
     except OSError as exc:
@@ -215,6 +224,33 @@ def prepare_and_run(run: Run) -> str | None:
         except OSError as exc:  # a full disk: the run.json of the last variant stays as it was
             run.console.print(f"[yellow]run.json not updated: {exc.strerror}[/]")
     return stopped
+
+
+def _sequential_rounds(run: Run, first: Scheduler, measure, deadline) -> str | None:
+    """Sequential sampling's looks (planning/sampling.py): after the first rounds, one more round
+    only for the variant x compile-mode units that hold an undecided cell, until every cell is
+    decided, --max-rounds or the budget; the environments are those the first scheduler prepared."""
+    from vercompare import api
+    from vercompare.report import Options, verdict
+
+    variants, modes = [p.name for p in run.plans], [c["compile"] for c in run.cases]
+    for rnd in range(run.sampling.first + 1, run.sampling.last + 1):
+        decided = api.load(run.out, options=Options(baseline=run.baseline, thresholds=run.thresholds)).verdict
+        wanted = verdict.units_to_measure(decided) & {(v, m) for v in first.ready for m in modes}
+        open_cells = len(verdict.undecided(decided))
+        run.console.print(f"after {rnd - 1} rounds: {open_cells} of {len(decided.cells)} cell(s) undecided"
+                          + (f"; round {rnd} for {len(wanted)} variant x compile mode unit(s)" if wanted else ""),
+                          highlight=False)
+        if not wanted:
+            return None
+        order = schedule.next_round(variants, modes, wanted, rnd, _lanes(run))
+        run.eta.total += sum(_unit_cases(run, u) for u in order)
+        more = Scheduler(order, (), first.prepare, measure, overlap=True, slots=first.slots, deadline=deadline,
+                         cancel=first.cancel, ready=first.ready, settled=set(first.settled))
+        stopped = more.run()
+        if stopped:
+            return stopped
+    return None
 
 
 @dataclass
@@ -318,7 +354,7 @@ def _measure(run: Run, unit, ready, progress, deadline, cancel: threading.Event)
 
     plan = next(p for p in run.plans if p.name == unit.variant)
     cases = _cases_of(run, unit)
-    what = (f"round {unit.round}/{run.request.rounds} {plan.name} ({'no compile' if unit.mode == 'off' else unit.mode})"
+    what = (f"round {unit.round}/{_rounds_text(run)} {plan.name} ({'no compile' if unit.mode == 'off' else unit.mode})"
             + (f" on {unit.lane}" if unit.lane else ""))
     entry = {"round": unit.round, "variant": plan.name, "compile": unit.mode, "started_at": _now(),
              **({"gpu_type": unit.lane} if unit.lane else {})}
@@ -346,6 +382,11 @@ def _measure(run: Run, unit, ready, progress, deadline, cancel: threading.Event)
         run.meta["rounds"].append({**entry, "finished_at": _now()})
         run.save()
     return OUT_OF_BUDGET if outcome.out_of_budget else None
+
+
+def _rounds_text(run: Run) -> str:
+    sampling = run.sampling
+    return f"{sampling.first}-{sampling.last}" if sampling.sequential else str(sampling.first)
 
 
 def _fail_cases(run: Run, plan, message: str, tail: list[str]) -> None:

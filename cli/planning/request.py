@@ -72,7 +72,8 @@ class RunRequest:
     seed: int = option(0, MATRIX, "Seed of the initial noise.")
     warmup: int = option(1, MATRIX, "Unmeasured calls first (compilation happens here).")
     repeats: int = option(5, MATRIX, "Measured calls per case and round (more gives tighter intervals).")
-    rounds: int = option(2, MATRIX, "Runner processes per variant and compile mode, interleaved A B B A ...: the replicate is the process, so intervals include process-to-process variance (2 or more for that).")
+    rounds: int | None = option(None, MATRIX, "Runner processes per variant and compile mode, interleaved A B B A ...: the replicate is the process, so intervals include process-to-process variance. Fixed sampling; default 2 without a gate, and with a gate sequential: 3, then one more where a cell is undecided, up to --max-rounds.")
+    max_rounds: int = option(12, MATRIX, "With a gate and no --rounds: the most rounds sequential sampling gives a variant x compile mode (--budget also ends it).")
     target_ci: str | None = option(None, MATRIX, "e.g. 1%: after --repeats, keep adding measured calls to a case until its median's interval (within the process) is within this of it; --target-time caps it.")
     target_time: float | None = option(None, MATRIX, "Seconds of measured calls a case may spend reaching --target-ci (default 60).")
     # test-only: "PHASE" or "PHASE@FRAGMENT" (the cases whose id contains FRAGMENT get the fault)
@@ -187,9 +188,10 @@ def cases(request: RunRequest) -> tuple[Case, ...]:
     for attention in request.attention:
         _one_of("attention", attention, ATTENTIONS, both=True)
     for name, value in (("steps", request.steps), ("warmup", request.warmup), ("repeats", request.repeats),
-                        ("rounds", request.rounds)):
-        if value is not None and (value < (0 if name == "warmup" else 1) or value > (100 if name == "rounds" else 10000)):
-            raise BadInput(f"--{name} {value}: out of range")
+                        ("rounds", request.rounds), ("max_rounds", request.max_rounds)):
+        if value is not None and (value < (0 if name == "warmup" else 1)
+                                  or value > (100 if name.endswith("rounds") else 10000)):
+            raise BadInput(f"--{name.replace('_', '-')} {value}: out of range")
     target = parse_threshold(request.target_ci, "--target-ci") if request.target_ci else None
     if request.target_time is not None and request.target_time <= 0:
         raise BadInput(f"--target-time {request.target_time:g}: must be positive")

@@ -40,7 +40,7 @@ class Settings:
     budget: float | None = option(None, RUN, "Seconds the whole run may take; what is left stays for --resume.")
     cpu_threads: int | None = option(None, RUN, "Threads of CPU runners (OMP_NUM_THREADS). On a shared or small machine 1 gives steadier figures: oversubscribed OpenMP threads slow tiny models 10-50x.")
     lock_clocks: str | None = option(None, RUN, "Lock the GPUs' clocks for the run (root, nvidia-smi -lgc/-lmc): max, or SM MHz[,memory MHz]. Reset at the end, also on Ctrl-C.")
-    weights_cache: str | None = option(None, RUN, "Where tiny/random weights are kept between runs, by digest (default: $XDG_CACHE_HOME/vercompare/weights, else ~/.cache/...); none: make them in the run directory only.")
+    weights_cache: str | None = option(None, RUN, "Where tiny/random weights are kept between runs, by digest (default: vercompare/weights under $XDG_CACHE_HOME, else under ~/.cache); none: make them in the run directory only.")
     allow_busy_gpu: bool = flag("Measure even when other processes use the GPU.")
     allow_concurrent: bool = flag("Allow another vercompare run on the same GPU(s) at once.")
     build_jobs: int | None = option(None, BUILD, "Environments prepared at once (default: one per core, at most 4).")

@@ -17,11 +17,11 @@ GATE = "gate"
 @dataclass(frozen=True)
 class Thresholds:
     fail_on_regression: str | None = option(None, GATE, "e.g. 5%: FAIL when a cell's it/s is lower than its baseline's by more than this, significantly (one-sided test, Holm-corrected over the matrix).")
-    fail_on_memory: str | None = option(None, GATE, "e.g. 10%: FAIL when a cell's peak memory grows by more than this.")
+    fail_on_memory: str | None = option(None, GATE, "e.g. 10%: FAIL when a cell's peak memory (GPU, or CPU resident set) grows by more than this, significantly.")
     fail_on_compile_time: str | None = option(None, GATE, "e.g. 15%: FAIL when a compiled cell's compile time grows by more than this, significantly.")
     fail_on_first_call: str | None = option(None, GATE, "e.g. 20%: FAIL when a cell's first call (load to first image) grows by more than this, significantly.")
     fail_on_psnr: float | None = option(None, GATE, "e.g. 40: FAIL when a cell's output differs from its baseline's below this PSNR (dB): output drift.")
-    strict: bool = option(False, GATE, "Exit 3 when the verdict is INCONCLUSIVE (cells too noisy to decide at the thresholds).")
+    strict: bool = option(False, GATE, "Kept for old command lines: under any gate INCONCLUSIVE exits 3 (not a pass).")
 
     @property
     def active(self) -> bool:

@@ -8,6 +8,7 @@ import io
 import json
 import math
 
+from vercompare.errors import BadInput
 from vercompare.report import text as T
 from vercompare.report.model import Report
 from vercompare.report.stats import NOISE
@@ -17,6 +18,7 @@ from vercompare_runner.vocabulary import (
     FIRST_CALL_S,
     FRAMES_COMPILED,
     GRAPH_BREAKS,
+    LATENCY_S,
     PAGE_IT_PER_S,
     RECOMPILES,
     THROTTLED,
@@ -32,7 +34,8 @@ def render(report: Report, fmt: str, width: int = 200, source=None) -> str:
         from vercompare.report import pytorch_benchmark
 
         if source is None:
-            raise ValueError("the pytorch-benchmark format needs the loaded run")
+            raise BadInput("the pytorch-benchmark format needs the loaded run",
+                           hint="render it from vercompare.load(...), which keeps the run")
         return pytorch_benchmark.render(report, source)
     if fmt == "table":
         return table_text(report, width)
@@ -46,7 +49,7 @@ def render(report: Report, fmt: str, width: int = 200, source=None) -> str:
         from vercompare.report.html import render_html
 
         return render_html(report)
-    raise ValueError(f"no text renderer for {fmt!r}")
+    raise BadInput(f"unknown format {fmt!r}", hint=f"choose from {', '.join(f for f in FORMATS if f != 'png')}")
 
 
 def table_text(report: Report, width: int = 200, color: bool = False) -> str:
@@ -154,16 +157,20 @@ def to_json(report: Report) -> str:
 CSV_FIELDS = (
     "table", "device", "batch_size", "setting", "pipeline", "stage", "variant", "compile", "baseline",
     "state", "text", "median_it_s", "ci_low", "ci_high", "n", "rel_stdev", "noisy", "ratio", "ratio_low",
-    "ratio_high", "significant", "regression", COMPILE_S, FIRST_CALL_S, "peak_mem_bytes", "tflops",
+    "ratio_high", "significant", "regression", LATENCY_S, COMPILE_S, FIRST_CALL_S, "peak_mem_bytes", "tflops",
     "peak_fraction", "output_max_abs", "output_psnr_db", "output_flagged", "resolved", "image",
     THROTTLED, COMPILE_S_SOURCE, "break_even_images", "memory_ratio", FRAMES_COMPILED, RECOMPILES, GRAPH_BREAKS,
-    "compile_cache", PAGE_IT_PER_S,
+    "compile_cache", PAGE_IT_PER_S, "torch_git", "nightly", "machine", "run_dir", "created_at", "command",
 )
 
 
 def csv_rows(report: Report):
     """One dict per figure (IF: one per stage; a failed cell: one row with its state)."""
-    infos = {v.name: v for v in report.provenance.variants}
+    prov = report.provenance
+    infos = {v.name: v for v in prov.variants}
+    # the provenance as columns, so that a plain read_csv reads the file as it is
+    run = {"machine": "; ".join(prov.machines), "run_dir": prov.run_dir, "created_at": prov.created_at or "",
+           "command": prov.command or ""}
     for table in report.tables:
         setting = ";".join(f"{k}={v}" for k, v in table.setting)
         for row in table.rows:
@@ -173,7 +180,7 @@ def csv_rows(report: Report):
                     "table": table.title, "device": table.device, "batch_size": table.batch_size,
                     "setting": setting, "pipeline": row.pipeline, "variant": col.variant,
                     "compile": col.compile, "baseline": col.baseline, "state": cell.state,
-                    "text": cell.text or "", COMPILE_S: cell.compile_s, FIRST_CALL_S: cell.first_call_s,
+                    "text": cell.text or "", LATENCY_S: cell.latency_s, COMPILE_S: cell.compile_s, FIRST_CALL_S: cell.first_call_s,
                     "peak_mem_bytes": cell.peak_mem_bytes, "tflops": cell.tflops,
                     "peak_fraction": cell.peak_fraction,
                     "output_max_abs": cell.output.max_abs if cell.output else None,
@@ -181,6 +188,8 @@ def csv_rows(report: Report):
                     "output_flagged": cell.output.flagged if cell.output else None,
                     "resolved": ";".join(f"{k}={v}" for k, v in info.resolved) if info else "",
                     "image": (info.image or "") if info else "",
+                    "torch_git": (info.torch_git or "") if info else "",
+                    "nightly": (info.nightly_date or "") if info else "", **run,
                     THROTTLED: cell.throttled, PAGE_IT_PER_S: cell.page_it_per_s, **_cost_fields(cell.compile_cost),
                 }
                 if not cell.figures:
@@ -204,10 +213,9 @@ def _cost_fields(c) -> dict:
 
 
 def to_csv(report: Report) -> str:
-    """CSV with the provenance as leading '# ' comment lines (pandas: comment='#')."""
+    """CSV a plain reader takes as it is (pandas.read_csv(path)): a header, then one row per
+    figure, the provenance in columns of its own (resolved, image, torch_git, machine, command...)."""
     buf = io.StringIO()
-    for line in report.provenance.lines():
-        buf.write(f"# {line}\n")
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for row in csv_rows(report):

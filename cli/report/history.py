@@ -100,7 +100,7 @@ def index_run(loaded_run, db_path: str | Path | None = None) -> int:
         resolved = {**(mv.get("resolved") or {}), **(variant.get("resolved") or {})}
         image = variant.get("image") or mv.get("image")
         # every round's calls pooled; the per-round metrics as their median
-        figures = [(stage or "", stats.median_ci([x for rnd in rounds for x in rnd]))
+        figures = [(stage or "", stats.figure_interval(rounds))
                    for stage, rounds in m.figures()] if m.status == "ok" else []
         status, phase = m.status, (m.failure or {}).get("phase")
         git = next((g for g in (torch_git(rec.get("env")) for rec in m.records) if g), None)

@@ -1,7 +1,9 @@
-"""The HTML report: ONE self-contained file (no external resources) with the provenance,
-the tables, and per table two inline SVG charts: the speedup of every variant x compile
-column over the baseline per pipeline (bars with their 95 % CI; pale where not
-significant), and the per-step time distribution of every cell (box plots)."""
+"""The HTML report: ONE self-contained file (no external resources): the verdict, the tables, per
+table two inline SVG charts - the ratio of every variant x compile column to the baseline per
+pipeline (a point with its 95 % CI on a log axis centred on 1.0, over the band of the speed
+threshold; grey where not significant) and the per-step time distribution of every cell (box
+plots) - then the provenance. Laid out for a 1280 px window: wide tables scroll in their own box,
+the provenance wraps."""
 from __future__ import annotations
 
 import math
@@ -9,6 +11,7 @@ from html import escape
 
 from vercompare.report import text as T
 from vercompare.report.model import Report, Table
+from vercompare.report.verdict import DEFAULTS
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -22,11 +25,14 @@ table.vc th{background:#f3f3f3}
 .faster{color:#087f23;font-weight:bold}.slower{color:#b00020;font-weight:bold}
 .fail{font-style:italic}.dim{color:#888}.noisy{font-weight:bold}.flag{color:#b00020;font-weight:bold}
 .noise{color:#555;font-size:.85em;font-style:italic}
-.prov{font-family:ui-monospace,monospace;font-size:.85em;background:#fafafa;border:1px solid #eee;padding:.5em}
+.prov{font-family:ui-monospace,monospace;font-size:.85em;background:#fafafa;border:1px solid #eee;padding:.5em;
+white-space:pre-wrap;overflow-wrap:anywhere}
+.scroll{max-width:100%;overflow-x:auto}
+body{max-width:1240px}
 .charts{display:flex;flex-wrap:wrap;gap:1em}
 .verdict{font-size:1.1em;font-weight:bold;padding:.4em .6em;border-radius:4px}
 .verdict.pass{background:#e6f4ea;color:#087f23}.verdict.fail{background:#fde7e9;color:#b00020}
-.verdict.inconclusive{background:#fff4e5;color:#8a5300}
+.verdict.inconclusive,.verdict.no-comparison{background:#fff4e5;color:#8a5300}
 svg text{font-family:system-ui,sans-serif;font-size:11px}
 """
 
@@ -60,69 +66,54 @@ def _table_html(table: Table) -> str:
     return "".join(parts)
 
 
-def speedup_svg(table: Table) -> str:
-    """Grouped bars: per pipeline (and stage), one bar per non-baseline column, height = ratio."""
+def ratio_svg(table: Table, threshold: float) -> str:
+    """A forest plot centred on 1.0: per pipeline (and stage) x non-baseline column, the ratio to the
+    baseline as a point with its 95 % CI, on a log axis symmetric around 1 (a 3 % change is 3 % of
+    the half-width, not of a bar from 0), over the band the gate's speed threshold leaves alone."""
     cols = [(i, c) for i, c in enumerate(table.main_columns) if not c.baseline]
-    groups = []
+    rows = []
     for row in table.rows:
-        stages = row.stages or (None,)
-        for stage in stages:
-            bars = []
+        for stage in row.stages or (None,):
             for i, c in cols:
-                cell = row.cells[i]
-                f = next((f for f in cell.figures if f.stage == stage), None)
-                bars.append((c, f.ratio if f else None))
-            label = row.label + (f" {stage}" if stage else "")
-            groups.append((label, bars))
-    if not cols or not groups:
+                f = next((f for f in row.cells[i].figures if f.stage == stage), None)
+                if f is not None and f.ratio is not None:
+                    rows.append((f"{row.label}{' ' + stage if stage else ''} / {c.label}", f.ratio))
+    if not rows:
         return ""
-    ratios = [r for _, bars in groups for _, r in bars if r is not None]
-    top = max([1.2] + [min(r.high, 10.0) for r in ratios if math.isfinite(r.high)]) * 1.05
-    bar_w, gap, left, h, bottom = 14, 18, 44, 200, 70
-    group_w = bar_w * len(cols) + gap
-    width = max(360, left + group_w * len(groups) + 10)
-    legend_h = 16 * len(cols) + 6
-    H = h + bottom + legend_h
-    y = lambda v: 10 + (h - 10) * (1 - v / top)  # noqa: E731
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart speedup" width="{width}" height="{H}" '
-           f'role="img" aria-label="speedup over the baseline: {escape(table.title)}">',
-           f'<text x="{left}" y="9" font-weight="bold">speedup over the baseline (x, 95 % CI)</text>']
-    for tick in _ticks(top):
-        out.append(f'<line x1="{left}" x2="{width - 10}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>'
-                   f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
-    out.append(f'<line x1="{left}" x2="{width - 10}" y1="{y(1):.1f}" y2="{y(1):.1f}" stroke="#333" '
-               f'stroke-dasharray="4 3"/>')
-    for gi, (label, bars) in enumerate(groups):
-        x0 = left + gi * group_w + gap / 2
-        for bi, (c, r) in enumerate(bars):
-            x = x0 + bi * bar_w
-            colour = PALETTE[bi % len(PALETTE)]
-            if r is None:
-                continue
-            v = min(r.value, top)
-            opacity = "1" if r.significant else "0.35"
-            out.append(f'<rect class="bar" x="{x:.1f}" y="{y(v):.1f}" width="{bar_w - 2}" '
-                       f'height="{max(0.5, y(0) - y(v)):.1f}" fill="{colour}" fill-opacity="{opacity}">'
-                       f'<title>{escape(label)} / {escape(c.label)}: x{r.value:.3f} '
-                       f'[{r.low:.3f}, {r.high:.3f}]{"" if r.significant else " not significant"}</title></rect>')
-            if math.isfinite(r.low) and math.isfinite(r.high):
-                cx = x + (bar_w - 2) / 2
-                out.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(min(r.high, top)):.1f}" '
-                           f'y2="{y(max(r.low, 0)):.1f}" stroke="#000"/>')
-        tx = x0 + (bar_w * len(bars)) / 2
-        out.append(f'<text x="{tx:.1f}" y="{h + 12}" text-anchor="end" '
-                   f'transform="rotate(-35 {tx:.1f} {h + 12})">{escape(label)}</text>')
-    for bi, (_, c) in enumerate(cols):
-        ly = h + bottom + 12 + bi * 16
-        out.append(f'<rect x="{left}" y="{ly - 9}" width="10" height="10" fill="{PALETTE[bi % len(PALETTE)]}"/>'
-                   f'<text x="{left + 14}" y="{ly}">{escape(c.label)}</text>')
+    ends = [v for _, r in rows for v in (r.low, r.high, r.value) if math.isfinite(v) and v > 0]
+    span = 1.1 * max([math.log(1 + 2 * threshold)] + [min(abs(math.log(v)), math.log(10.0)) for v in ends])
+    left, plot_w, row_h, top = 300, 400, 18, 34
+    bottom = top + row_h * len(rows)
+    width, height = left + plot_w + 20, bottom + 24
+    centre = left + plot_w / 2
+
+    def x(v: float) -> float:
+        return centre + (plot_w / 2) * max(-1.0, min(1.0, math.log(v) / span if v > 0 else -1.0))
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart ratios" width="{width}" height="{height}" '
+           f'role="img" aria-label="ratio to the baseline: {escape(table.title)}">',
+           f'<text x="4" y="12" font-weight="bold">ratio to the baseline (x, 95 % CI, log scale); shaded: '
+           f'within the {threshold * 100:g} % threshold</text>',
+           f'<rect class="band" x="{x(1 - threshold):.1f}" y="{top - 6}" '
+           f'width="{x(1 + threshold) - x(1 - threshold):.1f}" height="{bottom - top + 6}" fill="#999" '
+           f'fill-opacity="0.18"/>']
+    for tick in (0.1, 0.2, 0.5, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 2.0, 5.0, 10.0):
+        if abs(math.log(tick)) <= span:
+            style = 'stroke="#333" stroke-dasharray="4 3"' if tick == 1.0 else 'stroke="#e4e4e4"'
+            out.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 6}" y2="{bottom}" {style}/>'
+                       f'<text x="{x(tick):.1f}" y="{bottom + 14}" text-anchor="middle">{tick:g}</text>')
+    for k, (label, r) in enumerate(rows):
+        yc = top + k * row_h + row_h / 2
+        colour = ("#087f23" if r.value > 1 else "#b00020") if r.significant else "#777"
+        out.append(f'<text x="{left - 6}" y="{yc + 4:.1f}" text-anchor="end">{escape(label)}</text>')
+        if math.isfinite(r.low) and math.isfinite(r.high):
+            out.append(f'<line class="ci" x1="{x(r.low):.1f}" x2="{x(r.high):.1f}" y1="{yc:.1f}" y2="{yc:.1f}" '
+                       f'stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<circle class="ratio" cx="{x(r.value):.1f}" cy="{yc:.1f}" r="4" fill="{colour}">'
+                   f'<title>{escape(label)}: x{r.value:.3f} [{r.low:.3f}, {r.high:.3f}]'
+                   f'{"" if r.significant else " not significant"}</title></circle>')
     out.append("</svg>")
     return "".join(out)
-
-
-def _ticks(top: float) -> list[float]:
-    step = 0.25 if top <= 2 else (0.5 if top <= 4 else (1 if top <= 10 else 5))
-    return [round(i * step, 2) for i in range(int(top / step) + 1)]
 
 
 def steps_svg(table: Table) -> str:
@@ -158,21 +149,31 @@ def steps_svg(table: Table) -> str:
     return "".join(out)
 
 
+def speed_threshold(report: Report) -> float:
+    """The it/s threshold the verdict judged at: the gate's, else the default one."""
+    v = report.verdict
+    return (v.thresholds.fraction("fail_on_regression") if v.gated else None) or \
+        DEFAULTS.fraction("fail_on_regression")
+
+
 def render_html(report: Report) -> str:
     p = report.provenance
     title = f"vercompare report: {p.run_dir}"
+    result_class = report.verdict.result.lower().replace(" ", "-")
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
            f"<h1>{escape(title)}</h1>",
-           f'<p class="verdict {report.verdict.result.lower()}" id="verdict">{escape(report.verdict.line())}</p>',
-           '<pre class="prov" id="provenance">' + escape("\n".join(p.lines())) + "</pre>",
+           f'<p class="verdict {result_class}" id="verdict">{escape(report.verdict.line())}</p>',
            f'<p class="dim">{escape(T.LEGEND)}</p>']
+    threshold = speed_threshold(report)
     for k, table in enumerate(report.tables):
         out.append(f'<section class="report-table" id="t{k}"><h2>{escape(table.title)}</h2>')
-        out.append(_table_html(table))
-        out.append('<div class="charts">' + speedup_svg(table) + steps_svg(table) + "</div></section>")
+        out.append('<div class="scroll">' + _table_html(table) + "</div>")
+        out.append('<div class="charts">' + ratio_svg(table, threshold) + steps_svg(table) + "</div></section>")
     notes = T.summary_lines(report)
     if notes:
         out.append('<h2>Notes</h2><ul id="notes">' + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
+    # after the numbers, as in the terminal; pre-wrap: a long digest or command wraps, never scrolls
+    out.append('<h2>Provenance</h2><pre class="prov" id="provenance">' + escape("\n".join(p.lines())) + "</pre>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

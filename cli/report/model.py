@@ -84,6 +84,7 @@ class Cell:
     page_it_per_s: float | None = None
     throttled: bool = False  # the GPU slowed itself during the measured calls (flagged in every format)
     gpu_text: str | None = None
+    latency_s: float | None = None  # median per round of the median call's wall time
 
     @property
     def noisy(self) -> bool:

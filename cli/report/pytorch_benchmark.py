@@ -16,13 +16,21 @@ table benchmark.oss_ci_benchmark_v3). A JSON list, one record per metric of each
 - Metrics: it/s and latency (one value per measured call: the raw samples), first call, compile
   time, load time, peak memory (one value per round: a round is one runner process). IF's stages
   are one it/s record each ("it_per_s (stage I)").
+- One record per HUD cell. HUD's query (torchci's oss_ci_benchmark_llms) keys a row by model name,
+  backend, mode, dtype, runner name and type, a few extra_info keys (compile, is_dynamic, fields of
+  args) and the metric, and keeps the last record of a key. So the case knobs go into model.name
+  ("sd-txt2img bs=1 attention=sdpa", then every other knob off its default) and the variant and
+  compile mode into model.backend ("torch-nightly eager", "torch-2.0 max-autotune"): variants,
+  batch sizes, compile modes and attention each get their own row. extra_info keeps them as keys too.
 - Every extra_info value is a string: the database's columns are Map(String, String).
-- target_value is the baseline variant's median of the same metric and case (absent in the baseline
-  and where the baseline has no value).
-- A cell that did not run ok still has its record (metric it_per_s, no values) and says why in
-  metric.extra_info.status: oom, compile_error, error, timeout, interrupted, or unproven (no
-  provenance: its values are withheld, as in every report); phase and error follow. A cell that was
-  never run has no record.
+- target_value is the baseline variant's median of the same metric and case, the baseline's own
+  records included. The column is a Float32 that reads 0 where the field is absent, and HUD reads a
+  0 target as none: so a record without a baseline value (or whose baseline median is 0) has none.
+- A cell that did not run ok has one record, metric FAILURE_REPORT (the name HUD's summary shows as a
+  failure), no values, and benchmark.extra_info.failure_type (what HUD's query reads): oom,
+  compile_error, error, timeout, interrupted, or unproven (no provenance: its values are withheld,
+  as in every report); metric.extra_info says status, phase and error. Never a value of 0, which
+  HUD would average into 0 it/s. A cell that was never run has no record.
 - docs/pytorch-benchmark.schema.json is the JSON Schema of this output (tests validate against it).
 """
 from __future__ import annotations
@@ -46,6 +54,7 @@ from vercompare_runner.vocabulary import (
 )
 
 BENCHMARK = "vercompare"
+FAILURE = "FAILURE_REPORT"  # HUD's metric name for a cell that failed (its summary shows the row as failed)
 PER_CALL = (LATENCY_S,)  # besides it/s (per figure): raw samples, one value per measured call
 PER_ROUND = (FIRST_CALL_S, COMPILE_S, LOAD_S, PEAK_MEM_ALLOCATED, PEAK_MEM_RESERVED, CPU_PEAK_RSS)
 UNITS = {IT_PER_S: "it/s", LATENCY_S: "s", FIRST_CALL_S: "s", COMPILE_S: "s", LOAD_S: "s",
@@ -54,6 +63,10 @@ UNITS = {IT_PER_S: "it/s", LATENCY_S: "s", FIRST_CALL_S: "s", COMPILE_S: "s", LO
 REPOS = {"torch": "pytorch/pytorch", "diffusers": "huggingface/diffusers", "transformers": "huggingface/transformers"}
 # Case knobs that describe the model rather than the benchmark.
 MODEL_KNOBS = ("weights", "model", "height", "width", "steps")
+# Knobs HUD's key holds elsewhere (dtype; the device in the runner; compile in the backend), or that
+# are the cell's name and never differ between cells (the pipeline, test-only faults).
+KEYED_ELSEWHERE = ("pipeline", "dtype", "device", "compile", "compile_modules", "fullgraph", "dynamic",
+                   "compile_cache", "compile_backend", "fault", "id")
 
 
 def render(report, loaded_run) -> str:
@@ -79,9 +92,9 @@ def records(report, loaded_run) -> list[dict]:
         env = next((r.get("env") for r in m.records if r.get("env")), None) or {}
         case = {**schema.CASE_DEFAULTS, **(m.last.get("case") or {})}
         base = _benchmark(meta, vname, info, case, device_label(m.last, known_gpus), env, len(m.records))
-        common = {"model": _model(case), "runners": [_runner(case, env, machine)], "dependencies": _deps(info, env)}
+        common = {"model": _model(case, vname), "runners": [_runner(case, env, machine)], "dependencies": _deps(info, env)}
         baseline = report.options.baseline_of(vname, report.baseline)
-        target = measured.get((baseline, cid)) if baseline != vname and _proven(infos.get(baseline)) else None
+        target = measured.get((baseline, cid)) if _proven(infos.get(baseline)) else None
         if target is not None and target.status != OK:
             target = None
         if status != OK:
@@ -89,7 +102,8 @@ def records(report, loaded_run) -> list[dict]:
             err = failed.get("error") or {}
             extra = {"status": status, "phase": failed.get("phase"), "error": err.get("message") and
                      f"{err.get('type') or status}: {err.get('message')}", "unit": UNITS[IT_PER_S]}
-            out.append({"benchmark": base, **common, "metric": _metric(IT_PER_S, [], None, extra)})
+            flagged = {**base, "extra_info": {**base["extra_info"], "failure_type": status}}
+            out.append({"benchmark": flagged, **common, "metric": _metric(FAILURE, [], None, extra)})
             continue
         for name, values, per, target_values in _metrics(m, target):
             extra = {"status": OK, "unit": UNITS[name.split(" ")[0]], "values": per,
@@ -147,10 +161,29 @@ def _benchmark(meta, vname, info, case, device, env, rounds) -> dict:
     return {"name": BENCHMARK, "mode": "inference", "dtype": str(case.get("dtype")), "extra_info": _strings(extra)}
 
 
-def _model(case) -> dict:
-    compiled = case.get("compile", "off") != "off"
-    return {"name": str(case.get("pipeline")), "type": "diffusers pipeline", "backend": "inductor" if compiled else "eager",
-            "origins": ["diffusers"], "extra_info": _strings({k: case.get(k) for k in MODEL_KNOBS})}
+def _model(case, vname: str) -> dict:
+    """model.name and model.backend hold what tells this cell from the run's others (HUD's key)."""
+    compiled = compile_label(case)
+    return {"name": model_name(case), "type": "diffusers pipeline",
+            "backend": f"{vname} {'eager' if compiled == 'off' else compiled}",
+            "origins": ["diffusers"], "extra_info": _strings({"pipeline": case.get("pipeline"),
+                                                              **{k: case.get(k) for k in MODEL_KNOBS}})}
+
+
+def model_name(case: dict) -> str:
+    """The pipeline, its batch size and attention, then every other knob off its default, in a
+    fixed order: the same case has the same name in every run (HUD's trend follows it)."""
+    words = [str(case.get("pipeline")), f"bs={case.get('batch_size')}", f"attention={case.get('attention')}"]
+    for knob in sorted(case):
+        if knob in KEYED_ELSEWHERE or knob in ("batch_size", "attention"):
+            continue
+        value = case[knob]
+        if value is not None and value != schema.CASE_DEFAULTS.get(knob):
+            words.append(f"{knob}={knob_text(value)}")
+    device = str(case.get("device") or "cpu")
+    if device not in ("cpu", "cuda"):  # cuda:1 and cuda:0 are one runner name in HUD's key
+        words.append(f"device={device}")
+    return " ".join(words)
 
 
 def _runner(case, env, machine) -> dict:
@@ -187,6 +220,6 @@ def _deps(info, env) -> dict:
 def _metric(name: str, values, target, extra: dict) -> dict:
     metric = {"name": name, "benchmark_values": [float(v) for v in values if math.isfinite(v)],
               "extra_info": _strings(extra)}
-    if target is not None and math.isfinite(target):
+    if target is not None and math.isfinite(target) and target != 0:
         metric["target_value"] = float(target)
     return metric

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from vercompare.report import stats
 from vercompare_runner import schema
@@ -62,7 +63,19 @@ def gpu_info(env: dict) -> dict:
 
 
 def gpu_name(env) -> str | None:
-    return gpu_info(env or {}).get("name")
+    """gpu_info(env)["name"] without the clocks text: a report asks this of every record."""
+    if not isinstance(env, dict):
+        return None
+    for key in ("nvidia_smi", "torch_gpus"):
+        entries = env.get(key)
+        if isinstance(entries, list) and entries and isinstance(entries[0], dict) and entries[0].get("name"):
+            return entries[0]["name"]
+    gpu = env.get("gpu")
+    if isinstance(gpu, list):
+        gpu = gpu[0] if gpu else None
+    if isinstance(gpu, str):
+        return gpu or None
+    return (gpu.get("name") or None) if isinstance(gpu, dict) else None
 
 
 def torch_git(env) -> str | None:
@@ -154,7 +167,9 @@ class Measured:
     def last(self) -> dict:
         return self.records[-1]
 
-    @property
+    # cached_property: a report asks each cell's status and figures several times (the Measured is
+    # frozen, its records are not changed after loading; the cache lives in the instance's __dict__)
+    @cached_property
     def failure(self) -> dict | None:
         """The record that says how the cell failed: a failure of the software under test in any
         round wins (a flaky OOM is an OOM), then an interrupted round; None when every round is ok."""
@@ -170,6 +185,10 @@ class Measured:
 
     def figures(self) -> list[tuple[str | None, list[list[float]]]]:
         """(stage, [it/s samples of each round]) per figure; a round without samples is left out."""
+        return list(self._figures)
+
+    @cached_property
+    def _figures(self) -> tuple:
         by_stage: dict = {}
         for r in self.records:
             for stage, samples, recorded in figures_samples(r):
@@ -177,7 +196,7 @@ class Measured:
                     samples = [float(recorded)]
                 if samples:
                     by_stage.setdefault(stage, []).append(samples)
-        return list(by_stage.items())
+        return tuple(by_stage.items())
 
     def per_round(self, metric: str) -> list[float]:
         """A metric's value in each round that has it (compile_s, first_call_s, peak memory)."""

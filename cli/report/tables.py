@@ -24,7 +24,7 @@ regressed.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from vercompare.errors import BadInput
 from vercompare.report import compile_cost, gpu_state, stats, verdict
@@ -44,8 +44,10 @@ from vercompare.report.records import (
 from vercompare_runner import schema
 from vercompare_runner.vocabulary import (
     COMPILE_S,
+    CPU_PEAK_RSS,
     FIRST_CALL_S,
     FLOPS_PER_STEP,
+    LATENCY_S,
     OK,
     PAGE_IT_PER_S,
     PEAK_MEM_ALLOCATED,
@@ -59,56 +61,114 @@ VERSION_KEYS = ("torch", "diffusers", "transformers", "huggingface_hub", "python
 
 
 def build(loaded_run, options: Options | None = None) -> Report:
-    """The whole report model from a loaded run directory (vercompare.rundir.LoadedRun)."""
+    """The whole report model from a loaded run directory (vercompare.rundir.LoadedRun), in the
+    steps it goes through: the variants and the baseline; each variant x case's rounds (Measured);
+    the provenance; the knobs that vary (one table per combination); the cells grouped into tables;
+    each table laid out with its cells, ratios and footnotes; the verdict over every comparison;
+    the verdict's marks and the noise lines on the tables."""
     options = options or Options()
+    _check_extras(options)
+    meta = loaded_run.meta or {}
+    records = list(loaded_run.records)
+    meta_variants = [v for v in meta.get("variants") or [] if isinstance(v, dict) and v.get("name")]
+    names = _variant_names(loaded_run, meta_variants, records)
+    baseline = _baseline(options, names)
+
+    measured = measured_cells(records)
+    lasts = [m.last for m in measured.values()]
+    labels = short_labels(names, {v["name"]: v.get("spec") or {} for v in meta_variants})
+    provenance, proven = provenance_of(loaded_run, meta_variants, names, lasts)
+    varying, shared = _setting_knobs(lasts)
+    provenance = replace(provenance, shared_knobs=tuple(shared),
+                         variants=tuple(replace(v, label=labels.get(v.name, "")) for v in provenance.variants))
+    groups, compiles = _group(measured, varying, _known_gpus(lasts))
+
+    layout = _Layout(names, labels, compiles, options, baseline, proven, _Footnotes(), _Sides(),
+                     incomplete=bool(meta.get("stopped")))  # stopped early: its missing cells have not run yet
+    tables, comparisons, output_flags, failed = [], [], [], []
+    for key in sorted(groups, key=lambda k: (k[0] == "cpu", k[0], k[1], str(k[2]))):
+        table, compared, flags, failures = _table(key, groups[key], layout)
+        tables.append(table)
+        comparisons += compared
+        output_flags += flags
+        failed += failures  # a run of one variant: what failed, for its NO COMPARISON line
+
+    decided = verdict.decide(comparisons, options.thresholds, sequential_looks(meta), tuple(failed))
+    regressed = {(c.where, stage) for c in decided.cells for stage in c.regressed_stages}
+    tables = [_finish(t, regressed) for t in tables]
+    return Report(provenance, baseline, options, tuple(tables), tuple(layout.footnote.texts), tuple(output_flags),
+                  decided)
+
+
+def sequential_looks(meta: dict) -> tuple[int, int] | None:
+    """(first, last) rounds when the run sampled sequentially (run.json's "sampling"), so the
+    verdict spends each look's share of the error rate; None: fixed rounds, one look."""
+    sampling = meta.get("sampling") if isinstance(meta, dict) else None
+    if not isinstance(sampling, dict) or not sampling.get("sequential"):
+        return None
+    first, last = sampling.get("first_rounds"), sampling.get("max_rounds")
+    return (int(first), int(last)) if isinstance(first, int) and isinstance(last, int) else None
+
+
+def _check_extras(options: Options) -> None:
     unknown = [e for e in options.extras if e not in EXTRAS]
     if unknown:
         raise BadInput(f"unknown extra column(s): {', '.join(unknown)}",
                        hint=f"choose from {', '.join(EXTRAS)}")
-    meta = loaded_run.meta or {}
-    records = list(loaded_run.records)
 
-    # variants, in run.json order, then any only the records name
-    meta_variants = [v for v in meta.get("variants") or [] if isinstance(v, dict) and v.get("name")]
+
+def _variant_names(loaded_run, meta_variants: list[dict], records: list[dict]) -> list[str]:
+    """The variants, in run.json order, then any only the records name."""
     names = [v["name"] for v in meta_variants]
+    seen = set(names)
     for r in records:
         n = (r.get("variant") or {}).get("name")
-        if n and n not in names:
+        if n and n not in seen:
             names.append(n)
+            seen.add(n)
     if not names:
         raise BadInput(f"{loaded_run.path} holds no variants and no results",
                        hint="run `vercompare run` first, or pass another run directory")
+    return names
+
+
+def _baseline(options: Options, names: list[str]) -> str:
     baseline = options.baseline or names[0]
     if options.pairs:
         baseline = options.baseline or options.pairs[0][1]
     if baseline not in names:
         raise BadInput(f"--baseline {baseline!r} is not a variant of this run",
                        hint=f"choose from {', '.join(names)}")
+    return baseline
 
-    measured = measured_cells(records)
-    lasts = [m.last for m in measured.values()]
-    labels = short_labels(names, {v["name"]: v.get("spec") or {} for v in meta_variants})
-    provenance, proven = provenance_of(loaded_run, meta_variants, names, lasts)
-    provenance = replace(provenance, variants=tuple(replace(v, label=labels.get(v.name, "")) for v in provenance.variants))
 
-    # which setting knobs vary across the run
+def _setting_knobs(lasts: list[dict]) -> tuple[list[str], list[tuple[str, str]]]:
+    """(the setting knobs that vary across the run, (knob, value) of those the header shows once)."""
     cases = [r.get("case") or {} for r in lasts]
     varying, shared = [], []
     for k in SETTING_KNOBS:
-        values = {knob_text(c.get(k, schema.CASE_DEFAULTS.get(k))) for c in cases}
+        default = schema.CASE_DEFAULTS.get(k)
+        values = {knob_text(c.get(k, default)) for c in cases}
         if len(values) > 1:
             varying.append(k)
         elif values and k in ("dtype", "attention", "weights", "steps", "seed", "channels_last"):
             shared.append((k, next(iter(values))))
-    provenance = replace(provenance, shared_knobs=tuple(shared))
+    return varying, shared
 
-    known_gpus: dict[str, str] = {}
+
+def _known_gpus(lasts: list[dict]) -> dict[str, str]:
+    """Device string -> the GPU name a record of the run saw on it (for records without env)."""
+    known: dict[str, str] = {}
     for r in lasts:
         name = gpu_name(r.get("env"))
         if name:
-            known_gpus.setdefault(str((r.get("case") or {}).get("device")), name)
+            known.setdefault(str((r.get("case") or {}).get("device")), name)
+    return known
 
-    # group: table key -> pipeline -> (variant, compile) -> Measured
+
+def _group(measured: dict, varying: list[str], known_gpus: dict[str, str]):
+    """(table key -> pipeline -> (variant, compile) -> Measured, the compile modes: "off" first,
+    the rest in order of appearance). A table key is (device, batch size, setting)."""
     groups: dict[tuple, dict[str, dict[tuple[str, str], Measured]]] = {}
     compiles: list[str] = []
     for (vname, _cid), m in measured.items():
@@ -119,74 +179,89 @@ def build(loaded_run, options: Options | None = None) -> Report:
         if cl not in compiles:
             compiles.append(cl)
         groups.setdefault(key, {}).setdefault(case.get("pipeline") or "?", {})[(vname, cl)] = m
-    compiles.sort(key=lambda c: (c != "off",))  # "off" first, the rest in order of appearance
+    compiles.sort(key=lambda c: (c != "off",))
+    return groups, compiles
 
-    # the between-round variance every cell's ratio leans on (stats.prior), from all of them
-    sides = _Sides()
-    pooled = stats.prior([side for m in measured.values() if m.status == OK for side in sides(m).values()])
-    incomplete = bool(meta.get("stopped"))  # the run stopped early: its missing cells have not run yet
 
-    footnotes: list[str] = []
-    foot_index: dict[str, int] = {}
-    output_flags: list[str] = []
-    comparisons: list[verdict.Comparison] = []
+class _Footnotes:
+    """The report's footnotes, numbered in order of first use; the same text is one footnote."""
 
-    def footnote(text: str) -> int:
-        if text not in foot_index:
-            footnotes.append(text)
-            foot_index[text] = len(footnotes)
-        return foot_index[text]
+    def __init__(self):
+        self.texts: list[str] = []
+        self._index: dict[str, int] = {}
 
-    several_modes = len([c for c in compiles if c != "off"]) > 1
-    tables = []
-    for key in sorted(groups, key=lambda k: (k[0] == "cpu", k[0], k[1], str(k[2]))):
-        device, batch, setting = key
-        by_pipe = groups[key]
-        # columns: the compile modes this table has, for every variant of the run
-        table_compiles = [c for c in compiles if any(cl == c for p in by_pipe.values() for (_, cl) in p)]
-        main_cols = []
-        for cl in table_compiles:
-            for v in names:
-                mode = "no compile" if cl == "off" else (f"compile {cl}" if several_modes else "compile")
-                main_cols.append(Column(v, cl, f"{labels.get(v, v)} - {mode}", options.baseline_of(v, baseline) == v))
-        columns = []
-        for i, col in enumerate(main_cols):
-            columns.append(Column(col.variant, col.compile, col.label, col.baseline, None, i))
-            for e in options.extras:
-                columns.append(Column(col.variant, col.compile, f"{EXTRAS[e]}", col.baseline, e, i))
-        title = _title(device, batch, setting)
+    def __call__(self, text: str) -> int:
+        if text not in self._index:
+            self.texts.append(text)
+            self._index[text] = len(self.texts)
+        return self._index[text]
 
-        rows = []
-        pipes = sorted(by_pipe, key=lambda p: (PIPELINES.index(p) if p in PIPELINES else 99, p))
-        for pipe in pipes:
-            recs = by_pipe[pipe]
-            label = PIPELINE_LABELS.get(pipe, pipe)
-            cells = []
-            for col in main_cols:
-                base_name = options.baseline_of(col.variant, baseline)
-                m, base = recs.get((col.variant, col.compile)), recs.get((base_name, col.compile))
-                cell = _cell(m, None if base_name == col.variant else base, col, proven, options, footnote, pooled,
-                             sides, eager=recs.get((col.variant, "off")))
-                if cell.output is not None and cell.output.flagged:
-                    what = (cell.output.note or f"PSNR {cell.output.psnr:.1f} dB, max abs {cell.output.max_abs}")
-                    output_flags.append(f"{title}: {label} / {col.label}: output differs from "
-                                        f"{labels.get(base_name, base_name)}: {what}")
-                cells.append(cell)
-            by_column = dict(zip(((c.variant, c.compile) for c in main_cols), cells))
-            for col, cell in zip(main_cols, cells):
-                base_name = options.baseline_of(col.variant, baseline)
-                if base_name != col.variant:
-                    base_cell = by_column.get((base_name, col.compile), Cell("missing", "-"))
-                    comparisons.append(_comparison(f"{title}: {label} / {col.label}", cell, base_cell,
-                                                   recs.get((col.variant, col.compile)),
-                                                   recs.get((base_name, col.compile)), pending=incomplete))
-            rows.append(Row(pipe, label, (), tuple(cells)))
-        tables.append(Table(device, batch, setting, title, tuple(columns), tuple(main_cols), tuple(rows), "", ()))
 
-    decided = verdict.decide(comparisons, options.thresholds)
-    regressed = {(c.where, stage) for c in decided.cells for stage in c.regressed_stages}
-    tables = [_finish(t, regressed) for t in tables]
-    return Report(provenance, baseline, options, tuple(tables), tuple(footnotes), tuple(output_flags), decided)
+@dataclass(frozen=True)
+class _Layout:
+    """What every table's layout reads: the run's variants and compile modes, the options, and the
+    shared state of one build (footnotes, the cached ratio sides)."""
+
+    names: list[str]
+    labels: dict[str, str]
+    compiles: list[str]
+    options: Options
+    baseline: str
+    proven: set
+    footnote: _Footnotes
+    sides: _Sides
+    incomplete: bool
+
+
+def _table(key: tuple, by_pipe: dict, layout: _Layout):
+    """One table: its columns (the compile modes it has, for every variant of the run), a row per
+    pipeline; with the comparisons of its cells for the verdict, its output-drift flags and, in a run of
+    one variant, what failed."""
+    device, batch, setting = key
+    options, labels = layout.options, layout.labels
+    several_modes = len([c for c in layout.compiles if c != "off"]) > 1
+    table_compiles = [c for c in layout.compiles if any(cl == c for p in by_pipe.values() for (_, cl) in p)]
+    main_cols = []
+    for cl in table_compiles:
+        for v in layout.names:
+            mode = "no compile" if cl == "off" else (f"compile {cl}" if several_modes else "compile")
+            main_cols.append(Column(v, cl, f"{labels.get(v, v)} - {mode}", options.baseline_of(v, layout.baseline) == v))
+    columns = []
+    for i, col in enumerate(main_cols):
+        columns.append(Column(col.variant, col.compile, col.label, col.baseline, None, i))
+        for e in options.extras:
+            columns.append(Column(col.variant, col.compile, f"{EXTRAS[e]}", col.baseline, e, i))
+    title = _title(device, batch, setting)
+
+    rows, comparisons, output_flags, failed = [], [], [], []
+    pipes = sorted(by_pipe, key=lambda p: (PIPELINES.index(p) if p in PIPELINES else 99, p))
+    for pipe in pipes:
+        recs = by_pipe[pipe]
+        label = PIPELINE_LABELS.get(pipe, pipe)
+        cells = []
+        for col in main_cols:
+            base_name = options.baseline_of(col.variant, layout.baseline)
+            m, base = recs.get((col.variant, col.compile)), recs.get((base_name, col.compile))
+            cell = _cell(m, None if base_name == col.variant else base, col, layout.proven, options, layout.footnote,
+                         layout.sides, eager=recs.get((col.variant, "off")))
+            if cell.output is not None and cell.output.flagged:
+                what = (cell.output.note or f"PSNR {cell.output.psnr:.1f} dB, max abs {cell.output.max_abs}")
+                output_flags.append(f"{title}: {label} / {col.label}: output differs from "
+                                    f"{labels.get(base_name, base_name)}: {what}")
+            cells.append(cell)
+        by_column = dict(zip(((c.variant, c.compile) for c in main_cols), cells))
+        for col, cell in zip(main_cols, cells):
+            base_name = options.baseline_of(col.variant, layout.baseline)
+            if len(layout.names) == 1 and cell.state not in (OK, "missing"):
+                failed.append((f"{title}: {label} / {col.label}", cell.text or cell.state))
+            if base_name != col.variant:
+                base_cell = by_column.get((base_name, col.compile), Cell("missing", "-"))
+                comparisons.append(_comparison(f"{title}: {label} / {col.label}", cell, base_cell,
+                                               recs.get((col.variant, col.compile)),
+                                               recs.get((base_name, col.compile)), pending=layout.incomplete))
+        rows.append(Row(pipe, label, (), tuple(cells)))
+    table = Table(device, batch, setting, title, tuple(columns), tuple(main_cols), tuple(rows), "", ())
+    return table, comparisons, output_flags, failed
 
 
 def _finish(table: Table, regressed: set) -> Table:
@@ -196,16 +271,19 @@ def _finish(table: Table, regressed: set) -> Table:
         cells, stage_names = [], []
         for col, cell in zip(table.main_columns, row.cells):
             where = f"{table.title}: {row.label} / {col.label}"
-            figures = tuple(replace(f, regression=(where, f.stage) in regressed) for f in cell.figures)
-            for f in figures:
+            # a copy only where the verdict marked a regression (the flag is False by default)
+            if regressed and any((where, f.stage) in regressed for f in cell.figures):
+                cell = replace(cell, figures=tuple(replace(f, regression=(where, f.stage) in regressed)
+                                                   for f in cell.figures))
+            for f in cell.figures:
                 if f.stage and f.stage not in stage_names:
                     stage_names.append(f.stage)
                 if f.noise.rel_stdev is not None:
-                    spreads.append((f.noise.rel_stdev, f"{row.label}{' ' + f.stage if f.stage else ''} / {col.label}"))
+                    spreads.append((f.noise.rel_stdev, row.label, f.stage, col.label))
                 if f.noise.noisy:
                     noisy_cells.append(f"{row.label}{' (' + f.stage + ')' if f.stage else ''} / {col.label}: "
                                        f"{f.noise.reason}")
-            cells.append(replace(cell, figures=figures))
+            cells.append(cell)
         rows.append(replace(row, stages=tuple(stage_names), cells=tuple(cells)))
     n_figures = sum(len(c.figures) for r in rows for c in r.cells)
     return replace(table, rows=tuple(rows), noise_line=_noise_line(spreads, noisy_cells, n_figures),
@@ -249,17 +327,27 @@ def _comparison(where: str, cell: Cell, base_cell: Cell, m, base, pending: bool)
     if cell.state == OK and base_cell.state == OK:
         compile_ratio = _metric_ratio(base, m, COMPILE_S)
         first_call = _metric_ratio(base, m, FIRST_CALL_S)
-        if cell.peak_mem_bytes and base_cell.peak_mem_bytes:
-            memory = (base_cell.peak_mem_bytes, cell.peak_mem_bytes)
+        memory = _metric_ratio(base, m, memory_metric(base, m))
     psnr = cell.output.psnr if cell.output is not None and cell.output.psnr is not None else None
+    units = tuple(((x.last.get("variant") or {}).get("name"), (x.last.get("case") or {}).get("compile", "off"))
+                  for x in (base, m) if x is not None)
     return verdict.Comparison(where, cell.state, base_cell.state, cell.text, speed, compile_ratio, first_call,
                               memory, psnr if psnr is None or math.isfinite(psnr) else None,
-                              pending=pending and (cell.state == "missing" or base_cell.state == "missing"))
+                              pending=pending and (cell.state == "missing" or base_cell.state == "missing"),
+                              units=units)
+
+
+def memory_metric(*cells: Measured | None) -> str:
+    """Which peak memory the cells have: the GPU's allocated bytes, else (a CPU run) the process's
+    peak resident set, so a memory gate judges CPU runs too."""
+    if all(c is not None and c.per_round(PEAK_MEM_ALLOCATED) for c in cells):
+        return PEAK_MEM_ALLOCATED
+    return CPU_PEAK_RSS
 
 
 def _metric_ratio(base: Measured | None, cand: Measured | None, metric: str):
-    """A per-round metric (compile time, first call) candidate / baseline, one value per round: its
-    own between-round spread only (no pooling: these vary far more between cells than it/s)."""
+    """A per-round metric (compile time, first call, peak memory) candidate / baseline, one value
+    per round: its own between-round spread, Welch's df (stats.ratio)."""
     if base is None or cand is None:
         return None
     a = stats.side([[v] for v in base.per_round(metric) if v > 0])
@@ -286,11 +374,11 @@ def _title(device: str, batch: int, setting) -> str:
 def _noise_line(spreads, noisy_cells, n_figures) -> str:
     if not spreads:
         return "noise: no samples to judge"
-    values = sorted(s for s, _ in spreads)
+    values = sorted(s[0] for s in spreads)
     mid = values[len(values) // 2]
-    worst = max(spreads, key=lambda s: s[0])
+    spread, row_label, stage, col_label = max(spreads, key=lambda s: s[0])
     line = (f"noise: sample std dev is {mid * 100:.1f} % of the mean at the median cell, "
-            f"{worst[0] * 100:.1f} % at worst ({worst[1]})")
+            f"{spread * 100:.1f} % at worst ({row_label}{' ' + stage if stage else ''} / {col_label})")
     if noisy_cells:
         line += f"; {len(noisy_cells)} of {n_figures} figures too noisy to judge (marked ?)"
     else:
@@ -312,7 +400,7 @@ class _Sides:
 
 
 def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, options: Options, footnote,
-          pooled, sides: _Sides, eager: Measured | None = None) -> Cell:
+          sides: _Sides, eager: Measured | None = None) -> Cell:
     """One table cell: its failure in words, or its figures with their ratio to `base` (None in a
     baseline column); `eager`: the same variant's uncompiled cell, for a compiled cell's compile cost."""
     if m is None:
@@ -341,11 +429,11 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
     figures = []
     for stage, rounds in m.figures():
         samples = [x for rnd in rounds for x in rnd]
-        est = stats.median_ci(samples, options.confidence)
+        est = stats.figure_interval(rounds, options.confidence)
         ratio = None
         bs, cs = base_figs.get(stage), mine.get(stage)
         if bs is not None and cs is not None:
-            ratio = stats.ratio(bs, cs, pooled, options.confidence)
+            ratio = stats.ratio(bs, cs, options.confidence)
         figures.append(Figure(stage, est, stats.noise(samples), ratio))
     if not figures:
         return Cell("error", "no samples", footnote=footnote("ok records without it/s samples are not shown"))
@@ -371,7 +459,8 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
     eager_record = eager.last if eager is not None and eager is not m and eager.status == OK else None
     return Cell(OK, None, tuple(figures), note, _median(m.per_round(COMPILE_S)), _median(m.per_round(FIRST_CALL_S)),
                 _median(m.per_round(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(m), len(m.records),
-                compile_cost.cost(r, eager_record), _median(m.per_round(PAGE_IT_PER_S)), throttled, gpu_state.text(r))
+                compile_cost.cost(r, eager_record), _median(m.per_round(PAGE_IT_PER_S)), throttled, gpu_state.text(r),
+                _median(m.per_round(LATENCY_S)))
 
 
 def _median(values):

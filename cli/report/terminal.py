@@ -9,7 +9,7 @@ keep them as columns.
 """
 from __future__ import annotations
 
-from rich.cells import cell_len
+from rich.cells import cell_len as _rich_cell_len
 from rich.console import Console
 from rich.segment import Segment, Segments
 from rich.style import Style
@@ -31,6 +31,12 @@ STYLES = {
 GAP = 3
 INDENT = 2
 MIN_COL = 13
+
+
+def cell_len(text: str) -> int:
+    """Terminal cells of a text: its length where it is ASCII (nearly every segment: a fast C check),
+    else Rich's count (wide and zero-width characters)."""
+    return len(text) if text.isascii() else _rich_cell_len(text)
 
 
 def _len(line) -> int:
@@ -130,18 +136,20 @@ def _table_lines(table: Table, width: int):
 
 
 def report_lines(report: Report, width: int, provenance: bool = True):
+    """The verdict, the numbers, what they mean, then which versions, images and machine made them:
+    in a CI log the first screen is the numbers, not 20 lines of provenance."""
     yield from _wrap([(report.verdict.line(), T.verdict_style(report))], width - 1)
     yield []
-    if provenance:
-        for line in report.provenance.lines():
-            yield from _wrap([(line, "dim")], width - 1)
-        yield []
     for table in report.tables:
         yield from _table_lines(table, width)
     yield from _wrap([(T.LEGEND, "dim")], width - 1)
     for line in T.summary_lines(report):
         bad = line.startswith(("broke:", "regressed:")) or "differs" in line
         yield from _wrap([(line, "slower" if bad else None)], width - 1)
+    if provenance:
+        yield []
+        for line in report.provenance.lines():
+            yield from _wrap([(line, "dim")], width - 1)
 
 
 def render(report: Report, console: Console, provenance: bool = True) -> None:

@@ -178,15 +178,17 @@ def summary_lines(report: Report) -> list[str]:
 def verdict_details(report: Report) -> list[str]:
     """One line per cell that broke, regressed, was interrupted, is inconclusive or was fixed, worst
     first (improved cells are only counted: a gate reads what went wrong)."""
-    order = ("broke", "regressed", "interrupted", "inconclusive", "fixed")
+    order = ("failed", "broke", "regressed", "interrupted", "inconclusive", "fixed")
     cells = sorted((c for c in report.verdict.cells if c.category in order), key=lambda c: order.index(c.category))
     return [f"{c.category}: {c.where}" + (f" ({', '.join(c.reasons)})" if c.reasons else "") for c in cells]
 
 
 def verdict_style(report: Report) -> str | None:
-    return {"PASS": "faster", "FAIL": "slower", "INCONCLUSIVE": "noisy"}.get(report.verdict.result)
+    return {"PASS": "faster", "FAIL": "slower", "INCONCLUSIVE": "noisy", "NO COMPARISON": "noisy"}.get(
+        report.verdict.result)
 
 
-LEGEND = ("it/s: median (95 % CI, distribution-free; [range] where fewer than 6 values give no 95 % interval); "
+LEGEND = ("it/s: median of every call (95 % CI across runner processes: t on the round medians; "
+          "[range] of the calls where one round gives none); "
           "x: ratio to the baseline, geometric mean of round medians (95 % CI across runner processes); "
           "↑/↓ significant beyond ±1 %, ≈ not; ? too noisy to judge")

@@ -104,17 +104,30 @@ def to_dict(found: list[Trend], metric: str, rule: Rule) -> dict:
 
 
 def print_tables(console, series_list: list[Series], metric: str) -> None:
-    """Without --detect: a table per series (date, run, versions, image, status, value, CI)."""
-    from rich.table import Table
-
+    """Without --detect: a listing per series (date, the versions that change, status, value, CI;
+    run and image beside them, or under each row where the console is narrow)."""
     for s in series_list:
-        values = [p.value for p in s.points]
-        t = Table(title=f"{s.title}\n{metric} {sparkline(values)}", title_justify="left")
-        for name in ("date", "run", "versions", "image", "status", metric, "95 % CI"):
-            t.add_column(name)
-        for p in s.points:
-            versions = ", ".join(f"{k} {v}" for k, v in sorted(p.resolved.items()))
-            ci = f"{p.low:.4g}-{p.high:.4g}" if p.low is not None and p.high is not None else ""
-            t.add_row(p.created_at or "?", p.run_id, versions, (p.image or "")[:19], p.status or "",
-                      f"{p.value:.4g}" if p.value is not None else "-", ci)
-        console.print(t)
+        for line in series_lines(s, metric, console.width):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def series_lines(s: Series, metric: str, width: int) -> list[str]:
+    """One series as lines within `width`: the versions every run shares said once, above."""
+    from vercompare.report.columns import listing, wrapped
+
+    packages = sorted({k for p in s.points for k in p.resolved})
+    changing = [k for k in packages if len({p.resolved.get(k) for p in s.points}) > 1]
+    shared = [f"{k} {s.points[0].resolved[k]}" for k in packages
+              if k not in changing and s.points[0].resolved.get(k) is not None]
+    values = [p.value for p in s.points]
+    head = wrapped(s.title, width) + wrapped(f"{metric} {sparkline(values)}  {len(s.points)} run(s)"
+                                             + (f"; in every run: {', '.join(shared)}" if shared else ""), width)
+    rows = []
+    for p in s.points:
+        ci = f"{p.low:.4g}-{p.high:.4g}" if p.low is not None and p.high is not None else ""
+        when = (p.created_at or "?").replace("T", " ")[:16]
+        image = (p.image or "").removeprefix("sha256:")[:12]
+        rows.append([when, *[str(p.resolved.get(k, "-")) for k in changing], p.status or "",
+                     f"{p.value:.4g}" if p.value is not None else "-", ci, p.run_id, image])
+    return head + listing(["date", *changing, "status", metric, "95 % CI", "run", "image"], rows, width,
+                          folded=2) + [""]

@@ -1,43 +1,47 @@
-"""The verdict: one answer a release can be shipped on - PASS, FAIL or INCONCLUSIVE - from every
-candidate cell compared with its baseline cell. Pure.
+"""The verdict: one answer a release can be shipped on - PASS, FAIL, INCONCLUSIVE (or NO COMPARISON
+for a run of one variant) - from every candidate cell compared with its baseline cell. Pure.
 
 Per cell, the states decide first: ok in the baseline and not ok (or missing) in the candidate is
 "broke", with its failure in words; failed in the baseline and ok in the candidate is "fixed"; a
 cell the infrastructure interrupted (or that has not run yet) is "interrupted" - never the
-candidate's breakage, but a run with such cells cannot PASS. Where both are ok, each kind of
-change is judged against its threshold:
-- speed (it/s), compile time, first call: a one-sided test "worse than the threshold" per figure
-  (stats.Ratio.p_worse_than); Holm's step-down over every test of the matrix keeps the chance of
-  any false regression at stats.ALPHA. Rejected: "regressed". Not rejected but the estimate itself
-  worse than the threshold: "inconclusive" (too noisy to decide). Significantly better: "improved".
-- peak memory: the median over rounds, candidate vs baseline, past the threshold: "regressed"
-  (memory has no spread worth testing; it is compared as it is).
-- output: a PSNR against the baseline's output below the floor: "regressed" (output drift).
-FAIL when a cell regressed or broke; INCONCLUSIVE when one is inconclusive or interrupted; PASS.
+candidate's breakage, but a run with such cells cannot PASS. Where both are ok, each gated kind of
+change (speed, compile time, first call, peak memory: stats.Ratio over rounds) gets two one-sided
+tests against its threshold T:
+- FAIL: "not worse than T" rejected (Ratio.p_worse_than), Holm's step-down over every test of the
+  matrix keeping the chance of any false FAIL at stats.ALPHA: "regressed".
+- PASS: "worse than T" rejected (Ratio.p_within; non-inferiority, as TOST does): the one-sided 95 %
+  bound lies within T. One runner process per side never shows this.
+- neither: "inconclusive" - the data cannot tell yet (sequential sampling adds rounds to such cells).
+A cell whose every test PASSes is "unchanged" (or "improved" where significantly better); output: a
+PSNR below the floor is "regressed". The matrix PASSes only when every gated cell does; FAIL when
+one regressed or broke; otherwise INCONCLUSIVE. Under sequential sampling every look holds both
+tests to Pocock's constant level (stats.spent), so the error rates hold over all the looks.
 
 With a gate (any threshold given) only the kinds given are judged; without one, every kind is
-judged at DEFAULTS, so the verdict line still says what a gate would.
+judged at DEFAULTS, so the verdict line still says what a gate would. docs/verdict.md measures it.
 """
 from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vercompare.planning.thresholds import Thresholds
 from vercompare.report import stats
 from vercompare_runner.vocabulary import INTERRUPTED, OK
 
-CATEGORIES = ("regressed", "broke", "fixed", "improved", "unchanged", "inconclusive", "interrupted")
+CATEGORIES = ("regressed", "broke", "fixed", "improved", "unchanged", "inconclusive", "interrupted", "failed")
 # How bad a category is, for the cell's worst test and for naming the worst cells.
-_SEVERITY = {"broke": 6, "regressed": 5, "interrupted": 4, "inconclusive": 3, "fixed": 2, "improved": 1,
+_SEVERITY = {"failed": 6, "broke": 6, "regressed": 5, "interrupted": 4, "inconclusive": 3, "fixed": 2, "improved": 1,
              "unchanged": 0}
 DEFAULTS = Thresholds(fail_on_regression="5%", fail_on_memory="10%", fail_on_compile_time="15%",
                       fail_on_first_call="20%", fail_on_psnr=40.0)
 EXIT_PASS, EXIT_FAIL, EXIT_INCONCLUSIVE = 0, 1, 3
+NO_COMPARISON = "NO COMPARISON"
 # metric of a Comparison -> (threshold field, words, higher is better)
 _TESTED = {"speed": ("fail_on_regression", "it/s", True), "compile": ("fail_on_compile_time", "compile time", False),
-           "first_call": ("fail_on_first_call", "first call", False)}
+           "first_call": ("fail_on_first_call", "first call", False),
+           "memory": ("fail_on_memory", "peak memory", False)}
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,10 @@ class Comparison:
     speed: tuple[tuple[str | None, stats.Ratio], ...] = ()  # (stage, ratio) per figure
     compile: stats.Ratio | None = None
     first_call: stats.Ratio | None = None
-    memory: tuple[float, float] | None = None  # (baseline, candidate) peak bytes
+    memory: stats.Ratio | None = None  # peak bytes (GPU allocated, else CPU RSS) over rounds
     psnr: float | None = None  # the candidate's output vs the baseline's
     pending: bool = False  # missing because it has not run yet (the run is incomplete)
+    units: tuple[tuple[str, str], ...] = ()  # (variant, compile mode) of both sides: what another round measures
 
 
 @dataclass(frozen=True)
@@ -63,11 +68,12 @@ class CellVerdict:
     reasons: tuple[str, ...] = ()
     badness: float = 0.0  # within a category: larger is worse (how far past the threshold)
     regressed_stages: tuple[str | None, ...] = ()  # figures whose speed test was rejected
+    units: tuple[tuple[str, str], ...] = ()  # Comparison.units
 
 
 @dataclass(frozen=True)
 class Verdict:
-    result: str  # PASS | FAIL | INCONCLUSIVE
+    result: str  # PASS | FAIL | INCONCLUSIVE | NO COMPARISON
     counts: tuple[tuple[str, int], ...]
     cells: tuple[CellVerdict, ...]
     gated: bool
@@ -78,12 +84,20 @@ class Verdict:
 
     @property
     def worst(self) -> tuple[CellVerdict, ...]:
-        bad = [c for c in self.cells if c.category in ("broke", "regressed", "interrupted", "inconclusive")]
+        bad = [c for c in self.cells if c.category in ("failed", "broke", "regressed", "interrupted", "inconclusive")]
         return tuple(sorted(bad, key=lambda c: (-_SEVERITY[c.category], -c.badness))[:3])
 
     def line(self) -> str:
         """The one line every report opens with."""
-        counts = ", ".join(f"{n} {name}" for name, n in self.counts if n or name in ("regressed", "broke"))
+        if self.result == NO_COMPARISON:
+            failed = [c for c in self.cells if c.category == "failed"]
+            text = f"{NO_COMPARISON} (one variant): {len(failed)} cell{'s' if len(failed) != 1 else ''} failed"
+            if failed:
+                text += ": " + "; ".join(f"{c.where} ({', '.join(c.reasons)})" for c in failed[:5])
+                text += f"; and {len(failed) - 5} more" if len(failed) > 5 else ""
+            return text
+        counts = ", ".join(f"{n} {name}" for name, n in self.counts
+                           if n or name in ("regressed", "broke", "inconclusive"))
         text = f"{self.result}: {counts}"
         if self.worst:
             text += "; worst: " + "; ".join(f"{c.where} ({', '.join(c.reasons) or c.category})" for c in self.worst)
@@ -95,44 +109,70 @@ class Verdict:
         return self.line()
 
     def exit_code(self) -> int:
-        """0 pass, 1 regression or breakage, 3 inconclusive when --strict asks or cells were
-        interrupted (an incomplete run cannot pass); without a gate always 0."""
-        if not self.gated:
+        """With a gate: 0 PASS, 1 FAIL, 3 INCONCLUSIVE or NO COMPARISON (not a pass: nothing was
+        shown within the thresholds); without a gate always 0. (2 is bad input, cli/errors.py.)"""
+        if not self.gated or self.result == "PASS":
             return EXIT_PASS
-        if self.result == "FAIL":
-            return EXIT_FAIL
-        if self.result == "INCONCLUSIVE" and (self.thresholds.strict or self.count("interrupted")):
-            return EXIT_INCONCLUSIVE
-        return EXIT_PASS
+        return EXIT_FAIL if self.result == "FAIL" else EXIT_INCONCLUSIVE
 
 
-def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None) -> Verdict:
+def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
+           looks: tuple[int, int] | None = None, failed: tuple[tuple[str, str], ...] = ()) -> Verdict:
+    """The verdict over the matrix. `looks`: (first, last) rounds of sequential sampling, so each
+    cell's tests are held to the sequential level (stats.spent); None: fixed sampling, one look.
+    `failed`: (where, failure in words) of the cells of a run with no candidate to compare - the
+    verdict is then NO COMPARISON and lists them."""
     thresholds = thresholds or Thresholds()
     gated = thresholds.active
     judged = thresholds if gated else DEFAULTS
-    # every one-sided test of the matrix, for Holm: (comparison index, metric, stage, ratio, threshold)
+    if not comparisons:
+        cells = tuple(CellVerdict(where, "failed", (text,)) for where, text in failed)
+        tally = Counter(c.category for c in cells)
+        return Verdict(NO_COMPARISON, tuple((name, tally[name]) for name in CATEGORIES), cells, gated, thresholds)
+    # every one-sided test of the matrix: (comparison index, metric, stage, ratio, threshold, alpha)
     tests = []
+    fractions = {metric: judged.fraction(name) for metric, (name, _, _) in _TESTED.items()}  # parsed once
     for i, c in enumerate(comparisons):
         if _states(c) is not None:
             continue
-        for metric, (name, _, _) in _TESTED.items():
-            threshold = judged.fraction(name)
+        for metric in _TESTED:
+            threshold = fractions[metric]
             if threshold is None:
                 continue
             ratios = c.speed if metric == "speed" else ((None, getattr(c, metric)),)
-            tests.extend((i, metric, stage, r, threshold) for stage, r in ratios if r is not None)
-    pvalues = [r.p_worse_than(t, higher_is_better=_TESTED[m][2]) for _, m, _, r, t in tests]
+            tests.extend((i, metric, stage, r, threshold, _alpha(r, looks)) for stage, r in ratios if r is not None)
+    # Holm at the look's level: p scaled by ALPHA / level, so Holm's alpha / (m - rank) becomes
+    # level / (m - rank)
+    pvalues = [min(1.0, r.p_worse_than(t, _TESTED[m][2]) * stats.ALPHA / a) for _, m, _, r, t, a in tests]
     rejected = stats.holm(pvalues) if pvalues else []
     by_cell: dict[int, list] = {}
-    for (i, metric, stage, r, threshold), reject in zip(tests, rejected):
-        by_cell.setdefault(i, []).append((metric, stage, r, threshold, reject))
-    cells = [_cell_verdict(c, by_cell.get(i, []), judged) for i, c in enumerate(comparisons)]
+    for (i, metric, stage, r, threshold, a), reject in zip(tests, rejected):
+        shown_within = r.p_within(threshold, _TESTED[metric][2]) <= a
+        by_cell.setdefault(i, []).append((metric, stage, r, threshold, reject, shown_within))
+    # a cell decided by its states (broke, interrupted, no provenance) gains nothing from more rounds
+    cells = [replace(_cell_verdict(c, by_cell.get(i, []), judged), units=c.units if _states(c) is None else ())
+             for i, c in enumerate(comparisons)]
     tally = Counter(c.category for c in cells)
     counts = tuple((name, tally[name]) for name in CATEGORIES)
     n = dict(counts)
     result = "FAIL" if n["regressed"] or n["broke"] else ("INCONCLUSIVE" if n["inconclusive"] or n["interrupted"]
                                                            else "PASS")
     return Verdict(result, counts, tuple(cells), gated, thresholds)
+
+
+def _alpha(r: stats.Ratio, looks: tuple[int, int] | None) -> float:
+    return stats.ALPHA if looks is None else stats.spent(r.rounds, looks[0], looks[1])
+
+
+def undecided(verdict: Verdict) -> tuple[CellVerdict, ...]:
+    """The cells sequential sampling still has to measure: inconclusive ones (not interrupted or
+    broken ones, nor those without provenance: more rounds cannot decide those)."""
+    return tuple(c for c in verdict.cells if c.category == "inconclusive" and c.units)
+
+
+def units_to_measure(verdict: Verdict) -> set[tuple[str, str]]:
+    """(variant, compile mode) of every side of every undecided cell: what the next round measures."""
+    return {u for c in undecided(verdict) for u in c.units}
 
 
 def _states(c: Comparison) -> CellVerdict | None:
@@ -156,22 +196,20 @@ def _cell_verdict(c: Comparison, tests, judged: Thresholds) -> CellVerdict:
         return decided
     found = []  # (category, reason, badness)
     regressed_stages = []
-    for metric, stage, r, threshold, reject in tests:
+    for metric, stage, r, threshold, reject, shown_within in tests:
         words, higher = _TESTED[metric][1], _TESTED[metric][2]
-        what = f"{words}{' ' + stage if stage else ''} x{r.value:.3f}"
+        what = f"{words}{' ' + stage if stage else ''} x{r.value:.{2 if metric == 'memory' else 3}f}"
         worse = r.value < 1 - threshold if higher else r.value > 1 + threshold
         if reject:
             found.append(("regressed", what, abs(math.log(r.value))))
             if metric == "speed":
                 regressed_stages.append(stage)
-        elif worse:
-            found.append(("inconclusive", f"{what}, too noisy to decide", abs(math.log(r.value))))
+        elif not shown_within:
+            why = ("one process per side" if r.one_process else
+                   "too noisy to decide" if worse else f"not shown within {threshold:.0%}")
+            found.append(("inconclusive", f"{what}, {why}", abs(math.log(r.value))))
         elif r.significant and (r.value > 1 if higher else r.value < 1):
             found.append(("improved", what, 0.0))
-    memory = judged.fraction("fail_on_memory")
-    if memory is not None and c.memory and c.memory[0] > 0 and c.memory[1] > c.memory[0] * (1 + memory):
-        growth = c.memory[1] / c.memory[0]
-        found.append(("regressed", f"peak memory x{growth:.2f}", math.log(growth)))
     floor = judged.fail_on_psnr
     if floor is not None and c.psnr is not None and c.psnr < float(floor):
         found.append(("regressed", f"output drift: PSNR {c.psnr:.1f} dB", float(floor) - c.psnr))

@@ -31,6 +31,7 @@ from vercompare.planning.plan import plan_variants
 from vercompare.planning.request import RunRequest, variants
 
 import pins
+import truth
 from behaviours import assert_complete_results, assert_logs, assert_run_json
 from cli import REPO, vercompare
 from engines import cache_dir, unavailable
@@ -270,6 +271,8 @@ def test_venv_backend_compares_two_diffusers_offline_and_reuses(torch_env, wheel
         assert Path(image["path"]).parent == root
         assert (tmp_path / "one" / "logs" / f"build-{Path(image['path']).name.rsplit('-', 1)[0]}.log").is_file()
     assert_logs(tmp_path / "one", expected)
+    # the gate on this real CPU run's records, rewritten to known truths (0.3 % noise, 3 rounds)
+    truth.assert_gate_claims(truth.gate_claims(tmp_path / "one", tmp_path / "truths", vercompare))
 
     started = time.monotonic()
     second = vercompare(*args, "--out", str(tmp_path / "two"), env=env, python=torch_env, timeout=900)

@@ -79,6 +79,18 @@ def test_run_help_at_80_columns_is_pinned(tmp_path):
     assert text == path.read_text(encoding="utf-8")
 
 
+def test_help_has_no_python_type_names_and_no_cut_line():
+    """Every command's --help at 80 columns: types as plain words (TEXT, INTEGER), none for a
+    flag; no help line cut with an ellipsis."""
+    for args in (("--help",), ("run", "--help"), ("report", "--help"), ("images", "ls", "--help"),
+                 ("history", "--help"), ("doctor", "--help"), ("diff", "--help")):
+        proc = vercompare(*args, env={**NO_ENGINE, "TERM": "dumb", "NO_COLOR": "1"}, inherit=False, columns=80)
+        assert proc.returncode == 0, (args, proc.stderr)
+        text = proc.stdout
+        assert not re.search(r"<(bool|str|int|float|path|list\[\w+\])>", text), (args, text)
+        assert "…" not in text and all(len(line) <= 80 for line in text.splitlines()), (args, text)
+
+
 def test_completion_is_enabled():
     proc = vercompare("--help", env={**NO_ENGINE, "TERM": "dumb"}, inherit=False, columns=100)
     assert "--install-completion" in proc.stdout and "--show-completion" in proc.stdout

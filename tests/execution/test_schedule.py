@@ -195,3 +195,28 @@ def test_the_budget_stops_between_units():
                   deadline=time.monotonic() + 0.3)
     assert s.run() == OUT_OF_BUDGET
     assert 1 <= len(s.done) < 4
+
+
+def test_an_added_round_measures_only_the_undecided_units_and_keeps_a_b_b_a():
+    wanted = {("A", "off"), ("B", "off")}
+    four = schedule.next_round(["A", "B", "C"], ["off", "reduce-overhead"], wanted, 4)
+    assert [(u.round, u.variant, u.mode) for u in four] == [(4, "B", "off"), (4, "A", "off")]  # even: reversed
+    five = schedule.next_round(["A", "B", "C"], ["off", "reduce-overhead"], wanted | {("C", "reduce-overhead")}, 5)
+    assert [(u.variant, u.mode) for u in five] == [("A", "off"), ("B", "off"), ("C", "reduce-overhead")]
+    assert schedule.next_round(["A"], ["off"], set(), 4) == ()
+
+
+def test_an_added_round_runs_on_the_environments_already_prepared():
+    """Sequential sampling's later scheduler: nothing is built again, every unit runs once."""
+    measured = []
+
+    def prepare(plan, cancel):
+        raise AssertionError("built again")
+
+    def measure(unit, ready, cancel):
+        measured.append((unit.round, unit.variant, ready))
+
+    order = schedule.next_round(["A", "B"], ["off"], {("A", "off"), ("B", "off")}, 4)
+    s = Scheduler(order, (), prepare, measure, overlap=True, ready={"A": "env-a", "B": "env-b"}, settled={"A", "B"})
+    assert s.run() is None
+    assert measured == [(4, "B", "env-b"), (4, "A", "env-a")]

@@ -1,17 +1,23 @@
 """md / html (checked in headless Chromium) / json / csv / png renderers."""
 import csv
+import dataclasses
 import io
 import json
+import math
 import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from vercompare.report import Options, build, render
+from vercompare.report.html import ratio_svg
 from vercompare.report.png import write_png
 from vercompare_runner.vocabulary import STATUSES, UNSUPPORTED
+
+from cli import REPO
 
 
 @pytest.fixture
@@ -55,8 +61,8 @@ def test_json_round_trips_with_provenance(report):
 
 def test_csv_one_row_per_figure(report):
     text = render(report, "csv")
-    assert text.startswith("# command: vercompare run")
-    rows = list(csv.DictReader(io.StringIO("".join(line for line in text.splitlines(True) if not line.startswith("#")))))
+    assert text.startswith("table,device,")  # a header first: no comment lines
+    rows = list(csv.DictReader(io.StringIO(text)))
     if_rows = [r for r in rows if r["pipeline"] == "if" and r["variant"] == "torch-2.0" and r["compile"] == "off"]
     assert [r["stage"] for r in if_rows] == ["stage I", "stage II", "stage III"]
     oom = [r for r in rows if r["text"] == "OOM at call 2"]
@@ -78,7 +84,7 @@ def test_html_is_self_contained(report):
     assert html.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert html.count("<table") == len(report.tables)
-    assert html.count('class="chart speedup"') >= 2 and 'class="chart steps"' in html
+    assert html.count('class="chart ratios"') >= 2 and 'class="chart steps"' in html
     assert "image sha256:1111" in html
 
 
@@ -89,26 +95,60 @@ def _chromium():
     return None
 
 
-def test_html_opens_in_headless_chromium(report, tmp_path):
+def test_html_opens_in_headless_chromium_without_sideways_scroll_at_1280(report, tmp_path):
+    """In a 1280 px window the page does not scroll sideways, even with a command and digests that
+    have no space to break at; the ratio plot is centred on 1.0 with intervals and the threshold band.
+    The screenshot is kept as a test artefact ($VERCOMPARE_TEST_ARTIFACTS, else .cache/test-artifacts)."""
     if _chromium() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("no chromium under CI (scripts/host-deps.sh should apt-get install chromium)")
         pytest.skip("no chromium (apt-get install -y chromium)")
-    page = tmp_path / "report.html"
+    long_command = "vercompare run " + ",".join(f"--variant=torch=2.{i}.0+cu121,diffusers=0.{20 + i}.0" for i in range(12))
+    report = dataclasses.replace(report, provenance=dataclasses.replace(report.provenance, command=long_command))
     html = render(report, "html")
+    page = tmp_path / "report.html"
     page.write_text(html, encoding="utf-8")
-    base = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run(base + ["--dump-dom", page.as_uri()], capture_output=True, text=True,
-                         timeout=120).stdout
-    # the browser parsed it into the document we meant: tables, rows, bars, boxes, provenance
+    # a copy that writes what the browser measured into the document (the report itself has no script)
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", "<script>addEventListener('load', () => document.body.insertAdjacentHTML("
+                                  "'beforeend', '<p id=\"measured\">' + document.documentElement.scrollWidth + ' ' "
+                                  "+ document.documentElement.clientWidth + '</p>'))</script></body>"), encoding="utf-8")
+    base = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+            "--window-size=1280,2000", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(base + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    # the browser parsed it into the document we meant: tables, ratio points, boxes, provenance
     assert dom.count("<table") == len(report.tables)
-    assert dom.count('class="bar"') == html.count('class="bar"') >= 10
+    assert dom.count('class="ratio"') == html.count('class="ratio"') >= 10
+    assert dom.count('class="band"') == len([t for t in report.tables if 'class="band"' in ratio_svg(t, 0.05)]) >= 2
     assert 'class="box"' in dom
     assert 'id="provenance"' in dom and "torch 2.6.0.dev20241112+cu124" in dom
     assert "OOM at call 2" in dom and "❌" in dom
-    assert 'id="verdict"' in dom and dom.index('id="verdict"') < dom.index("<table")  # the answer first
-    shot = tmp_path / "shot.png"
-    subprocess.run(base + [f"--screenshot={shot}", "--window-size=1400,2000", page.as_uri()],
-                   capture_output=True, timeout=120)
+    assert 'id="verdict"' in dom and dom.index('id="verdict"') < dom.index("<table") < dom.index('id="provenance"')
+    measured = subprocess.run(base + ["--virtual-time-budget=2000", "--dump-dom", probe.as_uri()],
+                              capture_output=True, text=True, timeout=120).stdout
+    scroll_width, client_width = map(int, re.search(r'id="measured">(\d+) (\d+)<', measured).groups())
+    assert client_width == 1280 and scroll_width <= 1280, (scroll_width, client_width)
+    artifacts = Path(os.environ.get("VERCOMPARE_TEST_ARTIFACTS") or REPO / ".cache" / "test-artifacts")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shot = artifacts / "report-html-1280.png"
+    shot.unlink(missing_ok=True)
+    subprocess.run(base + [f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_ratio_plot_is_centred_on_one_with_the_threshold_band(report):
+    """1.0 is the middle of the axis; a ratio r and 1/r are as far from it; the band spans the
+    threshold on both sides of it."""
+    table = next(t for t in report.tables if ratio_svg(t, 0.05))
+    svg = ratio_svg(table, 0.05)
+    width = float(re.search(r'class="chart ratios" width="(\d+)"', svg).group(1))
+    one = float(re.search(r'<line x1="([\d.]+)"[^>]*stroke="#333" stroke-dasharray', svg).group(1))
+    assert one == pytest.approx(300 + (width - 300 - 20) / 2, abs=0.1)
+    band = re.search(r'class="band" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', svg)
+    lo, w = float(band.group(1)), float(band.group(2))
+    assert lo < one < lo + w
+    assert one - lo == pytest.approx((lo + w - one) * -math.log(0.95) / math.log(1.05), rel=0.01)
+    points = [float(x) for x in re.findall(r'<circle class="ratio" cx="([\d.]+)"', svg)]
+    assert len(points) == svg.count("<circle") and any(p > one for p in points)
+    wider = ratio_svg(table, 0.30)  # a wider threshold: a wider band
+    assert float(re.search(r'class="band" x="[\d.]+" y="[\d.]+" width="([\d.]+)"', wider).group(1)) > w

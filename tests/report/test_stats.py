@@ -72,12 +72,62 @@ def test_the_interval_includes_process_to_process_variance():
     assert (across.high - across.low) > 5 * (one_process.high - one_process.low)
 
 
-def test_the_pooled_prior_keeps_two_equal_rounds_from_claiming_certainty():
-    lucky = stats.side([[100.0] * 5, [100.0] * 5])  # two rounds that agree exactly
-    others = [stats.side(rounds(100, 0.01, 0.03, 2, 5, s)) for s in range(20)]
-    pooled = stats.prior(others + [lucky])
-    r = stats.ratio(lucky, stats.side([[97.0] * 5, [97.0] * 5]), pooled)
-    assert r.low < r.value < r.high and r.high - r.low > 0.02  # borrowed spread, not zero width
+def test_two_rounds_that_agree_exactly_do_not_claim_certainty():
+    """Round medians that happen to agree still vary at least as much as a median of their calls."""
+    lucky = stats.side([[100.0, 99.0, 101.0, 100.0, 98.0, 102.0]] * 2)
+    r = stats.ratio(lucky, stats.side([[97.0, 96.0, 98.0, 97.0, 95.0, 99.0]] * 2))
+    assert r.low < r.value < r.high and r.high - r.low > 0.01  # the calls' spread, not zero width
+
+
+def test_welch_degrees_of_freedom():
+    assert stats.welch_df(1.0, 2.0, 1.0, 2.0) == pytest.approx(4.0)  # equal variances: the df add up
+    assert stats.welch_df(1.0, 2.0, 0.0, 2.0) == pytest.approx(2.0)  # one side carries all the noise
+    assert stats.welch_df(0.0, 2.0, 0.0, 2.0) == math.inf
+    # a noisy side's df dominates: never more than the sum, never less than the smaller
+    df = stats.welch_df(9.0, 2.0, 1.0, 10.0)
+    assert 2.0 <= df < 3.0
+
+
+def test_non_inferiority_and_regression_tests_are_one_sided_mirrors():
+    r = stats.Ratio(0.98, 0.97, 0.99, se=0.005, df=8.0)
+    assert r.p_within(0.05) < 0.001 and r.p_worse_than(0.05) > 0.999  # clearly within 5 %
+    at = stats.Ratio(0.95, 0.9, 1.0, se=0.02, df=8.0)
+    assert at.p_within(0.05) == pytest.approx(0.5) == pytest.approx(at.p_worse_than(0.05))  # at the boundary
+    slower = stats.Ratio(1.08, 1.05, 1.11, se=0.01, df=8.0)  # a time: higher is worse
+    assert slower.p_worse_than(0.05, higher_is_better=False) < 0.05 and slower.p_within(0.05, False) > 0.95
+    alone = stats.Ratio(1.0, 1.0, 1.0, se=0.001, df=30.0, one_process=True)
+    assert alone.p_within(0.05) == 1.0  # one process per side never shows "within"
+
+
+def test_sequential_looks_are_held_to_pocock_s_constant_level():
+    assert [stats.spent(r, 3, 12) for r in (3, 7, 12)] == [stats.LOOK_ALPHA] * 3
+    assert stats.spent(3, 3, 3) == stats.ALPHA  # fixed sampling: one look, all of alpha
+
+
+def test_a_figure_interval_accounts_for_rounds():
+    """Calls agree within a process, processes do not: the figure's interval is as wide as the
+    rounds say, and covers the process-level median about 95 % of the time (400 draws, 3 rounds)."""
+    hits = 0
+    for seed in range(400):
+        e = stats.figure_interval(rounds(100, 0.002, 0.03, 3, 10, seed))
+        hits += e.low <= 100 <= e.high
+        assert e.is_ci and e.coverage == stats.CONFIDENCE
+    assert 0.92 <= hits / 400 <= 0.98, hits
+    one = stats.figure_interval([[1.0, 2.0, 3.0]])
+    assert (one.low, one.high) == (1.0, 3.0) and not one.is_ci  # one round: a range, called so
+
+
+def test_per_cell_variance_covers_in_the_noisiest_cells():
+    """Without pooling, a 95 % ratio interval covers the true ratio ~95 % of the time whatever the
+    cell's noise: in a quiet cell and in a cell 20x noisier (600 draws each, 3 rounds)."""
+    for between in (0.003, 0.06):
+        hits = 0
+        for seed in range(600):
+            a = stats.side(rounds(100, 0.01, between, 3, 5, seed))
+            b = stats.side(rounds(95, 0.01, between, 3, 5, seed + 10_000))
+            r = stats.ratio(a, b)
+            hits += r.low <= 0.95 <= r.high
+        assert hits / 600 >= 0.93, (between, hits)
 
 
 @pytest.mark.parametrize("df,p,t", [(1, 0.975, 12.706), (5, 0.975, 2.5706), (30, 0.975, 2.0423),

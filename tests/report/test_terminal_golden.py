@@ -60,6 +60,9 @@ def test_at_80_columns_the_verdict_comes_first_and_no_label_is_cut_mid_word(page
     assert all(len(line) <= 80 for line in text.splitlines())
     report = build(load_run(page_dir), Options())
     lines = text.splitlines()
+    # the numbers first: the first table starts within the first screen, the provenance after them all
+    assert lines.index(report.tables[0].title) < 10
+    assert lines.index(report.tables[-1].title) < next(i for i, line in enumerate(lines) if line.startswith("command:"))
     for table in report.tables:
         start = lines.index(table.title)
         rule = next(i for i in range(start, len(lines)) if lines[i].lstrip().startswith("━"))

@@ -49,6 +49,13 @@ def environment(engine=None, env: dict | None = None, inherit: bool = True, colu
     # What package indexes listed (execution/indexes.py), and wheels built from git commits: the tests' own.
     out.setdefault("VERCOMPARE_INDEX_CACHE", str(cache_dir() / "index-cache"))
     out.setdefault("VERCOMPARE_WHEEL_CACHE", str(cache_dir() / "wheel-cache"))
+    # Each pytest-xdist worker is a host of its own: machine-wide state such as the GPU lock (a flock in
+    # the temporary folder) is not shared between two workers' runs.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        tmp = os.path.join(tempfile.gettempdir(), f"vercompare-test-{worker}")
+        os.makedirs(tmp, exist_ok=True)
+        out.setdefault("TMPDIR", tmp)
     # Every plan resolves its packages as the index stood when tests/pins was made (uv reads this itself):
     # a new upstream release changes no image a test builds.
     out.setdefault("UV_EXCLUDE_NEWER", pins.as_of())

@@ -172,7 +172,8 @@ class DockerBackend(Backend):
             Check("engine", True, f"Docker {version.get('Version')} at {client.api.base_url}"),
             _builder_check(Check),
             Check("nvidia runtime", "nvidia" in runtimes, f"engine runtimes: {', '.join(runtimes)}",
-                  "install the NVIDIA Container Toolkit and restart dockerd (needed for --device cuda)", warn_only=True),
+                  "install the NVIDIA Container Toolkit and restart dockerd (needed for --device cuda)", warn_only=True,
+                  cuda_only=True),
             disk_check("disk", Path(info.get("DockerRootDir", "/var/lib/docker")), need_gb,
                        "a CUDA variant image is 5-10 GB"),
         ]
