@@ -15,6 +15,7 @@ from __future__ import annotations
 import configparser
 import os
 import platform
+import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -88,14 +89,19 @@ def index_sources(settings, offline_wheelhouse: bool = False) -> tuple[str, ...]
     return tuple(out)
 
 
-def uv_binary() -> str:
-    from uv import find_uv_bin  # the `uv` package ships the binary (a dependency of ours)
+def uv_binary() -> str | None:
+    """The `uv` package's binary (a dependency of ours), else one on PATH; None where neither is (vercompare
+    run from a source tree whose dependencies were not installed, as on the GPU machine)."""
+    try:
+        from uv import find_uv_bin
 
-    return find_uv_bin()
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
 
 
-def compile_argv(requirements_file: Path, target: Target, settings) -> list[str]:
-    argv = [uv_binary(), "pip", "compile", str(requirements_file), "--quiet", "--no-header", "--no-annotate",
+def compile_argv(uv: str, requirements_file: Path, target: Target, settings) -> list[str]:
+    argv = [uv, "pip", "compile", str(requirements_file), "--quiet", "--no-header", "--no-annotate",
             "--python-version", target.python, "--python-platform", target.platform, *target.sources]
     for path in settings.constraints:
         argv += ["--constraint", str(Path(path).resolve())]
@@ -114,11 +120,11 @@ def _env(settings) -> dict:
     return env
 
 
-def resolve(plan, target: Target, settings, reqs: Path) -> tuple[lock_mod.Lock | None, str | None]:
+def resolve(uv: str, plan, target: Target, settings, reqs: Path) -> tuple[lock_mod.Lock | None, str | None]:
     """(the lock, None), or (None, a note) when the index could not be asked; BadInput on a conflict."""
     reqs.write_text("\n".join(lock_mod.inputs(plan)) + "\n")
     try:
-        proc = subprocess.run(compile_argv(reqs, target, settings), capture_output=True, text=True,
+        proc = subprocess.run(compile_argv(uv, reqs, target, settings), capture_output=True, text=True,
                               timeout=TIMEOUT_S, env=_env(settings))
     except subprocess.TimeoutExpired:
         return None, f"note: {plan.name}: the packages could not be resolved in {TIMEOUT_S} s; the build resolves them"
@@ -155,10 +161,14 @@ def lock_plans(plans, targets, settings, recorded: dict | None = None) -> tuple[
     notes: list[str] = []
     if not todo:
         return tuple(out), notes
+    uv = uv_binary()
+    if uv is None:
+        return tuple(out), ["note: uv is not installed (pip install uv): the packages are not resolved before the "
+                            "builds, each build resolves its own"]
     with tempfile.TemporaryDirectory(prefix="vercompare-resolve-") as scratch:
         with ThreadPoolExecutor(max_workers=min(JOBS, len(todo))) as pool:
-            answers = list(pool.map(lambda item: resolve(item[1], item[2], settings, Path(scratch, f"{item[0]}.in")),
-                                    todo))
+            answers = list(pool.map(lambda item: resolve(uv, item[1], item[2], settings,
+                                                          Path(scratch, f"{item[0]}.in")), todo))
     for (i, plan, _), (lock, note) in zip(todo, answers):
         if lock is not None:
             out[i] = plan.with_lock(lock)
