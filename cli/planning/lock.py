@@ -72,9 +72,13 @@ def parse(text: str, source: str = "") -> Lock:
 
 
 def inputs(plan) -> tuple[str, ...]:
-    """What the resolver is asked for one variant: diffusers, the table's pins, the requested
-    transformers / huggingface_hub, the runner's extras (plan.deps holds all but diffusers)."""
-    return (plan.diffusers, *plan.deps)
+    """What the resolver is asked for one variant: the table's pins, the requested transformers /
+    huggingface_hub, the runner's extras (plan.deps), then diffusers. The order matters: uv settles
+    packages in the order they are first required, so a bounded transformers gets its newest release
+    first and a "latest" diffusers backtracks to one that fits it - diffusers first, torch 2.0's
+    transformers<4.50 came out as 4.12.2 (no upper bound on huggingface_hub) beside diffusers 0.41's
+    huggingface_hub 1.x, instead of 4.49.0 with diffusers 0.39.0."""
+    return (*plan.deps, plan.diffusers)
 
 
 def inexact(requirements) -> tuple[str, ...]:

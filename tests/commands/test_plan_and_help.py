@@ -207,3 +207,16 @@ def test_packages_as_of_must_be_a_date():
     proc = vercompare("plan", "--torch", "2.13.0", "--device", "cpu", "--packages-as-of", "yesterday",
                       env=NO_ENGINE, inherit=False)
     assert proc.returncode == 2 and "--packages-as-of yesterday" in proc.stderr, proc.stderr
+
+
+def test_a_bounded_transformers_gets_its_newest_release_and_latest_diffusers_fits_it():
+    """torch 2.0 bounds transformers below 4.50 (it needs torch >= 2.1 from there): the resolver keeps the
+    newest below the bound and takes the newest diffusers that goes with it - not an ancient transformers
+    that happens to declare no bound on huggingface_hub."""
+    proc = vercompare("plan", "--torch", "2.0.1", "--diffusers", "latest", "--python", "3.10", "--device", "cpu",
+                      "--json", env=NO_ENGINE, inherit=False)
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)["variants"][0]
+    pinned = dict(p.split("==") for p in row["lock"]["packages"] if "==" in p)
+    assert pinned["transformers"].startswith("4.49."), pinned
+    assert int(pinned["huggingface-hub"].split(".")[0]) < 1 and int(pinned["numpy"].split(".")[0]) < 2, pinned
