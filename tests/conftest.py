@@ -13,8 +13,19 @@ from engines import (  # noqa: F401  (fixtures, found by pytest in this namespac
 )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)  # around pytest-xdist's, which reads the groups to name the items
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
     mark_engine_tests(items)
+    return (yield)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under pytest-xdist's loadgroup, the engine tests must be one group (one worker, one set of engines):
+    stop at once where the group did not take (see pyproject.toml's pin of pytest)."""
+    if getattr(session.config.option, "loadgroup", False):  # set in each xdist worker
+        loose = [i.nodeid for i in session.items if i.get_closest_marker("engine") and not i.nodeid.endswith("@engines")]
+        if loose:
+            pytest.exit(f"pytest-xdist did not group the engine tests (e.g. {loose[0]}): check the pytest pin", 3)
 
 
 @pytest.fixture(scope="session")
