@@ -64,10 +64,13 @@ def run_checks(flavour, expect_torch="", nightly_date=""):
     versions.update(torch=str(torch.__version__), torch_git=getattr(torch.version, "git_version", None),
                     cuda=torch.version.cuda)
     problems = []
-    for name in ("diffusers", "transformers"):
+    # The packages load their classes lazily: a top-level import passes where the first class a workload
+    # uses does not (a torch without torch._dynamo fails only there). One class each, in every version.
+    for name, cls in (("diffusers", "StableDiffusionPipeline"), ("transformers", "CLIPTextModel")):
         try:
             module = __import__(name)
             versions[name] = getattr(module, "__version__", None)
+            getattr(module, cls)
         except Exception as exc:
             problems.append("%s: %s: %s" % (name, type(exc).__name__, str(exc)[:200]))
     add("import", not problems, "; ".join(problems) or "torch, diffusers, transformers")
