@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from vercompare.report import history
 
-from cli import start, vercompare
+from cli import environment, start, vercompare
 from engines import build_args, managed_containers, records
 
 pytestmark = pytest.mark.engine
@@ -336,9 +337,12 @@ def test_gpus_all_and_gpus_0_exclude_each_other(engine, wheelhouse, ca_bundle, t
     keeps a --gpus 0 run out, unless --allow-concurrent."""
     from vercompare.execution import preflight
 
+    # the lock lives in the temporary folder the runs see (each test worker has its own: tests/support/cli.py)
+    env = environment(engine)
+    lock_dir = Path(env.get("TMPDIR") or tempfile.gettempdir())
     holder = subprocess.Popen([sys.executable, "-c", "import time; from vercompare.execution import preflight\n"
                                "with preflight.gpu_lock('all'):\n    print('held', flush=True); time.sleep(120)"],
-                              stdout=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert holder.stdout.readline().strip() == "held"
         args = ["--torch", "2.13.0+cpu", "--diffusers", "0.42.1", "--device", "cuda", "--weights", "tiny",
@@ -348,12 +352,12 @@ def test_gpus_all_and_gpus_0_exclude_each_other(engine, wheelhouse, ca_bundle, t
         assert "in use by pid" in refused.stderr and "--allow-concurrent" in refused.stderr
         assert not (tmp_path / "r").exists()
         with pytest.raises(preflight.NotSafeToRun):  # and the other way round, in this process
-            with preflight.gpu_lock("0"):
+            with preflight.gpu_lock("0", lock_dir):
                 pass
     finally:
         holder.kill()
         holder.wait()
-    with preflight.gpu_lock("0"), preflight.gpu_lock("1"):  # two different GPUs coexist
+    with preflight.gpu_lock("0", lock_dir), preflight.gpu_lock("1", lock_dir):  # two different GPUs coexist
         pass
 
 
