@@ -45,8 +45,8 @@ def container_platform() -> str:
 
 
 def host_platform() -> str:
-    machine = platform.machine().lower()
-    return f"{machine}-manylinux_2_28" if platform.system() == "Linux" else "linux"
+    """A venv on this host: glibc Linux, as the images (uv's own platform name elsewhere)."""
+    return container_platform() if platform.system() == "Linux" else "linux"
 
 
 def user_index_url() -> str | None:

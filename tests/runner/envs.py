@@ -21,6 +21,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from vercompare.planning.lock import normalize
+
 import pins
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,7 +97,7 @@ def diffusers_dir(version, swap=None):
     tests/pins names them; swap: {name: exact version} replacing lock lines (what a pin prevents)."""
     lines = pins.requirements(pins.runner_lock(version))
     for name, value in (swap or {}).items():
-        lines = [line for line in lines if pins.normalize(line.split("==")[0]) != pins.normalize(name)]
+        lines = [line for line in lines if normalize(line.split("==")[0]) != normalize(name)]
         lines.append("%s==%s" % (name, value))
     key = hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()[:12]
     # named by what it holds: new pins make a new directory, never a stale one

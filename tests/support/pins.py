@@ -53,11 +53,6 @@ def pins_for(version: str) -> list[str]:
     return []
 
 
-def normalize(name: str) -> str:
-    """PEP 503: 'HuggingFace_Hub' -> 'huggingface-hub'."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def as_of() -> str:
     return (PINS / "as-of").read_text().strip()
 
