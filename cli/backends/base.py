@@ -69,6 +69,9 @@ class RunnerProcess(Protocol):
 class Backend(ABC):
     name: ClassVar[str]
     config_class: ClassVar[type]  # the dataclass beside the backend (its config.py), with from_settings
+    # Its runners use this host's GPUs: planning may ask this host's nvidia-smi which GPU the builds are
+    # for (execution/lookups.py). Off by default: a backend measuring elsewhere is told with --gpu-arch.
+    gpus_here: ClassVar[bool] = False
 
     def __init__(self, config=None):
         self.config = config or self.config_class()

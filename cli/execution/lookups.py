@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 from vercompare import backends
-from vercompare.execution import indexes, sources
-from vercompare.planning import catalog
+from vercompare.execution import indexes, preflight, sources
+from vercompare.planning import catalog, compat
 from vercompare.planning.catalog import Catalog, Listing
 from vercompare.planning.plan import DEFAULT_TORCH_INDEX, listings_for, plan_variants
 
@@ -27,10 +27,22 @@ def wheelhouse_listing(folder: Path) -> Listing:
     return Listing(f"the wheelhouse {folder}", versions)
 
 
-def catalog_for(variants, device: str, settings, pinned: dict | None = None) -> tuple[Catalog, list[str]]:
+def target_arch(device: str, settings) -> str | None:
+    """The GPU architecture the builds are for: --gpu-arch, else on cuda the newest of the GPUs this
+    host's nvidia-smi lists for --gpus, where the backend measures on this host; None: not known (the
+    check before measuring still verifies it in each image)."""
+    if settings.gpu_arch:
+        return compat.arch_name(settings.gpu_arch)
+    if device == "cpu" or not backends.backend_class(settings.backend).gpus_here:
+        return None
+    return preflight.host_gpu_arch(settings.gpu_selection(device))
+
+
+def catalog_for(variants, device: str, settings, pinned: dict | None = None,
+                gpu_arch: str | None = None) -> tuple[Catalog, list[str]]:
     """The catalog these variants need, and one line per index that answered from its cache only."""
     torch_index = settings.torch_index or "pytorch"
-    keys = sorted({key for v in variants for key in listings_for(v, device, torch_index)})
+    keys = sorted({key for v in variants for key in listings_for(v, device, torch_index, gpu_arch)})
     root = (settings.torch_index_url or DEFAULT_TORCH_INDEX).rstrip("/")
     wheelhouse = Path(settings.wheelhouse) if settings.wheelhouse and not settings.torch_index_url else None
     listings: dict = {}
@@ -70,9 +82,11 @@ def plans_for(request, settings, variants, pinned: dict | None = None, locks: di
     recorded ({variant: torch exact} / {variant: lock}), kept as it was."""
     from vercompare.execution import resolution
 
-    catalog_, notes = catalog_for(variants, request.device, settings, pinned)
+    gpu_arch = target_arch(request.device, settings)
+    catalog_, notes = catalog_for(variants, request.device, settings, pinned, gpu_arch)
     plans = plan_variants(variants, device=request.device, catalog_=catalog_, torch_index=settings.torch_index or "pytorch",
-                          torch_index_url=settings.torch_index_url, compiled=any(m != "off" for m in request.compile))
+                          torch_index_url=settings.torch_index_url, compiled=any(m != "off" for m in request.compile),
+                          gpu_arch=gpu_arch)
     backend = backends.backend_class(settings.backend)
     targets = [backend.resolution_target(settings, p) for p in plans]
     plans, more = resolution.lock_plans(plans, targets, settings, locks)

@@ -17,6 +17,7 @@ from typing import Iterator
 
 from vercompare import locks
 from vercompare.errors import BadInput, VercompareError
+from vercompare.planning import compat
 
 GB_FOR_RESULTS = 0.5
 
@@ -130,6 +131,18 @@ def gpu_uuids() -> list[str] | None:
     if lines is None:
         return None
     return [line.split("UUID:", 1)[1].strip(" )") for line in lines if "UUID:" in line]
+
+
+def host_gpu_arch(selection: str) -> str | None:
+    """The newest architecture among this host's GPUs that a --gpus selection uses, as torch names it
+    (sm_90), from nvidia-smi's compute capability; None without nvidia-smi, a GPU or an answer. The
+    newest, because a build that has kernels for it has them for the older ones (planning/compat.py)."""
+    if selection == "none":
+        return None
+    lines = _nvidia_smi(*(() if selection == "all" else ("-i", selection)),
+                        "--query-gpu=compute_cap", "--format=csv,noheader")
+    known = [line for line in lines or () if compat.parse_arch(line) is not None]
+    return compat.arch_name(max(known, key=compat.parse_arch)) if known else None
 
 
 def gpu_keys(selection: str, uuids: list[str] | None) -> tuple[list[str], bool]:

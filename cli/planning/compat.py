@@ -10,8 +10,8 @@ from vercompare.planning.matrix import Pin
 # torch releases known to this table: minor -> (patch versions, python range, CUDA flavours, default flavour).
 # Python ranges are the CPython versions each release published wheels for.
 TORCH_RELEASES: dict[str, tuple[tuple[str, ...], tuple[str, str], tuple[str, ...], str]] = {
-    # cu117 (PyPI's build) has no sm_90 kernels (H100/H200): the check before measuring refuses it there,
-    # naming --cuda cu118 (runner/check.py: the GPU's arch must be in torch's arch list).
+    # cu117 (PyPI's build) has no sm_90 kernels (H100/H200): planning takes cu118 there, or refuses an
+    # explicit cu117 (arch_served below); the check before measuring verifies it in the image.
     "2.0": (("2.0.0", "2.0.1"), ("3.8", "3.11"), ("cu117", "cu118", "cpu"), "cu117"),
     "2.1": (("2.1.0", "2.1.1", "2.1.2"), ("3.8", "3.11"), ("cu118", "cu121", "cpu"), "cu121"),
     "2.2": (("2.2.0", "2.2.1", "2.2.2"), ("3.8", "3.12"), ("cu118", "cu121", "cpu"), "cu121"),
@@ -39,6 +39,47 @@ NIGHTLY = (("3.10", "3.14"), ("cu126", "cu128", "cu130", "cpu"), "cu128")
 # this table compiles on every Python its wheels support.
 COMPILE_PYTHON_MAX = {"2.0": "3.10", "2.1": "3.11", "2.2": "3.11", "2.3": "3.11", "2.4": "3.12", "2.5": "3.12",
                       "2.6": "3.13", "2.7": "3.13", "2.8": "3.13", "2.9": "3.13"}
+
+# The newest GPU generation (compute capability major) a CUDA toolkit emits kernels for: 11.7 stops at
+# sm_8x (11.8 added sm_90, Hopper), 12.0 .. 12.6 at sm_9x (12.8 added sm_100 / sm_120, Blackwell). torch's
+# CUDA wheels carry cubins for their arch list and no PTX a newer GPU could JIT (torch 2.0.1+cu117 lists
+# sm_37 .. sm_86), so a GPU newer than its flavour's toolkit has no kernels at all; within a generation
+# the cubins run (sm_86 on an sm_89 RTX 4090).
+CUDA_ARCH_CEILINGS = (((11, 8), 8), ((12, 8), 9))  # (first toolkit that is newer, newest major before it)
+NEWEST_ARCH_MAJOR = 12
+
+
+def parse_arch(text: str) -> tuple[int, int] | None:
+    """'sm_90', 'sm90' or '9.0' -> (9, 0); 'sm_120' -> (12, 0); None when it is none of these."""
+    value = text.strip().lower()
+    if "." in value:
+        major, _, minor = value.partition(".")
+        return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None
+    digits = value[2:].lstrip("_") if value.startswith("sm") else ""
+    return (int(digits[:-1]), int(digits[-1])) if len(digits) >= 2 and digits.isdigit() else None
+
+
+def arch_name(text: str) -> str | None:
+    """An architecture as torch names it ('9.0' -> 'sm_90'); None when it is not one."""
+    cap = parse_arch(text)
+    return None if cap is None else f"sm_{cap[0]}{cap[1]}"
+
+
+def cuda_version(flavour: str) -> tuple[int, int] | None:
+    """'cu118' -> (11, 8), 'cu130' -> (13, 0); None for cpu, rocm and anything else."""
+    digits = flavour[2:] if flavour.startswith("cu") else ""
+    return (int(digits[:-1]), int(digits[-1])) if len(digits) >= 3 and digits.isdigit() else None
+
+
+def arch_served(flavour: str, arch: str) -> bool:
+    """Whether a torch build of this CUDA flavour has kernels for a GPU of this architecture; True when
+    either is not known (a CPU build, a ROCm one, an architecture not given)."""
+    version, cap = cuda_version(flavour), parse_arch(arch)
+    if version is None or cap is None:
+        return True
+    ceiling = next((major for first, major in CUDA_ARCH_CEILINGS if version < first), NEWEST_ARCH_MAJOR)
+    return cap[0] <= ceiling
+
 
 # The oldest diffusers the runner supports, and the newest known to this table
 # (newer ones are accepted: they need no pins).

@@ -115,9 +115,11 @@ def _requirement(package: str, spec: PackageSpec | None, sources=()) -> str | No
     return spec.value  # a local path
 
 
-def flavour_for(variant: Variant, device: str) -> str:
+def flavour_for(variant: Variant, device: str, gpu_arch: str | None = None) -> str:
     """The build flavour asked for before any index is asked: the wheel's label, --cuda, cpu on a CPU
-    run, else the release's default (the newest rules' for nightly, test, stable and newer releases)."""
+    run, else the release's default (the newest rules' for nightly, test, stable and newer releases),
+    or, where that default has no kernels for the target GPU (torch 2.0's cu117 on an sm_90 H100), the
+    release's first flavour that has."""
     torch = variant.torch
     if torch.local:
         return torch.local
@@ -125,13 +127,17 @@ def flavour_for(variant: Variant, device: str) -> str:
         return variant.cuda
     if device == "cpu":
         return "cpu"
-    return compat.flavours(torch.value if torch.kind == "version" else None)[1]
+    flavours, default = compat.flavours(torch.value if torch.kind == "version" else None)
+    if gpu_arch and not compat.arch_served(default, gpu_arch):
+        return next((f for f in flavours if compat.arch_served(f, gpu_arch) and f != "cpu"), default)
+    return default
 
 
-def listings_for(variant: Variant, device: str, torch_index: str = "pytorch") -> tuple[tuple[str, str], ...]:
+def listings_for(variant: Variant, device: str, torch_index: str = "pytorch",
+                 gpu_arch: str | None = None) -> tuple[tuple[str, str], ...]:
     """The (channel, flavour) listings that resolving this variant's torch reads (execution/lookups.py
     asks the indexes for them). A release reads PyTorch's index, and the ordinary one should that fail."""
-    kind, flavour = variant.torch.kind, flavour_for(variant, device)
+    kind, flavour = variant.torch.kind, flavour_for(variant, device, gpu_arch)
     if kind in ("installed", "path"):
         return ()
     if kind in (catalog.NIGHTLY, catalog.TEST):
@@ -149,12 +155,13 @@ def _channel_of(spec: PackageSpec, torch_index: str) -> str:
 
 def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalog = catalog.OFFLINE,
                  torch_index: str = "pytorch", torch_index_url: str | None = None, compiled: bool = False,
-                 python: str | None = None) -> VariantPlan:
+                 python: str | None = None, gpu_arch: str | None = None) -> VariantPlan:
     """catalog_: what the indexes said (execution/lookups.py); OFFLINE: the table decides.
     compiled: a compile mode is asked (the Python must be one torch.compile accepts); python: the one
-    plan_variants chose for every auto variant."""
+    plan_variants chose for every auto variant; gpu_arch: the GPU the run measures on (sm_90), None
+    when not known: a build without kernels for it is refused here, before anything is built."""
     torch = variant.torch
-    flavour = flavour_for(variant, device)
+    flavour = flavour_for(variant, device, gpu_arch)
     pinned = catalog_.pinned.get(variant.name)
     if pinned:  # a resumed run: the build it resolved to when it started
         choice = catalog.TorchChoice(pinned, _channel_of(torch, torch_index), flavour)
@@ -194,7 +201,14 @@ def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalo
     if checked and cuda not in flavours:
         raise BadInput(f"{variant.name}: torch {torch.label} has no '{cuda}' build (it has {', '.join(flavours)})",
                        hint="pick --cuda from that list")
+    if device != "cpu" and gpu_arch and torch.kind != "path" and not compat.arch_served(cuda, gpu_arch):
+        raise _unserved(variant, cuda, gpu_arch, choice.channel, flavours)
 
+    notes = choice.notes
+    default = flavour_for(variant, device)
+    if cuda == flavour != default:
+        notes += (f"note: {variant.name}: the {flavour} build, not the release's default {default}, which has no "
+                  f"kernels for this {gpu_arch} GPU",)
     root = (torch_index_url or DEFAULT_TORCH_INDEX).rstrip("/")
     if torch.kind == "path":
         install = TorchInstall(torch.value, None, channel="path")
@@ -205,7 +219,7 @@ def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalo
             if choice.channel in catalog.CHANNEL_PATHS else None
         requirement = f"torch=={choice.version}" if choice.version else "torch"
         install = TorchInstall(requirement, index, pre=choice.channel == catalog.NIGHTLY, exact=choice.version,
-                               channel=choice.channel, notes=choice.notes)
+                               channel=choice.channel, notes=notes)
 
     pins = compat.pins(torch_version, diffusers_version,
                        transformers_given=variant.transformers is not None,
@@ -223,6 +237,20 @@ def plan_variant(variant: Variant, device: str = "cpu", catalog_: catalog.Catalo
                        torch_version, diffusers_version, sources)
 
 
+def _unserved(variant: Variant, cuda: str, gpu_arch: str, channel: str, flavours) -> BadInput:
+    """The refusal of a build without kernels for the target GPU, naming the builds that have them."""
+    served = [f for f in flavours if f != "cpu" and compat.arch_served(f, gpu_arch)]
+    why = f"{variant.name}: torch {variant.torch.label}'s {cuda} build has no kernels for this {gpu_arch} GPU"
+    if not served:
+        return BadInput(why, hint=f"a newer torch, with builds for a CUDA that knows {gpu_arch}")
+    if channel == catalog.PYPI:
+        return BadInput(why + " (the package index's build)",
+                        hint=f"--torch-index pytorch, which has its {' and '.join(served)} builds")
+    if variant.torch.local:
+        return BadInput(why, hint=f"torch {variant.torch.value}+{served[0]}, a build for a CUDA that knows {gpu_arch}")
+    return BadInput(why, hint=f"--cuda {served[0]}, a build for a CUDA that knows {gpu_arch}")
+
+
 def _no_python_hint(compiled: bool) -> str:
     if compiled:
         return ("torch.compile: torch 2.0 up to Python 3.10, 2.1 .. 2.3 up to 3.11 (diffusers 0.42 needs >= 3.11): "
@@ -232,14 +260,16 @@ def _no_python_hint(compiled: bool) -> str:
 
 def plan_variants(variants, device: str = "cpu", catalog_: catalog.Catalog = catalog.OFFLINE,
                   torch_index: str = "pytorch", torch_index_url: str | None = None,
-                  compiled: bool = False) -> tuple[VariantPlan, ...]:
+                  compiled: bool = False, gpu_arch: str | None = None) -> tuple[VariantPlan, ...]:
     """compiled: a compile mode is asked; then the variants whose Python is auto share one Python that
-    every variant's torch.compile accepts, so the compiled columns differ only in what was asked."""
-    plans = tuple(plan_variant(v, device, catalog_, torch_index, torch_index_url, compiled) for v in variants)
+    every variant's torch.compile accepts, so the compiled columns differ only in what was asked.
+    gpu_arch: the target GPU's architecture (plan_variant)."""
+    plans = tuple(plan_variant(v, device, catalog_, torch_index, torch_index_url, compiled, gpu_arch=gpu_arch)
+                  for v in variants)
     auto = [i for i, v in enumerate(variants) if v.python == "auto"]
     if compiled and len({plans[i].python for i in auto}) > 1:
         shared = _shared_python([plans[i] for i in auto])
-        plans = tuple(plan_variant(v, device, catalog_, torch_index, torch_index_url, compiled, shared)
+        plans = tuple(plan_variant(v, device, catalog_, torch_index, torch_index_url, compiled, shared, gpu_arch)
                       if i in auto else plans[i] for i, v in enumerate(variants))
     names = [p.name for p in plans]
     dupes = sorted({n for n in names if names.count(n) > 1})

@@ -13,6 +13,7 @@ from vercompare.errors import BadInput
 from vercompare.images.definition import BUILDERS
 from vercompare.images.secrets import redact
 from vercompare.planning.catalog import TORCH_INDEXES
+from vercompare.planning.compat import parse_arch
 from vercompare.planning.fields import flag, option
 
 BUILD, RUN = "build", "run"
@@ -35,6 +36,7 @@ class Settings:
     torch_index: str | None = option(None, BUILD, "Where torch releases come from: pytorch (its index, by flavour; the default) or pypi (the ordinary package index: each release's default build, a +cpu one on --device cpu where it has one).")
     ray_address: str = option("auto", RUN, "--backend ray: the cluster to use (auto: the one this host belongs to; or HOST:PORT, ray://HOST:PORT).")
     gpus: str | None = option(None, RUN, "all, none, or ids like 0,1 (default: all on cuda, none on cpu).")
+    gpu_arch: str | None = option(None, BUILD, "The GPU architecture the builds are for, like sm_90 (default on cuda: the newest of this host's GPUs, from nvidia-smi). A torch build without kernels for it is refused before anything is built.")
     case_timeout: float | None = option(None, RUN, "Seconds a case may go without a result before it is stopped and marked timeout.")
     hf_cache: str | None = option(None, RUN, "Hugging Face cache to mount read-only (--weights hub). The token comes from $HF_TOKEN at run time only.", path=True)
     budget: float | None = option(None, RUN, "Seconds the whole run may take; what is left stays for --resume.")
@@ -124,6 +126,8 @@ def validate(settings: Settings) -> None:
             raise BadInput(f"--{name} {value:g}: must be positive")
     if settings.gpus is not None:
         parse_gpus(settings.gpus)
+    if settings.gpu_arch is not None and parse_arch(settings.gpu_arch) is None:
+        raise BadInput(f"--gpu-arch {settings.gpu_arch}: expected an architecture like sm_90 (or 9.0)")
     if settings.builder not in ("auto", *BUILDERS):
         raise BadInput(f"--builder {settings.builder}: must be auto, {' or '.join(BUILDERS)}")
     if settings.torch_index is not None and settings.torch_index not in TORCH_INDEXES:

@@ -132,6 +132,51 @@ def test_cuda_flavour_defaults_and_refusals():
         plan_variant(v("2.0", "0.17.1", cuda="cu130"), device="cuda")
 
 
+@pytest.mark.parametrize("flavour,arch,served", [
+    ("cu117", "sm_86", True), ("cu117", "sm_89", True),  # an sm_86 cubin runs on Ada
+    ("cu117", "sm_90", False), ("cu117", "9.0", False), ("cu118", "sm_90", True), ("cu126", "sm_90", True),
+    ("cu126", "sm_120", False), ("cu128", "sm_120", True), ("cu130", "sm_100", True),
+    ("cpu", "sm_90", True), ("rocm6.2", "sm_90", True), ("cu117", "gfx90a", True),  # not ours to judge
+])
+def test_which_cuda_builds_have_kernels_for_which_gpu(flavour, arch, served):
+    assert compat.arch_served(flavour, arch) is served
+
+
+def test_architectures_are_read_as_torch_names_them():
+    assert [compat.arch_name(a) for a in ("sm_90", "sm90", "9.0", "12.0", "sm_120", "SM_86")] == \
+        ["sm_90", "sm_90", "sm_90", "sm_120", "sm_120", "sm_86"]
+    assert [compat.arch_name(a) for a in ("", "sm_", "90", "9.x", "hopper")] == [None] * 5
+
+
+def test_torch_2_0_on_an_sm_90_gpu_gets_its_cu118_build_or_is_refused():
+    """torch 2.0's default cu117 build has no sm_90 kernels (H100/H200): auto takes the cu118 build and
+    says why; an explicit cu117 (--cuda, the wheel's label, the package index's build) is refused."""
+    auto = plan_variant(v("2.0", "0.25.1"), device="cuda", gpu_arch="sm_90")
+    assert auto.cuda == "cu118" and auto.torch.index_url.endswith("/whl/cu118"), auto
+    assert any("not the release's default cu117, which has no kernels for this sm_90 GPU" in n
+               for n in auto.torch.notes), auto.torch.notes
+    from vercompare.planning.plan import listings_for
+    assert listings_for(v("2.0", "0.25.1"), "cuda", gpu_arch="sm_90")[0] == ("release", "cu118")
+    # an older GPU, a CPU run, or an unknown GPU keep the default
+    assert plan_variant(v("2.0", "0.25.1"), device="cuda", gpu_arch="sm_80").cuda == "cu117"
+    assert plan_variant(v("2.0", "0.25.1"), device="cuda").cuda == "cu117"
+    assert plan_variant(v("2.0", "0.25.1"), device="cpu", gpu_arch="sm_90").cuda == "cpu"
+    with pytest.raises(BadInput, match="cu117 build has no kernels for this sm_90 GPU") as asked:
+        plan_variant(v("2.0", "0.25.1", cuda="cu117"), device="cuda:1", gpu_arch="sm_90")
+    assert asked.value.hint.startswith("--cuda cu118")
+    with pytest.raises(BadInput, match="cu117 build has no kernels") as labelled:
+        plan_variants((v("2.0.1+cu117", "0.25.1"),), device="cuda", gpu_arch="sm_90")
+    assert labelled.value.hint.startswith("torch 2.0.1+cu118")
+    with pytest.raises(BadInput, match=r"\(the package index's build\)") as pypi:
+        plan_variant(v("2.0", "0.25.1"), device="cuda", gpu_arch="sm_90", torch_index="pypi")
+    assert "--torch-index pytorch" in pypi.value.hint
+    # no build of the release knows the GPU: refused, naming the way out
+    with pytest.raises(BadInput, match="cu124 build has no kernels for this sm_120 GPU") as blackwell:
+        plan_variant(v("2.6", "0.35.2"), device="cuda", gpu_arch="sm_120")
+    assert "a newer torch" in blackwell.value.hint
+    assert plan_variant(v("2.7", "0.35.2"), device="cuda", gpu_arch="sm_120").cuda == "cu128"
+
+
 @pytest.mark.parametrize("text,fragment", [("1.13", "not a known release"), ("2.0.7", "no such release")])
 def test_without_an_index_the_table_refuses(text, fragment):
     with pytest.raises(BadInput, match=fragment):

@@ -89,6 +89,7 @@ class DockerProcess:
 class DockerBackend(Backend):
     name = "docker"
     config_class = DockerConfig
+    gpus_here = True
 
     def __init__(self, client, config: DockerConfig):
         super().__init__(config)

@@ -27,6 +27,7 @@ from vercompare.errors import BadInput
 class LocalBackend(Backend):
     name = "local"
     config_class = LocalConfig
+    gpus_here = True
 
     @classmethod
     def describe_plans(cls, settings, device: str, plans: tuple) -> list[dict]:

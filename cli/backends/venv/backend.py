@@ -347,6 +347,7 @@ def is_complete(venv: Path, key: str) -> bool:
 class VenvBackend(Backend):
     name = "venv"
     config_class = VenvConfig
+    gpus_here = True
 
     @classmethod
     def installed_torch(cls, settings) -> tuple[str, str] | None:
