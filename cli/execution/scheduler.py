@@ -3,12 +3,16 @@ time (build_jobs), units measured as soon as schedule.next_unit lets them, one a
 on one host (the backend's slots on a fleet). The main thread only waits and decides, so a signal
 lands there: it sets `cancel`, every worker stops its build or runner (no record written), and the
 stop goes on up once they all have - nothing is left running behind.
+
+A variant's check before measuring (execution/start_check.py) runs at the end of its build, in the
+build thread, but on the device the units measure on: DeviceTurns keeps the two apart.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -17,6 +21,52 @@ from vercompare.execution import schedule
 from vercompare.execution.schedule import Unit
 
 OUT_OF_BUDGET = "the run budget (--budget) is spent"
+
+
+class DeviceTurns:
+    """Who has the device: measuring units or checks before measuring, never both at once. A check
+    compiles, with CUDA graphs on a GPU, where the units measure (execution/start_check.py): beside a
+    unit it would slow that unit's figures. Checks may share the device with each other, units with
+    units (a fleet's slots); a check that waits goes before every unit not yet started, so a variant
+    built while another measures waits for one unit at most."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._units = self._checks = self._waiting = 0
+
+    def start_unit(self) -> bool:
+        """Count a unit in, if the device is the units' now; False while a check runs or waits."""
+        with self._cond:
+            if self._checks or self._waiting:
+                return False
+            self._units += 1
+            return True
+
+    def unit_done(self) -> None:
+        with self._cond:
+            self._units -= 1
+            self._cond.notify_all()
+
+    @contextmanager
+    def check(self, cancel: threading.Event | None = None):
+        """The device for a check: once the units measuring now have finished (Cancelled if the run
+        stops while it waits); no unit starts until it is over."""
+        with self._cond:
+            self._waiting += 1
+            try:
+                while self._units:
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled()
+                    self._cond.wait(0.25)
+            finally:
+                self._waiting -= 1
+            self._checks += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._checks -= 1
+                self._cond.notify_all()
 
 
 @dataclass
@@ -30,6 +80,7 @@ class Scheduler:
     slots: Callable[[str], int] = lambda lane: 1
     deadline: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    device: DeviceTurns = field(default_factory=DeviceTurns)  # prepare's checks take their turn on it
     # what happened, for run.json and the tests
     ready: dict = field(default_factory=dict)  # variant -> prepared
     settled: set = field(default_factory=set)
@@ -95,6 +146,14 @@ class Scheduler:
                 unit = schedule.next_unit(self.order, set(self.ready), self.settled, self.done, self.started, lane)
                 if unit is None:
                     break
+                if not self.device.start_unit():
+                    return  # a check has the device, or waits for it: asked again in a moment
                 self.started.add(unit)
-                pending[measurers.submit(self.measure, unit, self.ready[unit.variant], self.cancel)] = ("unit", unit)
+                pending[measurers.submit(self._measure, unit, self.ready[unit.variant])] = ("unit", unit)
                 running += 1
+
+    def _measure(self, unit: Unit, prepared):
+        try:
+            return self.measure(unit, prepared, self.cancel)
+        finally:
+            self.device.unit_done()

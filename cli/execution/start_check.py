@@ -10,6 +10,7 @@ and the fix, before anything is measured; the other variants still run.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -38,8 +39,9 @@ def check_args(cases: list[dict], out: str) -> list[str] | None:
 
 
 def run(backend, prepared, cases: list[dict], run_dir: Path, run_id: str = "", timeout: float = TIMEOUT_S,
-        cancel=None) -> dict | None:
-    """The verdict ({"ok", "failed", "checks", "versions"}), or None when no case is compiled."""
+        cancel=None, turns=None) -> dict | None:
+    """The verdict ({"ok", "failed", "checks", "versions"}), or None when no case is compiled.
+    turns: the run's scheduler.DeviceTurns; the check runs in its turn, while no unit measures."""
     from vercompare.execution.driver import log_tail
 
     name = f"{slugify(prepared.variant)}.start-check.json"
@@ -51,11 +53,24 @@ def run(backend, prepared, cases: list[dict], run_dir: Path, run_id: str = "", t
     out.unlink(missing_ok=True)
     log_path = run_dir / "logs" / f"start-check-{slugify(prepared.variant)}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    process = backend.start_runner(prepared, args, run_dir, log_path, run_id)
-    if process is None:
-        return {"ok": True, "failed": [], "versions": {}, "checks": [
-            {"name": "compile at start", "ok": True,
-             "detail": f"not run: the {backend.name} backend starts its runners where this host cannot"}]}
+    with turns.check(cancel) if turns is not None else contextlib.nullcontext():
+        process = backend.start_runner(prepared, args, run_dir, log_path, run_id)
+        if process is None:
+            return {"ok": True, "failed": [], "versions": {}, "checks": [
+                {"name": "compile at start", "ok": True,
+                 "detail": f"not run: the {backend.name} backend starts its runners where this host cannot"}]}
+        code = _wait(process, timeout, cancel)
+    try:
+        return json.loads(out.read_text())
+    except (OSError, ValueError):
+        tail = " | ".join(log_tail(log_path)[-3:])[-300:]
+        why = f"no verdict within {timeout:.0f} s" if code is None else f"the check exited with code {code}"
+        return {"ok": False, "failed": ["compile at start"], "versions": {}, "checks": [
+            {"name": "compile at start", "ok": False, "detail": f"{why}: {tail}"}]}
+
+
+def _wait(process, timeout: float, cancel) -> int | None:
+    """The check's exit code; None when it ran past the timeout (then it is killed)."""
     started, code = time.monotonic(), None
     try:
         while code is None and time.monotonic() - started < timeout:
@@ -69,10 +84,4 @@ def run(backend, prepared, cases: list[dict], run_dir: Path, run_id: str = "", t
             process.kill()
     finally:
         process.close()
-    try:
-        return json.loads(out.read_text())
-    except (OSError, ValueError):
-        tail = " | ".join(log_tail(log_path)[-3:])[-300:]
-        why = f"no verdict within {timeout:.0f} s" if code is None else f"the check exited with code {code}"
-        return {"ok": False, "failed": ["compile at start"], "versions": {}, "checks": [
-            {"name": "compile at start", "ok": False, "detail": f"{why}: {tail}"}]}
+    return code

@@ -39,7 +39,7 @@ from typing import Callable
 from vercompare import backends, rundir
 from vercompare.errors import BadInput, RunDirError
 from vercompare.execution import lookups, preflight, schedule, signals, sources, start_check, weights_cache
-from vercompare.execution.scheduler import OUT_OF_BUDGET, Scheduler
+from vercompare.execution.scheduler import OUT_OF_BUDGET, DeviceTurns, Scheduler
 from vercompare.images.secrets import redact
 from vercompare.planning import request as request_mod
 from vercompare.planning import sampling as sampling_mod
@@ -196,8 +196,10 @@ def prepare_and_run(run: Run) -> str | None:
             def measure(unit, ready, cancel):
                 return _measure(run, unit, ready, progress, deadline, cancel)
 
-            scheduler = Scheduler(order, run.plans, lambda plan, cancel: _prepare(run, plan, progress, cancel),
-                                  measure, jobs=jobs, overlap=overlap, slots=run.backend.slots, deadline=deadline)
+            turns = DeviceTurns()
+            scheduler = Scheduler(order, run.plans, lambda plan, cancel: _prepare(run, plan, progress, cancel, turns),
+                                  measure, jobs=jobs, overlap=overlap, slots=run.backend.slots, deadline=deadline,
+                                  device=turns)
             stopped = scheduler.run()
             if not stopped and run.sampling.sequential:
                 stopped = _sequential_rounds(run, scheduler, measure, deadline)
@@ -288,8 +290,9 @@ def _unit_cases(run: Run, unit) -> int:
     return len(_cases_of(run, unit))
 
 
-def _prepare(run: Run, plan, progress, cancel: threading.Event):
-    """One variant's environment (a build thread): built or reused, its cases failed when it fails."""
+def _prepare(run: Run, plan, progress, cancel: threading.Event, turns: DeviceTurns):
+    """One variant's environment (a build thread): built or reused, its cases failed when it fails.
+    Its check before measuring takes the device from the units in turn (scheduler.DeviceTurns)."""
     from vercompare.images.build import BuildFailed
 
     task = progress.add_task(f"preparing {plan.name}")
@@ -322,9 +325,10 @@ def _prepare(run: Run, plan, progress, cancel: threading.Event):
                       f"{time.monotonic() - started:.1f} s", highlight=False)
     verdict = run.backend.check(ready, plan)  # before any case: a broken environment is a build error
     if verdict.get("ok"):
-        # compiled cases: compile where and as they will be measured (execution/start_check.py)
+        # compiled cases: compile where and as they will be measured (execution/start_check.py), while
+        # nothing is measured there
         started_check = start_check.run(run.backend, ready, list(run.cases), run.out, run.meta["run_id"],
-                                        cancel=cancel)
+                                        cancel=cancel, turns=turns)
         if started_check is not None:
             verdict = {**verdict, "ok": bool(started_check.get("ok")), "start": started_check,
                        "checks": verdict.get("checks", []) + started_check.get("checks", [])}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from vercompare.errors import Cancelled
 from vercompare.execution import schedule, signals
 from vercompare.execution.schedule import Unit
-from vercompare.execution.scheduler import OUT_OF_BUDGET, Scheduler
+from vercompare.execution.scheduler import OUT_OF_BUDGET, DeviceTurns, Scheduler
 
 
 def test_units_interleave_a_b_b_a_with_compile_modes_outer():
@@ -104,6 +104,15 @@ def _timeline():
     return events, note
 
 
+def _measuring(note, seconds: float, field: str):
+    """A unit that measures for `seconds`, noting its start and end with its variant and `field`."""
+    def measure(unit, ready, cancel):
+        note("unit start", unit.variant, getattr(unit, field))
+        time.sleep(seconds)
+        note("unit end", unit.variant, getattr(unit, field))
+    return measure
+
+
 def test_measuring_starts_while_the_other_variant_builds():
     events, note = _timeline()
     builds = {"A": 0.05, "B": 0.6}
@@ -114,13 +123,8 @@ def test_measuring_starts_while_the_other_variant_builds():
         note("build end", plan.name)
         return plan.name
 
-    def measure(unit, ready, cancel):
-        note("unit start", unit.variant, unit.round)
-        time.sleep(0.05)
-        note("unit end", unit.variant, unit.round)
-
     order = schedule.units(["A", "B"], ["off"], 2)
-    s = Scheduler(order, (_Plan("A"), _Plan("B")), prepare, measure, jobs=2, overlap=True)
+    s = Scheduler(order, (_Plan("A"), _Plan("B")), prepare, _measuring(note, 0.05, "round"), jobs=2, overlap=True)
     assert s.run() is None
     first_unit = next(t for t, *e in events if e[0] == "unit start")
     last_build = max(t for t, *e in events if e[0] == "build end")
@@ -142,6 +146,73 @@ def test_without_overlap_every_build_ends_before_the_first_unit():
                   lambda unit, ready, cancel: note("unit", unit.variant), jobs=2, overlap=False)
     assert s.run() is None
     assert [e[0] for t, *e in events] == ["build end", "build end", "unit", "unit"]
+
+
+def test_a_check_before_measuring_never_shares_the_device_with_a_unit():
+    """B finishes building while A measures: B's check (it compiles on the GPU A measures on) waits
+    for A's unit, then goes before A's next one; no unit starts while it runs."""
+    events, note = _timeline()
+    turns = DeviceTurns()
+
+    def prepare(plan, cancel):
+        time.sleep({"A": 0.01, "B": 0.1}[plan.name])
+        with turns.check(cancel):
+            note("check start", plan.name)
+            time.sleep({"A": 0.01, "B": 0.3}[plan.name])
+            note("check end", plan.name)
+        return plan.name
+
+    order = schedule.units(["A", "B"], ["off", "default"], 1)  # A-off B-off A-default B-default
+    s = Scheduler(order, (_Plan("A"), _Plan("B")), prepare, _measuring(note, 0.3, "mode"), jobs=2, overlap=True,
+                  device=turns)
+    assert s.run() is None
+    kinds = [(e[0], e[1]) for t, *e in events]
+    assert kinds == [("check start", "A"), ("check end", "A"), ("unit start", "A"), ("unit end", "A"),
+                     ("check start", "B"), ("check end", "B"), ("unit start", "B"), ("unit end", "B"),
+                     ("unit start", "A"), ("unit end", "A"), ("unit start", "B"), ("unit end", "B")], events
+    # B's build ended while A measured (its check waited for that unit): the overlap the builds keep
+    assert next(t for t, *e in events if e[:2] == ["unit start", "A"]) < 0.2
+
+
+def test_a_check_waiting_for_the_device_stops_with_the_run():
+    turns = DeviceTurns()
+    assert turns.start_unit()  # a unit measures and never ends
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    t0 = time.monotonic()
+    with pytest.raises(Cancelled):
+        with turns.check(cancel):
+            pass
+    assert time.monotonic() - t0 < 2
+    assert turns.start_unit()  # the check that gave up holds the units back no more
+
+
+def test_the_check_before_measuring_takes_its_turn_only_when_it_compiles(tmp_path):
+    """execution/start_check.py asks the device only for a variant with compiled cases, and starts
+    its runner only once the device is its."""
+    from vercompare.backends.base import Prepared, host_paths
+    from vercompare.execution import start_check
+    from vercompare_runner import schema
+
+    class Backend:  # a stand-in: where its runner would start, nothing starts
+        name, started = "stand-in", []
+
+        def paths(self, run_dir):
+            return host_paths(run_dir)
+
+        def start_runner(self, *args):
+            self.started.append(args)
+
+    turns, backend, prepared = DeviceTurns(), Backend(), Prepared("A", "env-a", {}, {})
+    assert turns.start_unit()  # a unit measures
+    eager = [schema.make_case(pipeline="sd-txt2img")]
+    assert start_check.run(backend, prepared, eager, tmp_path, turns=turns) is None  # no wait, no runner
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    with pytest.raises(Cancelled):
+        start_check.run(backend, prepared, [schema.make_case(pipeline="sd-txt2img", compile="default")], tmp_path,
+                        cancel=cancel, turns=turns)
+    assert backend.started == []  # it waited for the unit, never beside it
 
 
 def test_a_signal_in_the_main_thread_reaches_every_worker_before_it_goes_on():
