@@ -243,6 +243,9 @@ def _unserved(variant: Variant, cuda: str, gpu_arch: str, channel: str, flavours
     why = f"{variant.name}: torch {variant.torch.label}'s {cuda} build has no kernels for this {gpu_arch} GPU"
     if not served:
         return BadInput(why, hint=f"a newer torch, with builds for a CUDA that knows {gpu_arch}")
+    if channel == "installed":
+        return BadInput(why + " (the interpreter's own torch)",
+                        hint=f"install its {' or '.join(served)} build there, or name a version (--torch 2.0.1+{served[0]})")
     if channel == catalog.PYPI:
         return BadInput(why + " (the package index's build)",
                         hint=f"--torch-index pytorch, which has its {' and '.join(served)} builds")

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from vercompare.errors import BadInput
-from vercompare.planning import compat
+from vercompare.planning import catalog, compat
 from vercompare.planning import versions as specs
 from vercompare.planning.matrix import Variant
 from vercompare.planning.plan import plan_variant, plan_variants
@@ -170,6 +170,10 @@ def test_torch_2_0_on_an_sm_90_gpu_gets_its_cu118_build_or_is_refused():
     with pytest.raises(BadInput, match=r"\(the package index's build\)") as pypi:
         plan_variant(v("2.0", "0.25.1"), device="cuda", gpu_arch="sm_90", torch_index="pypi")
     assert "--torch-index pytorch" in pypi.value.hint
+    installed = catalog.Catalog(installed="2.0.1+cu117", installed_flavour="cu117")
+    with pytest.raises(BadInput, match=r"no kernels for this sm_90 GPU \(the interpreter's own torch\)") as own:
+        plan_variant(v("installed", "0.25.1"), device="cuda", catalog_=installed, gpu_arch="sm_90")
+    assert own.value.hint.startswith("install its cu118 build there")
     # no build of the release knows the GPU: refused, naming the way out
     with pytest.raises(BadInput, match="cu124 build has no kernels for this sm_120 GPU") as blackwell:
         plan_variant(v("2.6", "0.35.2"), device="cuda", gpu_arch="sm_120")
