@@ -20,6 +20,7 @@ FAKE = """#!/bin/sh
 echo "$*" >> "$FAKE_SMI_LOG"
 case "$*" in
   *--query-gpu=index*) echo 0 ;;
+  *--query-gpu=compute_cap*) echo 9.0 ;;
   *clocks.max.sm,clocks.max.mem*) echo "1980, 3201" ;;
   *--query-compute-apps*) ;;
   *-lgc*) [ -n "$FAKE_SMI_REFUSE" ] && { echo "Setting locked GPU clocks is not supported for GPU 0"; exit 3; } ;;
