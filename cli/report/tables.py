@@ -429,9 +429,9 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
     figures = []
     for stage, rounds in m.figures():
         samples = [x for rnd in rounds for x in rnd]
-        est = stats.figure_interval(rounds, options.confidence)
-        ratio = None
         bs, cs = base_figs.get(stage), mine.get(stage)
+        est = stats.figure_interval(rounds, options.confidence, cs)
+        ratio = None
         if bs is not None and cs is not None:
             ratio = stats.ratio(bs, cs, options.confidence)
         figures.append(Figure(stage, est, stats.noise(samples), ratio))
