@@ -84,6 +84,15 @@ def _wrap(line, width: int) -> list:
     return out or [[]]
 
 
+def _fitted(line, width: int) -> list[tuple[list, int]]:
+    """The line wrapped to `width`, each piece with its width in cells, measured once (the padding
+    after it needs the width again; a 10,000-cell report has some 100,000 such lines)."""
+    n = _len(line)
+    if n <= width:
+        return [(line, n)]
+    return [(piece, _len(piece)) for piece in _wrap(line, width)]
+
+
 def _column_widths(natural: list[int], minimum: list[int], available: int) -> list[int]:
     widths = list(natural)
     while sum(widths) > available:
@@ -119,15 +128,15 @@ def _table_lines(table: Table, width: int):
     widths = _column_widths(natural, minimum, width - INDENT - gap * (ncols - 1) - 1)
 
     def emit(cells):
-        wrapped = [[w for line in lines for w in _wrap(line, widths[i])] for i, lines in enumerate(cells)]
+        wrapped = [[f for line in lines for f in _fitted(line, widths[i])] for i, lines in enumerate(cells)]
         height = max(len(c) for c in wrapped)
         for k in range(height):
             segs = [(" " * INDENT, None)]
             for i, col_lines in enumerate(wrapped):
-                line = col_lines[k] if k < len(col_lines) else []
+                line, cells_wide = col_lines[k] if k < len(col_lines) else ([], 0)
                 segs.extend(line)
                 if i < ncols - 1:
-                    segs.append((" " * (widths[i] - _len(line) + gap), None))
+                    segs.append((" " * (widths[i] - cells_wide + gap), None))
             while segs and not segs[-1][0].strip():  # no trailing blanks
                 segs.pop()
             yield segs
