@@ -169,6 +169,17 @@ def side(rounds) -> Side | None:
     return Side(1, logs[0], _median_variance(per_round[0]), len(per_round[0]) - 1.0, True)
 
 
+def side_of_values(values) -> Side | None:
+    """side() of a metric measured once per round (compile time, first call, peak memory): one
+    value per round, so the log values themselves and their spread (the positive ones)."""
+    logs = [math.log(v) for v in clean(values) if v > 0]
+    if not logs:
+        return None
+    if len(logs) == 1:
+        return Side(1, logs[0], None, 0.0, True)
+    return Side(len(logs), math.fsum(logs) / len(logs), _variance(logs), len(logs) - 1.0, False)
+
+
 def _median_variance(values: list[float]) -> float:
     """The variance of the log median of one process's calls: about pi/2 times that of their mean
     (large n, normal); 0 for a single call."""

@@ -350,8 +350,7 @@ def _metric_ratio(base: Measured | None, cand: Measured | None, metric: str):
     per round: its own between-round spread, Welch's df (stats.ratio)."""
     if base is None or cand is None:
         return None
-    a = stats.side([[v] for v in base.per_round(metric) if v > 0])
-    b = stats.side([[v] for v in cand.per_round(metric) if v > 0])
+    a, b = stats.side_of_values(base.per_round(metric)), stats.side_of_values(cand.per_round(metric))
     return stats.ratio(a, b) if a is not None and b is not None else None
 
 

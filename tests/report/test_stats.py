@@ -144,6 +144,11 @@ def test_student_t_quantile_inverts_the_cdf_at_welch_df(df, p):
     assert stats.t_cdf(stats.t_ppf(p, df), df) == pytest.approx(p, abs=1e-11)
 
 
+@pytest.mark.parametrize("values", [[], [3.0], [0.0, 2.0], [2.0, 2.0], [40.1, 44.7, 41.3], [1e9, 1.2e9, -1.0]])
+def test_a_side_of_one_value_per_round_is_the_side_of_those_rounds(values):
+    assert stats.side_of_values(values) == stats.side([[v] for v in values if v > 0])
+
+
 def test_holm_step_down():
     assert stats.holm([0.01, 0.04, 0.03, 0.005], alpha=0.05) == [True, False, False, True]
     assert stats.holm([0.001] * 3) == [True] * 3
