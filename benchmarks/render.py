@@ -6,9 +6,12 @@ Prints:
 - parse: reading results.jsonl and parsing every line (json.loads): the floor any report stands on;
 - end to end: `vercompare report RUN --format table|html --out FILE` as a process, from its start
   (interpreter, imports) through load, the table model and the render, to its exit;
-- the ratio of each end to end to the parse (target: <= 2x on the 2-core dev machine);
+- the ratio of each end to end to the parse, table and HTML side by side (target: <= 2x on the
+  2-core dev machine);
 - in this process, where the time goes: load (read + parse + the run directory's checks), build
-  (the table model: grouping, intervals, ratios, output diffs), terminal render, HTML render.
+  (the table model: grouping, intervals, ratios, output diffs), the terminal's render on a colour
+  console, the table as text (what `--format table --out` writes), HTML; with the garbage
+  collector paused as the command pauses it (vercompare.rundir.collector_paused).
 Each figure is the best of --repeat (a shared machine: the best is the least disturbed), in CPU
 seconds (user + system of this process, or of the child for end to end): on a machine that others
 load, wall time measures them as much as the report; the wall times are printed beside.
@@ -29,7 +32,7 @@ from pathlib import Path
 from rich.console import Console
 
 from vercompare.report import Options, build, formats, stats, terminal
-from vercompare.rundir import load_run
+from vercompare.rundir import collector_paused, load_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 from synthetic import big_run  # noqa: E402  (the tests' generated results)
@@ -89,21 +92,26 @@ def main() -> None:
                 keep(f"{fmt} end to end (wall)", wall)
             stats.t_ppf.cache_clear()  # a cold statistics cache each time
             run, t_load = timed(lambda: load_run(run_dir))
-            report, t_build = timed(lambda: build(run, Options()))
-            _, t_term = timed(lambda: terminal.render(
-                report, Console(file=io.StringIO(), width=200, color_system="truecolor", force_terminal=True)))
-            html, t_html = timed(lambda: formats.render(report, "html"))
-            for k, v in (("load", t_load), ("build", t_build), ("terminal", t_term), ("html", t_html)):
+            with collector_paused():
+                report, t_build = timed(lambda: build(run, Options()))
+                _, t_term = timed(lambda: terminal.render(
+                    report, Console(file=io.StringIO(), width=200, color_system="truecolor", force_terminal=True)))
+                _, t_text = timed(lambda: formats.render(report, "table"))
+                html, t_html = timed(lambda: formats.render(report, "html"))
+            for k, v in (("load", t_load), ("build", t_build), ("terminal", t_term), ("table text", t_text),
+                         ("html", t_html)):
                 keep(k, v)
         print(f"tables: {len(report.tables)}, figures: "
               f"{sum(len(c.figures) for t in report.tables for r in t.rows for c in r.cells)}, "
               f"html {len(html) / 1e6:.1f} MB")
         print("CPU seconds (wall):")
-        for k in ("parse", "load", "build", "terminal", "html", "table end to end", "html end to end"):
+        for k in ("parse", "load", "build", "terminal", "table text", "html", "table end to end", "html end to end"):
             print(f"{k:>16}: {best[k]:.3f} s" + (f" ({best[k + ' (wall)']:.3f} s)" if k + " (wall)" in best else ""))
-        for fmt in ("table", "html"):
-            print(f"{fmt} end to end / parse: {best[f'{fmt} end to end'] / best['parse']:.2f}x CPU, "
-                  f"{best[f'{fmt} end to end (wall)'] / best['parse (wall)']:.2f}x wall (target <= 2x)")
+
+        def ratio(fmt: str, clock: str = "") -> str:
+            return f"{best[f'{fmt} end to end{clock}'] / best[f'parse{clock}']:.2f}x"
+        print(f"end to end / parse, table | html: {ratio('table')} | {ratio('html')} CPU, "
+              f"{ratio('table', ' (wall)')} | {ratio('html', ' (wall)')} wall (target <= 2x)")
 
 
 if __name__ == "__main__":

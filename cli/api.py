@@ -29,7 +29,7 @@ from pathlib import Path
 from vercompare.planning.thresholds import Thresholds, validate
 from vercompare.report.model import Cell, Figure, Options, Provenance, Report
 from vercompare.report.verdict import Verdict
-from vercompare.rundir import LoadedRun, load_run
+from vercompare.rundir import LoadedRun, collector_paused, load_run
 
 __all__ = ["CellResult", "Run", "compare", "load"]
 
@@ -170,7 +170,8 @@ def _loaded(run) -> LoadedRun:
 def from_loaded(loaded: LoadedRun, options: Options | None = None) -> Run:
     from vercompare.report.tables import build
 
-    return Run(loaded, build(loaded, options or Options()))
+    with collector_paused():  # the model is a tree over the records: no cycles to collect (rundir.py)
+        return Run(loaded, build(loaded, options or Options()))
 
 
 def load(run_dir, thresholds=None, *, baseline: str | None = None, extras=(), output_psnr: float = 40.0,

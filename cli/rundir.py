@@ -13,6 +13,7 @@ run.json is replaced atomically (write to a temporary file, rename); results.jso
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import os
 import socket
@@ -88,9 +89,28 @@ def interrupted(run_dir: Path) -> list[dict]:
     return [r for r in latest(run_dir).values() if r.get("status") == INTERRUPTED]
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a while (as it was, after). Parsed records are trees
+    (no cycles to find), and every full collection walks all the objects alive: reading a
+    10,000-cell run with the collector on spends a third of its time walking the records it already
+    read, and building a report over them again as long (benchmarks/render.py)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_run(path: str | Path) -> LoadedRun:
     """A run directory as written by `vercompare run`; RunDirError when it is not one."""
-    run_dir = Path(path)
+    with collector_paused():
+        return _load_run(Path(path))
+
+
+def _load_run(run_dir: Path) -> LoadedRun:
     meta_path = run_dir / RUN_JSON
     res = results_path(run_dir)
     if not meta_path.is_file() and res.is_file():

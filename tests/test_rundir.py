@@ -20,3 +20,27 @@ def test_a_run_json_from_before_new_knobs_is_the_same_matrix(tmp_path):
     rundir.check_new_or_same(tmp_path, request.to_dict(), resume=True, **same)
     with pytest.raises(RunDirError, match="another matrix"):
         rundir.check_new_or_same(tmp_path, RunRequest(device="cpu").to_dict(), resume=True, **same)
+
+
+def test_the_collector_is_paused_while_a_run_loads_and_as_it_was_after(tmp_path):
+    """Records are trees: loading pauses the cyclic collector (a third of a big load's time) and gives
+    it back as it was, also when the run directory is bad."""
+    import gc
+
+    assert gc.isenabled()
+    with rundir.collector_paused():
+        assert not gc.isenabled()
+        with rundir.collector_paused():  # nested (the report command around load_run): still off after
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RunDirError):
+        rundir.load_run(tmp_path / "nothing")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with rundir.collector_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()

@@ -26,14 +26,14 @@ def report_cmd(run_dir: Path = typer.Argument(..., help="a run directory (the --
 
     Example: vercompare report runs/2026-11-26 --format md --out comment.md
     """
-    from rich.console import Console
-
     from vercompare import api
     from vercompare.report import history, output
+    from vercompare.rundir import collector_paused
 
-    run = api.load(run_dir, options=output.options(baseline, options))
-    history.index_if_new(run.loaded, console=Console(stderr=True))
-    output.emit(run, options)
+    with collector_paused():  # records and the report are trees, no cycles to collect (rundir.py)
+        run = api.load(run_dir, options=output.options(baseline, options))
+        history.index_if_new(run.loaded)  # a failure: one line on stderr
+        output.emit(run, options)
     output.gate(run.report)
 
 
@@ -47,17 +47,16 @@ def diff_cmd(run_a: Path = typer.Argument(..., help="the older run (the baseline
 
     Example: vercompare diff runs/last-week runs/today --fail-on-regression 5%
     """
-    from rich.console import Console
-
     from vercompare import api
     from vercompare.report import history, output
-    from vercompare.rundir import load_run
+    from vercompare.rundir import collector_paused, load_run
 
-    a, b = load_run(run_a), load_run(run_b)
-    for side in (a, b):
-        history.index_if_new(side, console=Console(stderr=True))
-    run = api.compare(a, b, options=output.options(None, options))
-    output.emit(run, options)
+    with collector_paused():  # records and the report are trees, no cycles to collect (rundir.py)
+        a, b = load_run(run_a), load_run(run_b)
+        for side in (a, b):
+            history.index_if_new(side)  # a failure: one line on stderr
+        run = api.compare(a, b, options=output.options(None, options))
+        output.emit(run, options)
     output.gate(run.report)
 
 

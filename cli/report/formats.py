@@ -53,14 +53,16 @@ def render(report: Report, fmt: str, width: int = 200, source=None) -> str:
 
 
 def table_text(report: Report, width: int = 200, color: bool = False) -> str:
-    from rich.console import Console
+    from vercompare.report import terminal
 
-    from vercompare.report.terminal import render as render_terminal
+    if not color:
+        return terminal.plain(report, width)
+    from rich.console import Console
 
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system="truecolor" if color else None,
                       force_terminal=color, legacy_windows=False)
-    render_terminal(report, console)
+    terminal.render(report, console)
     return buf.getvalue()
 
 

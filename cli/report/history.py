@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,7 +159,7 @@ def is_indexed(run_dir, db_path: str | Path | None = None) -> bool:
 def index_if_new(loaded_run, db_path: str | Path | None = None, console=None) -> bool:
     """Index a run that `report` or `diff` reads when the history does not hold it as it is (a
     compose run, a copied or resumed directory). A report never fails for its history: a database
-    that cannot be written is one line on `console`. True when it indexed."""
+    that cannot be written is one line on `console` (None: standard error). True when it indexed."""
     try:
         if is_indexed(loaded_run.path, db_path):
             return False
@@ -182,11 +183,14 @@ def index_at_end(run_dir, console=None, db_path: str | Path | None = None) -> No
 
 
 def _not_indexed(console, run_dir, exc: Exception) -> None:
-    if console is None:
-        return
+    """One line on `console` (a Rich console), or on standard error without one (a report needs no
+    Rich for it: importing Rich is a tenth of a big report's time)."""
     reason = exc.one_line() if hasattr(exc, "one_line") else f"{type(exc).__name__}: {exc}"
-    console.print(f"history: {run_dir} not indexed ({reason}); later: vercompare history --index {run_dir}",
-                  highlight=False, soft_wrap=True, markup=False)
+    line = f"history: {run_dir} not indexed ({reason}); later: vercompare history --index {run_dir}"
+    if console is None:
+        print(line, file=sys.stderr)
+    else:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 @dataclass(frozen=True)

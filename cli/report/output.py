@@ -41,14 +41,14 @@ def emit(run, values: dict) -> None:
     """A loaded run's report (vercompare.api.Run) in --format on stdout (the table on the terminal)
     or into --out; also --png."""
     fmt, out, png, width = values.get("fmt", "table"), values.get("out"), values.get("png"), values.get("width")
-    from rich.console import Console
-
-    from vercompare.report import terminal
-
     report = run.report
     if fmt == "png":
         png = png or out
     elif fmt == "table" and out is None:
+        from rich.console import Console  # only the terminal needs Rich (terminal.py)
+
+        from vercompare.report import terminal
+
         terminal.render(report, Console(width=width) if width else Console())
     else:
         content = run.render(fmt, width=width or 200)
@@ -56,7 +56,7 @@ def emit(run, values: dict) -> None:
             typer.echo(content, nl=False)
         else:
             write(out, content)
-            Console(stderr=True).print(f"wrote {out}", highlight=False)
+            typer.echo(f"wrote {out}", err=True)
     if png is not None:
         from vercompare.report.png import write_png
 
@@ -64,7 +64,7 @@ def emit(run, values: dict) -> None:
             write_png(report, png)
         except OSError as exc:
             raise BadInput(f"cannot write {png}: {exc}") from None
-        Console(stderr=True).print(f"wrote {png}", highlight=False)
+        typer.echo(f"wrote {png}", err=True)
 
 
 def check_run_format(fmt: str, machine: bool) -> None:
@@ -119,6 +119,8 @@ def write(path: Path, content: str) -> None:
 
 def gate(report) -> None:
     """The gate's lines on stderr; exits 1 when it failed."""
+    if not report.verdict.gated:  # no gate asked: nothing to print (nor Rich to import for it)
+        return
     from rich.console import Console
 
     from vercompare.report.gate import print_verdict

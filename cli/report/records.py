@@ -200,12 +200,16 @@ class Measured:
 
     def per_round(self, metric: str) -> list[float]:
         """A metric's value in each round that has it (compile_s, first_call_s, peak memory)."""
-        out = []
-        for r in self.records:
-            v = (r.get("metrics") or {}).get(metric)
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-                out.append(float(v))
-        return out
+        known = self._per_round
+        if metric not in known:  # each asked for several times: the cell, its comparison, the verdict's memory
+            values = ((r.get("metrics") or {}).get(metric) for r in self.records)
+            known[metric] = tuple(float(v) for v in values
+                                  if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+        return list(known[metric])
+
+    @cached_property
+    def _per_round(self) -> dict[str, tuple[float, ...]]:
+        return {}
 
 
 def measured_cells(records) -> dict[tuple[str, str], Measured]:

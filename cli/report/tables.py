@@ -350,8 +350,7 @@ def _metric_ratio(base: Measured | None, cand: Measured | None, metric: str):
     per round: its own between-round spread, Welch's df (stats.ratio)."""
     if base is None or cand is None:
         return None
-    a = stats.side([[v] for v in base.per_round(metric) if v > 0])
-    b = stats.side([[v] for v in cand.per_round(metric) if v > 0])
+    a, b = stats.side_of_values(base.per_round(metric)), stats.side_of_values(cand.per_round(metric))
     return stats.ratio(a, b) if a is not None and b is not None else None
 
 
@@ -429,9 +428,9 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
     figures = []
     for stage, rounds in m.figures():
         samples = [x for rnd in rounds for x in rnd]
-        est = stats.figure_interval(rounds, options.confidence)
-        ratio = None
         bs, cs = base_figs.get(stage), mine.get(stage)
+        est = stats.figure_interval(rounds, options.confidence, cs)
+        ratio = None
         if bs is not None and cs is not None:
             ratio = stats.ratio(bs, cs, options.confidence)
         figures.append(Figure(stage, est, stats.noise(samples), ratio))

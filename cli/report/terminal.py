@@ -6,26 +6,31 @@ this takes a fraction of that. Colour comes from the styles of text.py, and is o
 where a difference is significant. The terminal folds the extra columns (--show) into their
 main column as labelled lines (a terminal is too narrow for 4 x 6 columns); md, html and csv
 keep them as columns.
+
+Without colour (`--format table --out FILE`, `vercompare.load(...).render("table")`) the lines are
+joined as they are (`plain`): Rich would only copy their text through, after measuring every
+segment again, and importing it is a tenth of a 10,000-cell report's time.
 """
 from __future__ import annotations
 
-from rich.cells import cell_len as _rich_cell_len
-from rich.console import Console
-from rich.segment import Segment, Segments
-from rich.style import Style
+from typing import TYPE_CHECKING
 
 from vercompare.report import text as T
 from vercompare.report.model import Report, Table
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# text.py's style names -> Rich's style definitions (parsed when a console renders)
 STYLES = {
-    "faster": Style.parse("bold green"),
-    "slower": Style.parse("bold red"),
+    "faster": "bold green",
+    "slower": "bold red",
     "fail": None,  # colour is kept for significant differences only
-    "noisy": Style.parse("bold"),
-    "dim": Style.parse("dim"),
-    "flag": Style.parse("bold red"),
-    "title": Style.parse("bold"),
-    "header": Style.parse("bold"),
+    "noisy": "bold",
+    "dim": "dim",
+    "flag": "bold red",
+    "title": "bold",
+    "header": "bold",
     None: None,
 }
 GAP = 3
@@ -36,11 +41,15 @@ MIN_COL = 13
 def cell_len(text: str) -> int:
     """Terminal cells of a text: its length where it is ASCII (nearly every segment: a fast C check),
     else Rich's count (wide and zero-width characters)."""
-    return len(text) if text.isascii() else _rich_cell_len(text)
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len as rich_cell_len
+
+    return rich_cell_len(text)
 
 
 def _len(line) -> int:
-    return sum(cell_len(t) for t, _ in line)
+    return cell_len("".join([t for t, _ in line]))  # one check per line: most lines are all ASCII
 
 
 def _wrap(line, width: int) -> list:
@@ -73,6 +82,15 @@ def _wrap(line, width: int) -> list:
     if cur:
         out.append(cur)
     return out or [[]]
+
+
+def _fitted(line, width: int) -> list[tuple[list, int]]:
+    """The line wrapped to `width`, each piece with its width in cells, measured once (the padding
+    after it needs the width again; a 10,000-cell report has some 100,000 such lines)."""
+    n = _len(line)
+    if n <= width:
+        return [(line, n)]
+    return [(piece, _len(piece)) for piece in _wrap(line, width)]
 
 
 def _column_widths(natural: list[int], minimum: list[int], available: int) -> list[int]:
@@ -110,15 +128,15 @@ def _table_lines(table: Table, width: int):
     widths = _column_widths(natural, minimum, width - INDENT - gap * (ncols - 1) - 1)
 
     def emit(cells):
-        wrapped = [[w for line in lines for w in _wrap(line, widths[i])] for i, lines in enumerate(cells)]
+        wrapped = [[f for line in lines for f in _fitted(line, widths[i])] for i, lines in enumerate(cells)]
         height = max(len(c) for c in wrapped)
         for k in range(height):
             segs = [(" " * INDENT, None)]
             for i, col_lines in enumerate(wrapped):
-                line = col_lines[k] if k < len(col_lines) else []
+                line, cells_wide = col_lines[k] if k < len(col_lines) else ([], 0)
                 segs.extend(line)
                 if i < ncols - 1:
-                    segs.append((" " * (widths[i] - _len(line) + gap), None))
+                    segs.append((" " * (widths[i] - cells_wide + gap), None))
             while segs and not segs[-1][0].strip():  # no trailing blanks
                 segs.pop()
             yield segs
@@ -153,10 +171,19 @@ def report_lines(report: Report, width: int, provenance: bool = True):
 
 
 def render(report: Report, console: Console, provenance: bool = True) -> None:
+    from rich.segment import Segment, Segments
+    from rich.style import Style
+
+    styles = {name: Style.parse(spec) if spec else None for name, spec in STYLES.items()}
     segments = []
     newline = Segment.line()
     for line in report_lines(report, console.width, provenance):
         for t, style in line:
-            segments.append(Segment(t, STYLES.get(style)))
+            segments.append(Segment(t, styles.get(style)))
         segments.append(newline)
     console.print(Segments(segments), crop=False, soft_wrap=True)
+
+
+def plain(report: Report, width: int, provenance: bool = True) -> str:
+    """What `render` prints on a console without colour, as a string."""
+    return "".join("".join([t for t, _ in line]) + "\n" for line in report_lines(report, width, provenance))

@@ -137,6 +137,18 @@ def test_student_t_quantiles(df, p, t):
     assert stats.t_cdf(t, df) == pytest.approx(p, abs=1e-4)
 
 
+@pytest.mark.parametrize("p", [0.9, 0.975, 0.995])
+@pytest.mark.parametrize("df", [1.3, 2.7, 4.0, 7.5, 31.2, 400.0])
+def test_student_t_quantile_inverts_the_cdf_at_welch_df(df, p):
+    """Welch's df are fractional and all different: the quantile inverts the cdf to ~1e-12 there."""
+    assert stats.t_cdf(stats.t_ppf(p, df), df) == pytest.approx(p, abs=1e-11)
+
+
+@pytest.mark.parametrize("values", [[], [3.0], [0.0, 2.0], [2.0, 2.0], [40.1, 44.7, 41.3], [1e9, 1.2e9, -1.0]])
+def test_a_side_of_one_value_per_round_is_the_side_of_those_rounds(values):
+    assert stats.side_of_values(values) == stats.side([[v] for v in values if v > 0])
+
+
 def test_holm_step_down():
     assert stats.holm([0.01, 0.04, 0.03, 0.005], alpha=0.05) == [True, False, False, True]
     assert stats.holm([0.001] * 3) == [True] * 3

@@ -11,10 +11,11 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from vercompare.planning.thresholds import Thresholds
-from vercompare.report import Options, build, terminal
+from vercompare.report import Options, build, formats, terminal
 from vercompare.rundir import load_run
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -70,6 +71,20 @@ def test_at_80_columns_the_verdict_comes_first_and_no_label_is_cut_mid_word(page
         for column in table.main_columns:
             for word in column.label.split():
                 assert word in header.split(), (word, header)
+
+
+@pytest.mark.parametrize("golden,width,options", [
+    ("page_table.txt", 160, Options()),
+    ("page_table_80.txt", 80, Options()),
+    ("page_table_extras.txt", 200, Options(extras=("compile", "first-call", "memory", "tflops", "output"),
+                                           thresholds=Thresholds(fail_on_regression="5%"), baseline="torch-nightly")),
+])
+def test_the_table_as_text_is_what_the_terminal_prints_without_colour(page_dir, golden, width, options):
+    """`--format table --out FILE` joins the lines without Rich (terminal.plain): the same text, wide
+    characters (❌) and wrapping included."""
+    report = build(load_run(page_dir), options)
+    report = replace(report, provenance=replace(report.provenance, run_dir="RUN_DIR"))
+    assert formats.render(report, "table", width=width) == (GOLDEN / golden).read_text(encoding="utf-8")
 
 
 def test_every_state_appears(page_dir):
