@@ -193,6 +193,7 @@ def main() -> None:
     parser.add_argument("--matrices", type=int, default=300, help="matrices per scenario (default 300)")
     parser.add_argument("--quick", action="store_true", help="sequential sampling only (GPU-like noise unless --noise)")
     parser.add_argument("--noise", choices=list(NOISE), help="this noise only")
+    parser.add_argument("--skip-coverage", action="store_true", help="the error-rate table only")
     parser.add_argument("--coverage", type=int, default=20000, help="cells per figure-coverage row (default 20000)")
     parser.add_argument("--coverage-matrices", type=int, default=1000,
                         help="72-cell matrices per ratio-coverage row (default 1000)")
@@ -219,11 +220,12 @@ def main() -> None:
               f"{pct(sum(c in ('unchanged', 'improved') for c in cats), len(cats))} / "
               f"{pct(sum(c == 'inconclusive' for c in cats), len(cats))} / "
               f"{pct(sum(c == 'regressed' for c in cats), len(cats))} | 1 |")
-    print("\n| noise | interval | coverage % |")
-    print("|---|---|---|")
-    ratio_rounds = tuple(int(x) for x in args.coverage_rounds.split(","))
-    for name, what, value in coverage_rows(rng, args.coverage, args.coverage_matrices, ratio_rounds):
-        print(f"| {name} | {what} | {value} |", flush=True)
+    if not args.skip_coverage:
+        print("\n| noise | interval | coverage % |")
+        print("|---|---|---|")
+        ratio_rounds = tuple(int(x) for x in args.coverage_rounds.split(","))
+        for name, what, value in coverage_rows(rng, args.coverage, args.coverage_matrices, ratio_rounds):
+            print(f"| {name} | {what} | {value} |", flush=True)
     print(f"\n({time.perf_counter() - started:.0f} s)")
 
 
