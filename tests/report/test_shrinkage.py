@@ -46,7 +46,7 @@ def test_equal_variances_fit_a_prior_at_their_level():
     for seed in range(4):
         prior, _ = _prior(seed, 4, (0.01, 0.01))
         assert prior.sides == 144 and prior.scale == pytest.approx(true, rel=0.3)
-        assert prior.scale <= prior.target < 1.7 * true
+        assert prior.scale <= prior.target < 2 * true
 
 
 def test_unequal_variances_fit_fewer_prior_df_and_a_higher_target():
@@ -97,10 +97,10 @@ def test_one_process_sides_are_not_moderated():
 
 
 def test_coverage_in_the_noisiest_fifth_holds():
-    """The reason for the 80th-percentile target: 40 seeded GPU-like matrices (72 cells, 3 rounds,
+    """The reason for the high-percentile target: 40 seeded GPU-like matrices (72 cells, 3 rounds,
     between-process noise 0.5-2 %); the 95 % intervals of the noisiest fifth of cells cover the true
-    ratio in >= 91 % of ~570 cells (benchmarks/gate_calibration.py measured 95 %; shrinking to the
-    prior's centre instead gives about 88 %, and this fails)."""
+    ratio in >= 91 % of 536 cells (95.5 % with these seeds; gate_calibration.py measured 94.4 % over 500
+    matrices). Shrinking to the prior's centre instead covers 87.7 % here, and this fails."""
     rng = random.Random(2026)
     hits = total = 0
     for _ in range(40):
