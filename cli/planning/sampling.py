@@ -4,8 +4,9 @@
 - a gate (--fail-on-*, the config's [gate]) and no --rounds: sequential. Every variant x compile
   mode starts with FIRST rounds; then each look at the verdict (report/verdict.py) adds one round -
   fresh processes, interleaved A B B A like the first ones - to the units that hold an undecided
-  cell, until every cell is decided, --max-rounds, or --budget. Every look holds the gate's tests
-  to Pocock's constant level (report/stats.py: spent), so the error rates hold over all the looks.
+  cell, until every cell is decided, --max-rounds, or --budget. Every look holds each of the gate's
+  tests to its level (report/stats.py: spent - FAIL Pocock's constant, PASS most at the first look),
+  so the error rates hold over all the looks.
 
 run.json keeps the choice ("sampling"), so `report` judges the directory as the run did.
 """

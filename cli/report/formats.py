@@ -11,7 +11,7 @@ import math
 from vercompare.errors import BadInput
 from vercompare.report import text as T
 from vercompare.report.model import Report
-from vercompare.report.stats import NOISE
+from vercompare.report.stats import is_significant
 from vercompare_runner.vocabulary import (
     COMPILE_S,
     COMPILE_S_SOURCE,
@@ -142,7 +142,7 @@ def report_dict(report: Report) -> dict:
                 for f in cell["figures"]:
                     if f["ratio"] is not None:
                         lo, hi = f["ratio"]["low"], f["ratio"]["high"]
-                        f["ratio"]["significant"] = lo > 1.0 + NOISE or hi < 1.0 - NOISE
+                        f["ratio"]["significant"] = is_significant(f["ratio"]["value"], lo, hi)
     d["kind"] = "vercompare.report"
     d["verdict_line"] = report.verdict.line()
     d["verdict"]["exit_code"] = report.verdict.exit_code()

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, replace
 
 from vercompare.errors import BadInput
-from vercompare.report import compile_cost, gpu_state, stats, verdict
+from vercompare.report import compile_cost, gpu_state, shrinkage, stats, verdict
 from vercompare.report.fingerprints import record_diff
 from vercompare.report.model import EXTRAS, SETTING_KNOBS, Cell, Column, Figure, Options, Report, Row, Table
 from vercompare.report.peaks import peak_tflops
@@ -83,7 +83,7 @@ def build(loaded_run, options: Options | None = None) -> Report:
                          variants=tuple(replace(v, label=labels.get(v.name, "")) for v in provenance.variants))
     groups, compiles = _group(measured, varying, _known_gpus(lasts))
 
-    layout = _Layout(names, labels, compiles, options, baseline, proven, _Footnotes(), _Sides(),
+    layout = _Layout(names, labels, compiles, options, baseline, proven, _Footnotes(), _Sides(measured.values()),
                      incomplete=bool(meta.get("stopped")))  # stopped early: its missing cells have not run yet
     tables, comparisons, output_flags, failed = [], [], [], []
     for key in sorted(groups, key=lambda k: (k[0] == "cpu", k[0], k[1], str(k[2]))):
@@ -387,15 +387,24 @@ def _noise_line(spreads, noisy_cells, n_figures) -> str:
 
 class _Sides:
     """Each Measured's ratio sides (stage -> stats.Side), computed once per build: a baseline cell
-    is the base of every other column's cell."""
+    is the base of every other column's cell; and the shrinkage prior fitted over every ok cell's
+    sides of the run (the it/s ratios' moderated variances, report/shrinkage.py)."""
 
-    def __init__(self):
+    def __init__(self, measured=()):
         self._done: dict[int, dict] = {}
+        self._measured = [m for m in measured if m.status == OK]
+        self._prior: list = []  # [] until fitted, then [Prior or None]
 
     def __call__(self, m: Measured) -> dict:
         if id(m) not in self._done:
             self._done[id(m)] = {stage: stats.side(rounds) for stage, rounds in m.figures()}
         return self._done[id(m)]
+
+    @property
+    def prior(self) -> shrinkage.Prior | None:
+        if not self._prior:
+            self._prior.append(shrinkage.fit(s for m in self._measured for s in self(m).values()))
+        return self._prior[0]
 
 
 def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, options: Options, footnote,
@@ -432,7 +441,7 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
         est = stats.figure_interval(rounds, options.confidence, cs)
         ratio = None
         if bs is not None and cs is not None:
-            ratio = stats.ratio(bs, cs, options.confidence)
+            ratio = stats.ratio(bs, cs, options.confidence, sides.prior)
         figures.append(Figure(stage, est, stats.noise(samples), ratio))
     if not figures:
         return Cell("error", "no samples", footnote=footnote("ok records without it/s samples are not shown"))

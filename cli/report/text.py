@@ -191,4 +191,4 @@ def verdict_style(report: Report) -> str | None:
 LEGEND = ("it/s: median of every call (95 % CI across runner processes: t on the round medians; "
           "[range] of the calls where one round gives none); "
           "x: ratio to the baseline, geometric mean of round medians (95 % CI across runner processes); "
-          "↑/↓ significant beyond ±1 %, ≈ not; ? too noisy to judge")
+          "↑/↓ significant (CI excludes 1) and past ±1 %, ≈ not; ? too noisy to judge")

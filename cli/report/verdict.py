@@ -14,8 +14,9 @@ tests against its threshold T:
 - neither: "inconclusive" - the data cannot tell yet (sequential sampling adds rounds to such cells).
 A cell whose every test PASSes is "unchanged" (or "improved" where significantly better); output: a
 PSNR below the floor is "regressed". The matrix PASSes only when every gated cell does; FAIL when
-one regressed or broke; otherwise INCONCLUSIVE. Under sequential sampling every look holds both
-tests to Pocock's constant level (stats.spent), so the error rates hold over all the looks.
+one regressed or broke; otherwise INCONCLUSIVE. Under sequential sampling every look holds each test
+to its level from stats.spent (FAIL: Pocock's constant; PASS: most at the first look), so the error
+rates hold over all the looks.
 
 With a gate (any threshold given) only the kinds given are judged; without one, every kind is
 judged at DEFAULTS, so the verdict line still says what a gate would. docs/verdict.md measures it.
@@ -147,7 +148,7 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
     rejected = stats.holm(pvalues) if pvalues else []
     by_cell: dict[int, list] = {}
     for (i, metric, stage, r, threshold, a), reject in zip(tests, rejected):
-        shown_within = r.p_within(threshold, _TESTED[metric][2]) <= a
+        shown_within = r.p_within(threshold, _TESTED[metric][2]) <= _alpha(r, looks, within=True)
         by_cell.setdefault(i, []).append((metric, stage, r, threshold, reject, shown_within))
     # a cell decided by its states (broke, interrupted, no provenance) gains nothing from more rounds
     cells = [replace(_cell_verdict(c, by_cell.get(i, []), judged), units=c.units if _states(c) is None else ())
@@ -160,8 +161,8 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
     return Verdict(result, counts, tuple(cells), gated, thresholds)
 
 
-def _alpha(r: stats.Ratio, looks: tuple[int, int] | None) -> float:
-    return stats.ALPHA if looks is None else stats.spent(r.rounds, looks[0], looks[1])
+def _alpha(r: stats.Ratio, looks: tuple[int, int] | None, within: bool = False) -> float:
+    return stats.ALPHA if looks is None else stats.spent(r.rounds, looks[0], looks[1], within=within)
 
 
 def undecided(verdict: Verdict) -> tuple[CellVerdict, ...]:

@@ -99,9 +99,19 @@ def test_non_inferiority_and_regression_tests_are_one_sided_mirrors():
     assert alone.p_within(0.05) == 1.0  # one process per side never shows "within"
 
 
-def test_sequential_looks_are_held_to_pocock_s_constant_level():
+def test_sequential_looks_spend_alpha_per_test():
+    """FAIL: Pocock's constant level at every look; PASS: most at the first look, little after."""
     assert [stats.spent(r, 3, 12) for r in (3, 7, 12)] == [stats.LOOK_ALPHA] * 3
-    assert stats.spent(3, 3, 3) == stats.ALPHA  # fixed sampling: one look, all of alpha
+    assert [stats.spent(r, 3, 12, within=True) for r in (3, 4, 12)] == [
+        stats.FIRST_LOOK_WITHIN, stats.LATER_LOOK_WITHIN, stats.LATER_LOOK_WITHIN]
+    assert stats.spent(3, 3, 3) == stats.spent(3, 3, 3, within=True) == stats.ALPHA  # fixed: one look
+
+
+def test_significant_means_the_interval_excludes_one_and_the_change_is_past_noise():
+    assert stats.Ratio(0.98, 0.965, 0.995).significant  # 2 % slower, shown (not whole interval past 1 %)
+    assert stats.Ratio(1.03, 1.001, 1.06).significant
+    assert not stats.Ratio(0.98, 0.95, 1.01).significant  # the interval holds 1: not shown
+    assert not stats.Ratio(0.995, 0.992, 0.998).significant  # shown, but within the 1 % noise
 
 
 def test_a_figure_interval_accounts_for_rounds():

@@ -201,11 +201,12 @@ def test_undecided_cells_name_the_units_another_round_measures(tmp_path):
 
 
 def test_a_sequential_run_is_judged_at_the_sequential_level(tmp_path):
-    """run.json's "sampling" makes `report` hold each test to the level the run's looks used."""
+    """run.json's "sampling" makes `report` hold each test to the level the run's looks used: 4 rounds
+    of a run that started at 3 are its second look, where PASS is held to LATER_LOOK_WITHIN."""
     import json
 
-    d = synthetic.two_variant_run(tmp_path / "seq", rounds(100, 0.004, 0.02, 3, seed=9),
-                                  rounds(98, 0.004, 0.02, 3, seed=10))
+    d = synthetic.two_variant_run(tmp_path / "seq", rounds(100, 0.004, 0.02, 4, seed=9),
+                                  rounds(98, 0.004, 0.02, 4, seed=10))
     fixed = build(load_run(d), Options(thresholds=GATE)).verdict
     meta = json.loads((d / "run.json").read_text())
     meta["sampling"] = {"sequential": True, "first_rounds": 3, "max_rounds": 12}
@@ -213,7 +214,7 @@ def test_a_sequential_run_is_judged_at_the_sequential_level(tmp_path):
     sequential = build(load_run(d), Options(thresholds=GATE)).verdict
     r = fixed.cells[0]
     p = build(load_run(d), Options(thresholds=GATE)).tables[0].rows[0].cells[1].figures[0].ratio.p_within(0.05)
-    assert stats.LOOK_ALPHA < p <= stats.ALPHA, p  # this seed lies between the two levels
+    assert stats.LATER_LOOK_WITHIN < p <= stats.ALPHA, p  # this seed lies between the two levels
     assert r.category == "unchanged" and sequential.cells[0].category == "inconclusive"
 
 
