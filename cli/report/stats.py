@@ -196,7 +196,8 @@ def side_of_values(values) -> Side | None:
         return None
     if len(logs) == 1:
         return Side(1, logs[0], None, 0.0, True)
-    return Side(len(logs), math.fsum(logs) / len(logs), _variance(logs), len(logs) - 1.0, False)
+    own = _variance(logs)  # one value per round: no calls within a round, so the floor is 0
+    return Side(len(logs), math.fsum(logs) / len(logs), own, len(logs) - 1.0, False, own, 0.0)
 
 
 def _median_variance(values: list[float]) -> float:
