@@ -54,7 +54,9 @@ def _image(client, config, plan, urls, log_path: Path, rebuild: bool = False):
 
 
 def build_here(config, plan, urls) -> dict:
-    """The variant's image on this node: built, or found (content-addressed tag)."""
+    """The variant's image on this node: built, or found (content-addressed tag); with a registry,
+    pushed there too ("ref": its reference by digest, which the other nodes pull)."""
+    from vercompare.backends.docker.backend import push_to
     from vercompare.images import build
 
     log_dir = Path(tempfile.mkdtemp(prefix="vercompare-build-"))
@@ -62,14 +64,31 @@ def build_here(config, plan, urls) -> dict:
     try:
         try:
             image = _image(client, config, plan, urls, log_dir / "build.log", rebuild=config.build.rebuild)
+            pushed = push_to(client, image, config.registry, plan.name, log_dir / "build.log") \
+                if config.registry is not None else {}
         except build.BuildFailed as exc:
             return {"node": here(), "failed": True, "tail": exc.tail}
         freeze = build.read_file(client, image.id, "/opt/vercompare/freeze.txt")
         return {"node": here(), "failed": False, "tag": image.tag, "id": image.id, "built": image.built,
-                "freeze": freeze, "base_image": config.build.base_image}
+                "freeze": freeze, "base_image": config.build.base_image, **pushed}
     finally:
         client.close()
         shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def pull_here(ref: str) -> dict:
+    """The image `repo@sha256:...` on this node's engine: {"node", "id", "bytes" (downloaded)}, or
+    {"node", "error": one line naming the registry} when this engine cannot pull it."""
+    from vercompare.images import registry
+
+    client = _client()
+    try:
+        pulled = registry.pull(client, ref)
+        return {"node": here(), "id": pulled.id, "bytes": pulled.bytes}
+    except registry.RegistryFailed as exc:
+        return {"node": here(), "error": str(exc)}
+    finally:
+        client.close()
 
 
 def describe_here() -> dict:
@@ -110,10 +129,13 @@ def reap_here(run_ids: list[str]) -> list[str]:
         client.close()
 
 
-def run_here(config, plan, urls, spec: dict, spec_name: str, run_id: str, task: str) -> Iterator[dict]:
+def run_here(config, plan, urls, spec: dict, spec_name: str, run_id: str, task: str,
+             ref: str | None = None) -> Iterator[dict]:
     """A streaming task: runs the spec in a container on this node and yields, in order,
     {"node": ...}, then {"record": line} and {"log": text} as they appear, then {"exit": code,
-    "cause": ...}. The container is removed however the task ends (cancelled included)."""
+    "cause": ...}. The container is removed however the task ends (cancelled included).
+    ref: the image by registry digest, pulled unless the engine has it (else built here); a node
+    that cannot pull it ends with cause "lost" and "unpullable": its units go to another node."""
     import json
 
     import ray
@@ -132,7 +154,18 @@ def run_here(config, plan, urls, spec: dict, spec_name: str, run_id: str, task: 
     client = _client()
     process = None
     try:
-        image = _image(client, config, plan, urls, scratch / "logs" / "build.log")
+        if ref is not None:
+            from vercompare.images import registry
+
+            try:
+                image = registry.pull(client, ref)
+            except registry.RegistryFailed as exc:
+                yield {"node": here()}
+                yield {"log": f"[vercompare] {exc}\n"}
+                yield {"exit": -1, "cause": "lost", "why": str(exc), "unpullable": True}
+                return
+        else:
+            image = _image(client, config, plan, urls, scratch / "logs" / "build.log")
         gpus = ",".join(str(int(g)) for g in ray.get_gpu_ids()) if config.gpus != "none" else "none"
         backend = DockerBackend(client, replace(config, gpus=gpus))
         yield {"node": here()}
