@@ -153,6 +153,17 @@ class _Gone:
         pass
 
 
+def placement(live: list[dict], unpullable: dict[str, str], gpu_type: str, turn: int) -> tuple[str | None, str | None]:
+    """Where a unit of a variant may run among the live nodes of its GPU type, given the nodes that
+    could not pull its image (node id -> why): (None, None) any of them (Ray picks a free one);
+    (node id, None) only that one, the usable ones taking turns; (None, why) none."""
+    usable = [n["id"] for n in live if n["id"] not in unpullable]
+    if not usable:
+        why = next((unpullable[n["id"]] for n in live if n["id"] in unpullable), "")
+        return None, f"no node of GPU type {gpu_type} could pull the image: {why}"
+    return (None, None) if len(usable) == len(live) else (usable[turn % len(usable)], None)
+
+
 class RayBackend(Backend):
     name = "ray"
     config_class = RayConfig
@@ -361,17 +372,15 @@ class RayBackend(Backend):
             return _Gone(log_path, f"no live node of GPU type {gpu_type} is left in the cluster")
         with self._lock:
             bad = dict(self._unpullable.get(variant, {}))
-        usable = [n for n in live if n["id"] not in bad]
-        if not usable:
-            why = f"no node of GPU type {gpu_type} could pull the image: {next(iter(bad.values()))}"
+        pinned, why = placement(live, bad, gpu_type, self._next())
+        if why:
             return _Gone(log_path, why, reason=why)
         options = dict(num_cpus=0, num_gpus=1, resources={node.GPU_TYPE_PREFIX + gpu_type: 0.001},
                        max_retries=0, num_returns="streaming")  # retries are the driver's: records must not repeat
-        if len(usable) < len(live):  # only where the image can be had: on one of those, in turn
+        if pinned:
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(
-                usable[self._next() % len(usable)]["id"], soft=False)
+            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(pinned, soft=False)
         stream = self.ray.remote(node.run_here).options(**options).remote(
             self.config.docker, self._plans[variant], self._urls, spec, spec_name, run_id, f"{run_id}/{spec_name}", ref)
 
