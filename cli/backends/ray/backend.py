@@ -85,6 +85,8 @@ class RayProcess:
                         rundir.append(self._run_dir, record)
                     elif "log" in item:
                         log.write(item["log"])
+                    elif "file" in item:  # what the runner wrote in its specs/ (the check's verdict)
+                        (self._run_dir / "specs" / Path(item["file"]).name).write_text(item["text"])
                     elif "exit" in item:
                         self._code, self._cause, self._why = int(item["exit"]), item.get("cause"), item.get("why")
                         if item.get("unpullable"):
@@ -365,8 +367,22 @@ class RayBackend(Backend):
         spec_name = spec_path.rsplit("/", 1)[-1]
         spec = json.loads((run_dir / "specs" / spec_name).read_text())
         gpu_type = spec["cases"][0].get("gpu_type") or ""  # a unit's cases share their lane
-        self._run_ids.add(run_id)
-        variant, ref = prepared.variant, self._refs.get(prepared.variant)
+        return self._launch(prepared.variant, gpu_type, run_dir, log_path, node.run_here, spec=spec,
+                            spec_name=spec_name, run_id=run_id, task=f"{run_id}/{spec_name}")
+
+    def start_runner(self, prepared: Prepared, args: list[str], run_dir: Path, log_path: Path, run_id: str = ""):
+        """The check before measuring, on a node of the run's first GPU type that has a live one, in a
+        container started as the measuring runners are; the verdict it writes comes back into specs/."""
+        gpu_type = next((lane for lane in self._lanes if self.of_type(lane)), self._lanes[0] if self._lanes else "")
+        back = tuple(args[args.index("--out") + 1].rsplit("/", 1)[-1:]) if "--out" in args else ()
+        return self._launch(prepared.variant, gpu_type, run_dir, log_path, node.runner_here, args=args, specs={},
+                            run_id=run_id, task=f"{run_id}/start-check/{slugify(prepared.variant)}", back=back)
+
+    def _launch(self, variant: str, gpu_type: str, run_dir: Path, log_path: Path, fn, **kwargs):
+        """fn(config, plan, urls, ref=the image's registry reference, **kwargs) as a streaming task that
+        asks for one GPU of the type, on a node that can have the variant's image."""
+        self._run_ids.add(kwargs["run_id"])
+        ref = self._refs.get(variant)
         live = self.of_type(gpu_type)
         if not live:  # its last node died: Ray would keep the task pending for ever
             return _Gone(log_path, f"no live node of GPU type {gpu_type} is left in the cluster")
@@ -381,8 +397,8 @@ class RayBackend(Backend):
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
             options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(pinned, soft=False)
-        stream = self.ray.remote(node.run_here).options(**options).remote(
-            self.config.docker, self._plans[variant], self._urls, spec, spec_name, run_id, f"{run_id}/{spec_name}", ref)
+        stream = self.ray.remote(fn).options(**options).remote(self.config.docker, self._plans[variant], self._urls,
+                                                               ref=ref, **kwargs)
 
         def unpullable(node_id: str, why: str) -> None:
             with self._lock:
