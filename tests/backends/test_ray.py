@@ -10,8 +10,7 @@ for the module.
 - nodes killed mid-run: the A100 cases go on on the other A100 node, the T4 ones (no T4 node left)
   are `error` "node lost" with their phase; no container stays on any engine once the next run
   has started; --resume (with the T4 node back) completes the matrix;
-- a GPU type no node has: one line naming the types there are, exit 2, nothing run;
-- a compiled case: the check before measuring runs on a node of its type, as the measuring runner does.
+- a GPU type no node has: one line naming the types there are, exit 2, nothing run.
 """
 from __future__ import annotations
 
@@ -143,21 +142,3 @@ def test_killed_nodes_retried_or_lost_then_resumed(fleet, wheelhouse, ca_bundle,
     assert all(final[(r["variant"]["name"], r["case"]["id"])]["node"]["id"] == back.id for r in lost)
     assert fleet.managed_containers() == {e.docker_host: [] for e in fleet.engines}
 
-
-def test_compiled_cases_are_checked_on_a_node_before_measuring(fleet, wheelhouse, ca_bundle, image_registry, tmp_path):
-    """The check before measuring (execution/start_check.py) runs as a task on a node of the run's type, in
-    a container started as the measuring runner is; its verdict comes back into run.json."""
-    out = tmp_path / "run"
-    args = ["--torch", "2.13.0+cpu", "--diffusers", "0.42.1", "--pipeline", "sd-txt2img", "--weights", "tiny",
-            "--device", "cpu", "--steps", "1", "--warmup", "0", "--repeats", "1", "--rounds", "1", "--cpu-threads", "1",
-            "--batch-size", "1", "--gpu-type", "T4", "--backend", "ray", "--compile", "default"]
-    proc = vercompare("run", *args, "--ray-address", fleet.address, *build_args(fleet.engines[0], wheelhouse, ca_bundle),
-                      "--registry", f"{image_registry.address}/ci", "--out", str(out), timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (variant,) = json.loads((out / "run.json").read_text())["variants"]
-    start = variant["check"]["start"]
-    assert start["ok"] and [c["name"] for c in start["checks"] if c["ok"]], start
-    assert "not run" not in json.dumps(start)  # it ran, on a node
-    t4 = {n.id for n in fleet.nodes if n.gpu_type == "T4"}
-    assert [r["status"] for r in records(out)] == ["ok"] and records(out)[0]["node"]["id"] in t4
-    assert not any(fleet.managed_containers().values())
