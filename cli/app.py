@@ -66,8 +66,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(code)
     except VercompareError as exc:
         from rich.console import Console
+        from rich.markup import escape
 
-        Console(stderr=True).print(f"[bold red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+        # escaped: what users typed ("HOST[:PORT][/PREFIX]" in a hint, a bracket in a value) is no markup
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
         if debug:
             raise
         sys.exit(exc.exit_code)

@@ -8,6 +8,7 @@ import json
 from collections import Counter
 
 from vercompare.errors import BadInput
+from vercompare.images import registry
 from vercompare.images.definition import IMAGE_REPO, LABEL_PREFIX
 
 
@@ -21,7 +22,8 @@ def describe(image) -> dict:
     return {"tag": next((t for t in image.tags if t.startswith(IMAGE_REPO)), image.short_id),
             "id": image.id, "variant": labels.get(LABEL_PREFIX + "variant", "?"),
             "python": plan.get("python", "?"), "pins": [p["requirement"] for p in plan.get("pins", [])],
-            "size_mb": round(image.attrs.get("Size", 0) / 1e6), "created": image.attrs.get("Created", "")[:19]}
+            "size_mb": round(image.attrs.get("Size", 0) / 1e6), "created": image.attrs.get("Created", "")[:19],
+            "pushed": registry.pushed(image)}
 
 
 def layer_sharing(layers: dict[str, list[str]]) -> dict[str, int]:

@@ -11,6 +11,7 @@ declare -A NEED=(
   [chromium]=chromium
   [xz-utils]=xz      # dpkg-deb -x of .deb data members (docker-plugins.sh)
   [python3-venv]=""  # scripts/test.sh creates .venv with python3 -m venv
+  [docker-registry]=docker-registry  # the image registry on loopback (tests/support/registry.py)
 )
 
 missing=()

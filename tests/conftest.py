@@ -11,6 +11,7 @@ from engines import (  # noqa: F401  (fixtures, found by pytest in this namespac
     plain_engine,
     wheelhouse,
 )
+from registries import image_registry  # noqa: F401  (a loopback image registry)
 
 
 @pytest.hookimpl(wrapper=True)  # around pytest-xdist's, which reads the groups to name the items

@@ -56,8 +56,9 @@ class RunnerProcess(Protocol):
     def cause(self) -> str | None:
         """Once it has ended: "oom" when the engine's OOM killer ended it, "killed" when something
         outside killed it (SIGKILL), "lost" when the machine it ran on went away (a fleet's node
-        died: its cases may run again on another machine), None when it ended by itself (an exit
-        code, a crash)."""
+        died: its cases may run again on another machine; one that lived but could not run it, such as
+        a node that cannot pull the image, has also a `why()` that says so), None when it ended by
+        itself (an exit code, a crash)."""
 
     def kill(self) -> None:
         """Stop it now (timeouts, Ctrl-C)."""

@@ -158,7 +158,10 @@ def run_variant(backend: Backend, prepared: Prepared, cases: list[dict], run_dir
         victim, remaining = remaining[0], remaining[1:]
         if cause == "lost" and not hung:
             status, phase = "error", phase_from_log(tail)
-            message = f"node lost: the machine running it went away {lost} time(s) ({LOST_RETRIES} retries)"
+            # A machine that lived but could not run it (a fleet's node that cannot pull the image) says why.
+            why = getattr(process, "why", lambda: None)()
+            message = f"{why} ({lost} time(s), {LOST_RETRIES} retries)" if why else \
+                f"node lost: the machine running it went away {lost} time(s) ({LOST_RETRIES} retries)"
         elif out_of_budget:
             status, message = INTERRUPTED, "the run budget (--budget) ran out; runner stopped"
         elif hung:

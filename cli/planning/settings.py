@@ -51,6 +51,10 @@ class Settings:
                                   "--overlap/--no-overlap")
     builder: str = option("auto", BUILD, "Who builds images: buildkit (docker buildx: one package cache for all builds, "
                           "build secrets), legacy (the engine's own builder), or auto: BuildKit where buildx answers.")
+    registry: str | None = option(None, BUILD, "An image registry: HOST, HOST:PORT or HOST:PORT/PREFIX. Each variant's image is built once, "
+                                  "pushed there, and run by digest (--backend ray: every node pulls it instead of "
+                                  "building). Credentials: $VERCOMPARE_REGISTRY_USER and $VERCOMPARE_REGISTRY_PASSWORD, "
+                                  "else `docker login`.")
     rebuild: bool = flag("Build environments again even when present.", section=BUILD)
     retry_failed: bool = flag("With --resume: run failed cells again too.")
 
@@ -130,6 +134,10 @@ def validate(settings: Settings) -> None:
         raise BadInput(f"--gpu-arch {settings.gpu_arch}: expected an architecture like sm_90 (or 9.0)")
     if settings.builder not in ("auto", *BUILDERS):
         raise BadInput(f"--builder {settings.builder}: must be auto, {' or '.join(BUILDERS)}")
+    if settings.registry is not None:
+        from vercompare.images.registry import parse
+
+        parse(settings.registry)
     if settings.torch_index is not None and settings.torch_index not in TORCH_INDEXES:
         raise BadInput(f"--torch-index {settings.torch_index}: expected {' or '.join(TORCH_INDEXES)}",
                        hint="--torch-index-url names a mirror of PyTorch's index")

@@ -1,8 +1,12 @@
 """The Ray backend on a real local Ray cluster: three GPU nodes of two fake types (two A100, one T4),
-each with its own private dockerd; CPU runs with tiny weights. One cluster for the module.
+each with its own private dockerd, and a real image registry on loopback (--registry: each variant is
+built on one node, pushed, and pulled by digest on the others); CPU runs with tiny weights. One cluster
+for the module.
 
 - a two-variant x two-type matrix lands every cell on a node of its type, in one results.jsonl,
-  and the report has one table per GPU type x batch size;
+  and the report has one table per GPU type x batch size; each variant was built on one node only,
+  its image is in the registry's catalog and run.json names it by digest, every node that measured it
+  has it by that digest, and `images ls` says where it was pushed;
 - nodes killed mid-run: the A100 cases go on on the other A100 node, the T4 ones (no T4 node left)
   are `error` "node lost" with their phase; no container stays on any engine once the next run
   has started; --resume (with the T4 node back) completes the matrix;
@@ -33,9 +37,9 @@ def fleet():
     yield from fleet_session(TYPES)
 
 
-def _args(fleet, wheelhouse, ca_bundle, out) -> list[str]:
+def _args(fleet, wheelhouse, ca_bundle, out, registry) -> list[str]:
     return [*TINY, "--ray-address", fleet.address, *build_args(fleet.engines[0], wheelhouse, ca_bundle),
-            "--out", str(out)]
+            "--registry", f"{registry.address}/ci", "--out", str(out)]
 
 
 def test_unknown_gpu_type_is_refused_before_anything_runs(fleet, tmp_path):
@@ -49,9 +53,9 @@ def test_unknown_gpu_type_is_refused_before_anything_runs(fleet, tmp_path):
     assert not any(fleet.managed_containers().values())
 
 
-def test_matrix_lands_on_nodes_of_each_type(fleet, wheelhouse, ca_bundle, tmp_path):
+def test_matrix_lands_on_nodes_of_each_type(fleet, wheelhouse, ca_bundle, image_registry, tmp_path):
     out = tmp_path / "run"
-    proc = vercompare("run", *_args(fleet, wheelhouse, ca_bundle, out), timeout=900)
+    proc = vercompare("run", *_args(fleet, wheelhouse, ca_bundle, out, image_registry), timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     recs = records(out)
     assert len(recs) == 8  # 2 variants x 2 types x 2 batch sizes, one round
@@ -73,6 +77,23 @@ def test_matrix_lands_on_nodes_of_each_type(fleet, wheelhouse, ca_bundle, tmp_pa
     assert {n["id"] for n in meta["machine"]["nodes"]} == {n.id for n in fleet.nodes}
     assert all(n["docker"] for n in meta["machine"]["nodes"])
     assert not any(fleet.managed_containers().values())
+    # built once, pushed, pulled by digest everywhere else
+    repository = f"{image_registry.address}/ci/vercompare/variant"
+    assert "ci/vercompare/variant" in image_registry.catalog()
+    engines = {n.id: n.engine for n in fleet.nodes}
+    for variant in meta["variants"]:
+        image = variant["image"]
+        assert image["ref"].startswith(repository + "@sha256:") and image["registry"] == f"{image_registry.address}/ci"
+        assert image["tag"].split(":")[1] in image_registry.tags("ci/vercompare/variant")
+        nodes = image["nodes"]
+        assert set(nodes) == set(engines) and [i for i, n in nodes.items() if "built" in n] == [image["built_on"]]
+        assert all(n["pulled_bytes"] >= 0 and n["id"] == image["id"] for i, n in nodes.items() if i != image["built_on"])
+        ran_on = {r["node"]["id"] for r in recs if r["variant"]["name"] == variant["name"]}
+        assert all(engines[i].client.images.get(image["ref"]).id == image["id"] for i in ran_on)  # by digest
+    assert f"pulled by digest on {len(engines) - 1} node(s)" in proc.stdout + proc.stderr
+    builder = engines[meta["variants"][0]["image"]["built_on"]]
+    listed = json.loads(vercompare("images", "ls", "--json", env={"DOCKER_HOST": builder.docker_host}).stdout)
+    assert any(ref.startswith(repository + "@sha256:") for row in listed for ref in row["pushed"])
 
 
 def _kill_when_running(fleet, victims, proc, timeout: float = 600) -> list:
@@ -88,11 +109,11 @@ def _kill_when_running(fleet, victims, proc, timeout: float = 600) -> list:
     return killed
 
 
-def test_killed_nodes_retried_or_lost_then_resumed(fleet, wheelhouse, ca_bundle, tmp_path):
+def test_killed_nodes_retried_or_lost_then_resumed(fleet, wheelhouse, ca_bundle, image_registry, tmp_path):
     out = tmp_path / "run"
     t4 = next(n for n in fleet.nodes if n.gpu_type == "T4")
     a100, other = [n for n in fleet.nodes if n.gpu_type == "A100"]
-    proc = start("run", *_args(fleet, wheelhouse, ca_bundle, out))
+    proc = start("run", *_args(fleet, wheelhouse, ca_bundle, out, image_registry))
     killed = _kill_when_running(fleet, [t4, a100], proc)
     stdout, stderr = proc.communicate(timeout=900)
     assert killed == [t4, a100] or killed == [a100, t4], stderr[-3000:]
@@ -120,3 +141,4 @@ def test_killed_nodes_retried_or_lost_then_resumed(fleet, wheelhouse, ca_bundle,
     assert len(final) == 8 and all(r["status"] == "ok" for r in final.values())
     assert all(final[(r["variant"]["name"], r["case"]["id"])]["node"]["id"] == back.id for r in lost)
     assert fleet.managed_containers() == {e.docker_host: [] for e in fleet.engines}
+

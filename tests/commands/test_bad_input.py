@@ -58,6 +58,8 @@ CASES = [
     (["--resume", "{tmp}/foreign-run"], "not written by vercompare"),
     (["--resume", "{tmp}/missing"], "not a vercompare run directory"),
     (["--out", "{tmp}/busy-dir"], "not a vercompare run directory"),
+    (["--registry", "bob:s3cret@127.0.0.1:5000"], "--registry ***@127.0.0.1:5000: credentials do not go"),
+    (["--registry", "https://127.0.0.1:5000"], "--registry https://127.0.0.1:5000: expected HOST[:PORT][/PREFIX]"),
 ]
 
 

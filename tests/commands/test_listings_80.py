@@ -27,7 +27,8 @@ IMAGES = [
     {"tag": "vercompare/variant:0f3c2a9d81b7e645", "id": "sha256:" + "a" * 64, "variant": "torch-nightly",
      "python": "3.11", "pins": ["numpy<2", "transformers<4.49", "huggingface_hub<0.26"], "size_mb": 6123,
      "created": "2026-11-26T03:58:10", "shared_mb": 4051, "layers": 14, "shared_layers": 11,
-     "last_used": "2026-11-26T04:10:00+00:00"},
+     "last_used": "2026-11-26T04:10:00+00:00",
+     "pushed": ["registry.example.com:5000/bench/vercompare/variant@sha256:" + "9e" * 32]},
     {"tag": "vercompare/variant:7d1e09b3c4a25f88", "id": "sha256:" + "b" * 64,
      "variant": "torch=2.0.1,diffusers=0.17.1", "python": "3.10", "pins": ["numpy<2"], "size_mb": 5870,
      "created": "2026-11-20T10:02:44", "shared_mb": None, "layers": 13, "shared_layers": 0, "last_used": None},
@@ -43,10 +44,11 @@ def test_images_ls_at_80_columns_keeps_each_tag_on_one_line():
     for image in IMAGES:
         assert sum(image["tag"] in line for line in lines) == 1  # whole, once
         assert any("transformers<4.49" in line for line in lines)
+    assert any("pushed registry.example.com:5000/bench@9e9e9e9e9e9e" in line for line in lines)
     pinned("images_ls_80.txt", "\n".join(lines) + "\n")
-    # a wide terminal: one line an image
-    wide = listing_lines(IMAGES, 200)
-    assert len(wide) == 2 + len(IMAGES) and all(len(line) <= 200 for line in wide)
+    # a wide terminal: one line an image (the registry a pushed one is in included)
+    wide = listing_lines(IMAGES, 240)
+    assert len(wide) == 2 + len(IMAGES) and all(len(line) <= 240 for line in wide)
 
 
 def test_history_at_80_columns_one_line_a_run_and_whole_versions(tmp_path):

@@ -13,7 +13,7 @@ from vercompare.backends.base import Backend, DiskNeed, Prepared, RunnerPaths, r
 from vercompare.backends.docker import gpus
 from vercompare.backends.docker.config import DockerConfig
 from vercompare.errors import BadInput, EngineUnavailable
-from vercompare.images import builders, definition, engine, reaper
+from vercompare.images import builders, definition, engine, reaper, registry
 from vercompare.images.definition import LABEL_PREFIX
 from vercompare.images.secrets import netrc_text
 from vercompare.rundir import slugify
@@ -139,6 +139,8 @@ class DockerBackend(Backend):
                     f"base image {base} is not in the engine and cannot be pulled ({str(exc)[:120]})",
                     hint="pass --base-image with an image the engine has (scripts/base-image.sh makes one offline)") from None
         gpus.check_gpu_support(self.client, base, self.config.gpus)
+        if self.config.registry is not None:
+            registry.require(self.config.registry)
         root = Path(self.client.info().get("DockerRootDir", "/var/lib/docker"))
         # Only what will be built takes space: an image the engine has already costs nothing more.
         need = sum(GB_PER_IMAGE["cpu" if p.cuda == "cpu" else "cuda"] for p in plans
@@ -211,8 +213,13 @@ class DockerBackend(Backend):
         info = {"backend": self.name, "tag": image.tag, "id": image.id, "built": image.built,
                 "base_image": definition_.base_image, "buildargs": definition_.buildargs,  # credential-free
                 "freeze": freeze.splitlines()}
-        return Prepared(plan.name, image.id, resolved_from_freeze(freeze), info,
-                        verb="built" if image.built else "reused (already built)")
+        verb = "built" if image.built else "reused (already built)"
+        if self.config.registry is not None:  # so that other machines can pull it by digest
+            say(f"pushing to {self.config.registry}")
+            info.update(push_to(self.client, image, self.config.registry, plan.name,
+                                run_dir / "logs" / f"build-{slugify(plan.name)}.log"))
+            verb += ", pushed"
+        return Prepared(plan.name, image.id, resolved_from_freeze(freeze), info, verb=verb)
 
     def check(self, prepared: Prepared, plan) -> dict:
         """The verdict the image's last build step wrote (images/Dockerfile: runner/check.py)."""
@@ -282,6 +289,21 @@ def build_servers(options) -> Iterator[tuple[str | None, str]]:
 
     with serve_wheelhouse(options.wheelhouse) as url:
         yield url, netrc_text(definition.credentials(options))
+
+
+def push_to(client, image, to: "registry.Registry", variant: str, log_path: Path) -> dict:
+    """A built image pushed; what run.json records of it (its reference by digest). A push that fails
+    fails that variant, in one line naming the registry."""
+    from vercompare.images.build import BuildFailed
+
+    try:
+        ref = registry.push(client, image.id, image.tag.rsplit(":", 1)[1], to)
+    except registry.RegistryFailed as exc:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a") as log:
+            log.write(f"{exc}\n")
+        raise BuildFailed(variant, log_path, [str(exc)]) from None
+    return {"registry": str(to), "ref": ref}
 
 
 def container_paths() -> RunnerPaths:

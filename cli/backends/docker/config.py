@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vercompare.images.definition import BuildOptions
+from vercompare.images.registry import Registry, parse
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class DockerConfig:
     fresh_as_of: str = ""  # a date that refreshes unpinned layers ("latest", "main") once a day
     hf_cache: Path | None = None  # mounted read-only for weights=hub
     runner_env: dict = field(default_factory=dict, hash=False)  # HF_TOKEN, OMP_NUM_THREADS: never in an image
+    registry: Registry | None = None  # built images pushed there (images/registry.py)
 
     @classmethod
     def from_settings(cls, settings, device: str) -> "DockerConfig":
@@ -32,4 +34,5 @@ class DockerConfig:
         return cls(docker_host=os.environ.get("DOCKER_HOST"), gpus=settings.gpu_selection(device), build=build,
                    builder=settings.builder,
                    fresh_as_of=dt.date.today().isoformat(),
-                   hf_cache=Path(settings.hf_cache) if settings.hf_cache else None, runner_env=runner_env(settings))
+                   hf_cache=Path(settings.hf_cache) if settings.hf_cache else None, runner_env=runner_env(settings),
+                   registry=parse(settings.registry) if settings.registry else None)

@@ -6,7 +6,10 @@ one run directory here, each naming its node and GPU type.
 - Machines: a GPU type no live node has is refused before anything runs (Ray would leave the task
   pending for ever), listing the types the cluster has; a type's slots are its live nodes.
 - Images: prepared on every live node of the run's types at once (cached per node: variants that
-  share a node share its layers); a node that joins later builds on its first task.
+  share a node share its layers); a node that joins later builds on its first task. With a registry
+  (--registry): built on one node (the variants take turns), pushed, and pulled by digest on the
+  others; a node that cannot pull it runs none of that variant's units (they go to the others of its
+  type, or end `error` saying why).
 - Faults: a node that dies under a task ends it with cause "lost" (the driver starts the rest
   again, on another node of the type, or records `error` "node lost"); containers carry the run id
   and task, and are reaped on every live node at the end and at the next run's start.
@@ -51,12 +54,15 @@ class RayProcess:
     """A runner on a node, seen from here: a thread reads the task's stream, appends each record
     (with its node) to the run directory's results.jsonl and the log to log_path."""
 
-    def __init__(self, ray, stream, run_dir: Path, log_path: Path, gpu_type: str, live: Callable[[], bool]):
+    def __init__(self, ray, stream, run_dir: Path, log_path: Path, gpu_type: str, live: Callable[[], bool],
+                 unpullable: Callable[[str, str], None] = lambda node_id, why: None):
         self._ray, self._stream = ray, stream
         self._run_dir, self._log_path, self._gpu_type = run_dir, log_path, gpu_type
         self._live = live  # whether a live node of the type is left
+        self._unpullable = unpullable  # told the node that could not pull the image, and why
         self._code: int | None = None
         self._cause: str | None = None
+        self._why: str | None = None
         self._gone = False  # cancelled while pending because no node of its type is left
         self._checked = 0.0
         self.node: dict = {}
@@ -79,8 +85,12 @@ class RayProcess:
                         rundir.append(self._run_dir, record)
                     elif "log" in item:
                         log.write(item["log"])
+                    elif "file" in item:  # what the runner wrote in its specs/ (the check's verdict)
+                        (self._run_dir / "specs" / Path(item["file"]).name).write_text(item["text"])
                     elif "exit" in item:
-                        self._code, self._cause = int(item["exit"]), item.get("cause")
+                        self._code, self._cause, self._why = int(item["exit"]), item.get("cause"), item.get("why")
+                        if item.get("unpullable"):
+                            self._unpullable(self.node.get("id", ""), item.get("why") or "")
                     log.flush()
         except Exception as exc:
             lost = is_lost(exc) or self._gone
@@ -107,6 +117,10 @@ class RayProcess:
     def cause(self) -> str | None:
         return self._cause
 
+    def why(self) -> str | None:
+        """What a runner that ended "lost" without its node dying met (a registry it could not pull from)."""
+        return self._why
+
     def kill(self) -> None:
         with contextlib.suppress(Exception):  # already finished, or its node is gone
             self._ray.cancel(self._stream)
@@ -120,7 +134,8 @@ class RayProcess:
 class _Gone:
     """A runner that cannot start: the machines of its GPU type are gone (cause "lost")."""
 
-    def __init__(self, log_path: Path, why: str):
+    def __init__(self, log_path: Path, why: str, reason: str | None = None):
+        self._reason = reason  # said in the record past the retries; None: "node lost"
         with open(log_path, "a") as log:
             log.write(f"[vercompare] {why}\n")
 
@@ -130,11 +145,25 @@ class _Gone:
     def cause(self) -> str:
         return "lost"
 
+    def why(self) -> str | None:
+        return self._reason
+
     def kill(self) -> None:
         pass
 
     def close(self) -> None:
         pass
+
+
+def placement(live: list[dict], unpullable: dict[str, str], gpu_type: str, turn: int) -> tuple[str | None, str | None]:
+    """Where a unit of a variant may run among the live nodes of its GPU type, given the nodes that
+    could not pull its image (node id -> why): (None, None) any of them (Ray picks a free one);
+    (node id, None) only that one, the usable ones taking turns; (None, why) none."""
+    usable = [n["id"] for n in live if n["id"] not in unpullable]
+    if not usable:
+        why = next((unpullable[n["id"]] for n in live if n["id"] in unpullable), "")
+        return None, f"no node of GPU type {gpu_type} could pull the image: {why}"
+    return (None, None) if len(usable) == len(live) else (usable[turn % len(usable)], None)
 
 
 class RayBackend(Backend):
@@ -148,6 +177,10 @@ class RayBackend(Backend):
         self._plans: dict = {}  # variant name -> plan (its image is defined again on each node)
         self._run_ids: set[str] = set()
         self._lanes: tuple[str, ...] = ()
+        self._refs: dict[str, str] = {}  # variant name -> its image by registry digest (with --registry)
+        self._unpullable: dict[str, dict[str, str]] = {}  # variant name -> node id -> why it cannot pull it
+        self._lock = threading.Lock()  # variants are prepared and started from threads
+        self._turn = 0  # spreads the builds (with a registry) and the retries over the nodes
 
     @classmethod
     def create(cls, settings, device: str) -> "RayBackend":
@@ -223,6 +256,10 @@ class RayBackend(Backend):
     # -- the Backend interface ------------------------------------------------------------------
 
     def preflight(self, plans: tuple) -> DiskNeed:
+        if self.config.docker.registry is not None:
+            from vercompare.images import registry
+
+            registry.require(self.config.docker.registry)
         return DiskNeed()  # the disks are the nodes'; a build that does not fit fails that variant
 
     def describe(self) -> dict:
@@ -249,14 +286,14 @@ class RayBackend(Backend):
     def paths(self, run_dir: Path) -> RunnerPaths:
         return container_paths()  # the runner sees its node's scratch run directory there
 
-    def prepare(self, plan, run_dir: Path, say: Callable[[str], None], cancel=None) -> Prepared:
-        """The variant's image on every live node of the run's GPU types, built at once."""
-        from vercompare.images.build import BuildFailed
+    def _next(self) -> int:
+        with self._lock:
+            self._turn += 1
+            return self._turn - 1
 
-        self._plans[plan.name] = plan
-        nodes = [n for n in self.nodes() if any(t in self._lanes for t in n["gpu_types"])]
-        say(f"on {len(nodes)} node(s)")
-        refs = self._on_each(nodes, node.build_here, self.config.docker, plan, self._urls)
+    def _gather(self, nodes: list[dict], refs: list, cancel) -> tuple[list[dict], list[str]]:
+        """The tasks' answers (in the nodes' order) once all are in, and the addresses of the nodes
+        that died meanwhile (a node that died runs nothing: what it did does not matter)."""
         pending = list(refs)
         while pending:
             _, pending = self.ray.wait(pending, num_returns=len(pending), timeout=0.5)
@@ -264,14 +301,29 @@ class RayBackend(Backend):
                 for ref in pending:
                     self.ray.cancel(ref, force=True)
                 raise Cancelled()
-        built, gone = [], []
+        answers, gone = [], []
         for n, ref in zip(nodes, refs):
             try:
-                built.append(self.ray.get(ref))
+                answers.append(self.ray.get(ref))
             except Exception as exc:
                 if not is_lost(exc):
                     raise
-                gone.append(n["address"])  # a node that died meanwhile runs nothing: its builds do not matter
+                gone.append(n["address"])
+        return answers, gone
+
+    def prepare(self, plan, run_dir: Path, say: Callable[[str], None], cancel=None) -> Prepared:
+        """The variant's image on every live node of the run's GPU types: built on each at once, or,
+        with a registry, built on one of them (the variants take turns), pushed, and pulled by digest
+        on the others."""
+        from vercompare.images.build import BuildFailed
+
+        self._plans[plan.name] = plan
+        nodes = [n for n in self.nodes() if any(t in self._lanes for t in n["gpu_types"])]
+        once = self.config.docker.registry is not None and len(nodes) > 0
+        builders = [nodes[self._next() % len(nodes)]] if once else nodes
+        say(f"on {len(builders)} node(s)")
+        built, gone = self._gather(builders, self._on_each(builders, node.build_here, self.config.docker, plan,
+                                                           self._urls), cancel)
         if not built:
             raise BuildFailed(plan.name, run_dir / "logs", [f"every node of the run's GPU types went away ({len(gone)})"])
         failed = [b for b in built if b["failed"]]
@@ -287,21 +339,73 @@ class RayBackend(Backend):
                 "nodes": {b["node"]["id"]: {"address": b["node"]["address"], "id": b["id"], "built": b["built"]}
                           for b in built}}
         verb = f"built on {sum(b['built'] for b in built)}, reused on {sum(not b['built'] for b in built)} node(s)"
+        if once:
+            info.update(registry=first["registry"], ref=first["ref"], built_on=first["node"]["id"])
+            verb += self._pull_everywhere(plan.name, first, [n for n in nodes if n["id"] != first["node"]["id"]],
+                                          info["nodes"], say, cancel)
         return Prepared(plan.name, first["tag"], resolved_from_freeze(first["freeze"]), info, verb=verb)
+
+    def _pull_everywhere(self, variant: str, built: dict, others: list[dict], into: dict, say, cancel) -> str:
+        """The pushed image pulled by digest on the other nodes, at once; a node that cannot pull it
+        runs none of the variant's units. What the log line adds."""
+        ref = built["ref"]
+        self._refs[variant] = ref
+        say(f"pushed {ref}; pulling it on {len(others)} node(s)")
+        pulled, _ = self._gather(others, self._on_each(others, node.pull_here, ref), cancel)
+        for p in pulled:
+            if "error" in p:
+                with self._lock:
+                    self._unpullable.setdefault(variant, {})[p["node"]["id"]] = p["error"]
+                into[p["node"]["id"]] = {"address": p["node"]["address"], "error": p["error"]}
+            else:
+                into[p["node"]["id"]] = {"address": p["node"]["address"], "id": p["id"], "pulled_bytes": p["bytes"]}
+        bad = sum("error" in p for p in pulled)
+        return f", pushed, pulled by digest on {len(pulled) - bad} node(s)" + (
+            f" ({bad} could not pull it: {next(p['error'] for p in pulled if 'error' in p)})" if bad else "")
 
     def start(self, prepared: Prepared, spec_path: str, run_dir: Path, log_path: Path, run_id: str = ""):
         spec_name = spec_path.rsplit("/", 1)[-1]
         spec = json.loads((run_dir / "specs" / spec_name).read_text())
         gpu_type = spec["cases"][0].get("gpu_type") or ""  # a unit's cases share their lane
-        self._run_ids.add(run_id)
-        if not self.of_type(gpu_type):  # its last node died: Ray would keep the task pending for ever
+        return self._launch(prepared.variant, gpu_type, run_dir, log_path, node.run_here, spec=spec,
+                            spec_name=spec_name, run_id=run_id, task=f"{run_id}/{spec_name}")
+
+    def start_runner(self, prepared: Prepared, args: list[str], run_dir: Path, log_path: Path, run_id: str = ""):
+        """The check before measuring, on a node of the run's first GPU type that has a live one, in a
+        container started as the measuring runners are; the verdict it writes comes back into specs/."""
+        gpu_type = next((lane for lane in self._lanes if self.of_type(lane)), self._lanes[0] if self._lanes else "")
+        back = tuple(args[args.index("--out") + 1].rsplit("/", 1)[-1:]) if "--out" in args else ()
+        return self._launch(prepared.variant, gpu_type, run_dir, log_path, node.runner_here, args=args, specs={},
+                            run_id=run_id, task=f"{run_id}/start-check/{slugify(prepared.variant)}", back=back)
+
+    def _launch(self, variant: str, gpu_type: str, run_dir: Path, log_path: Path, fn, **kwargs):
+        """fn(config, plan, urls, ref=the image's registry reference, **kwargs) as a streaming task that
+        asks for one GPU of the type, on a node that can have the variant's image."""
+        self._run_ids.add(kwargs["run_id"])
+        ref = self._refs.get(variant)
+        live = self.of_type(gpu_type)
+        if not live:  # its last node died: Ray would keep the task pending for ever
             return _Gone(log_path, f"no live node of GPU type {gpu_type} is left in the cluster")
-        task = self.ray.remote(node.run_here).options(
-            num_cpus=0, num_gpus=1, resources={node.GPU_TYPE_PREFIX + gpu_type: 0.001},
-            max_retries=0, num_returns="streaming")  # retries are the driver's: records must not repeat
-        stream = task.remote(self.config.docker, self._plans[prepared.variant], self._urls, spec, spec_name, run_id,
-                             f"{run_id}/{spec_name}")
-        return RayProcess(self.ray, stream, run_dir, log_path, gpu_type, lambda: bool(self.of_type(gpu_type)))
+        with self._lock:
+            bad = dict(self._unpullable.get(variant, {}))
+        pinned, why = placement(live, bad, gpu_type, self._next())
+        if why:
+            return _Gone(log_path, why, reason=why)
+        options = dict(num_cpus=0, num_gpus=1, resources={node.GPU_TYPE_PREFIX + gpu_type: 0.001},
+                       max_retries=0, num_returns="streaming")  # retries are the driver's: records must not repeat
+        if pinned:
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(pinned, soft=False)
+        stream = self.ray.remote(fn).options(**options).remote(self.config.docker, self._plans[variant], self._urls,
+                                                               ref=ref, **kwargs)
+
+        def unpullable(node_id: str, why: str) -> None:
+            with self._lock:
+                self._unpullable.setdefault(variant, {})[node_id] = why
+
+        return RayProcess(self.ray, stream, run_dir, log_path, gpu_type, lambda: bool(self.of_type(gpu_type)),
+                          unpullable)
 
     def lost(self, exc: BaseException) -> str | None:
         if is_lost(exc):

@@ -54,7 +54,9 @@ def _image(client, config, plan, urls, log_path: Path, rebuild: bool = False):
 
 
 def build_here(config, plan, urls) -> dict:
-    """The variant's image on this node: built, or found (content-addressed tag)."""
+    """The variant's image on this node: built, or found (content-addressed tag); with a registry,
+    pushed there too ("ref": its reference by digest, which the other nodes pull)."""
+    from vercompare.backends.docker.backend import push_to
     from vercompare.images import build
 
     log_dir = Path(tempfile.mkdtemp(prefix="vercompare-build-"))
@@ -62,14 +64,31 @@ def build_here(config, plan, urls) -> dict:
     try:
         try:
             image = _image(client, config, plan, urls, log_dir / "build.log", rebuild=config.build.rebuild)
+            pushed = push_to(client, image, config.registry, plan.name, log_dir / "build.log") \
+                if config.registry is not None else {}
         except build.BuildFailed as exc:
             return {"node": here(), "failed": True, "tail": exc.tail}
         freeze = build.read_file(client, image.id, "/opt/vercompare/freeze.txt")
         return {"node": here(), "failed": False, "tag": image.tag, "id": image.id, "built": image.built,
-                "freeze": freeze, "base_image": config.build.base_image}
+                "freeze": freeze, "base_image": config.build.base_image, **pushed}
     finally:
         client.close()
         shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def pull_here(ref: str) -> dict:
+    """The image `repo@sha256:...` on this node's engine: {"node", "id", "bytes" (downloaded)}, or
+    {"node", "error": one line naming the registry} when this engine cannot pull it."""
+    from vercompare.images import registry
+
+    client = _client()
+    try:
+        pulled = registry.pull(client, ref)
+        return {"node": here(), "id": pulled.id, "bytes": pulled.bytes}
+    except registry.RegistryFailed as exc:
+        return {"node": here(), "error": str(exc)}
+    finally:
+        client.close()
 
 
 def describe_here() -> dict:
@@ -110,16 +129,31 @@ def reap_here(run_ids: list[str]) -> list[str]:
         client.close()
 
 
-def run_here(config, plan, urls, spec: dict, spec_name: str, run_id: str, task: str) -> Iterator[dict]:
-    """A streaming task: runs the spec in a container on this node and yields, in order,
-    {"node": ...}, then {"record": line} and {"log": text} as they appear, then {"exit": code,
-    "cause": ...}. The container is removed however the task ends (cancelled included)."""
+def run_here(config, plan, urls, spec: dict, spec_name: str, run_id: str, task: str,
+             ref: str | None = None) -> Iterator[dict]:
+    """A streaming task: runs the spec in a container on this node (runner_here)."""
     import json
 
+    from vercompare.backends.docker.backend import CONTAINER_RUN_DIR
+
+    yield from runner_here(config, plan, urls, ["run", f"{CONTAINER_RUN_DIR}/specs/{spec_name}"],
+                           {spec_name: json.dumps(spec, indent=1)}, run_id, task, ref)
+
+
+def runner_here(config, plan, urls, args: list[str], specs: dict[str, str], run_id: str, task: str,
+                ref: str | None = None, back: tuple[str, ...] = ()) -> Iterator[dict]:
+    """A streaming task: `python -m vercompare_runner ARGS` in a container on this node, started as
+    the Docker backend starts every runner (start_runner), with `specs` (name -> text) in its run
+    directory's specs/. Yields, in order, {"node": ...}, then {"record": line} and {"log": text} as
+    they appear, then {"file": name, "text": ...} for the files of specs/ named in `back` that the
+    runner wrote (the check before measuring's verdict), then {"exit": code, "cause": ...}. The
+    container is removed however the task ends (cancelled included).
+    ref: the image by registry digest, pulled unless the engine has it (else built here); a node
+    that cannot pull it ends with cause "lost" and "unpullable": its units go to another node."""
     import ray
 
     from vercompare.backends.base import Prepared
-    from vercompare.backends.docker.backend import CONTAINER_RUN_DIR, DockerBackend
+    from vercompare.backends.docker.backend import DockerBackend
     from vercompare.images import reaper
 
     scratch = Path(tempfile.mkdtemp(prefix="vercompare-ray-"))
@@ -128,16 +162,28 @@ def run_here(config, plan, urls, spec: dict, spec_name: str, run_id: str, task: 
     results, log_path = scratch / "results.jsonl", scratch / "logs" / "runner.log"
     results.touch()
     log_path.touch()
-    (scratch / "specs" / spec_name).write_text(json.dumps(spec, indent=1))
+    for name, text in specs.items():
+        (scratch / "specs" / name).write_text(text)
     client = _client()
     process = None
     try:
-        image = _image(client, config, plan, urls, scratch / "logs" / "build.log")
+        if ref is not None:
+            from vercompare.images import registry
+
+            try:
+                image = registry.pull(client, ref)
+            except registry.RegistryFailed as exc:
+                yield {"node": here()}
+                yield {"log": f"[vercompare] {exc}\n"}
+                yield {"exit": -1, "cause": "lost", "why": str(exc), "unpullable": True}
+                return
+        else:
+            image = _image(client, config, plan, urls, scratch / "logs" / "build.log")
         gpus = ",".join(str(int(g)) for g in ray.get_gpu_ids()) if config.gpus != "none" else "none"
         backend = DockerBackend(client, replace(config, gpus=gpus))
         yield {"node": here()}
-        process = backend.start(Prepared(plan.name, image.id, {}, {}), f"{CONTAINER_RUN_DIR}/specs/{spec_name}",
-                                scratch, log_path, run_id, labels={reaper.TASK: task})
+        process = backend.start_runner(Prepared(plan.name, image.id, {}, {}), args, scratch, log_path, run_id,
+                                       labels={reaper.TASK: task})
         sent = {results: 0, log_path: 0}
         while True:
             code = process.poll()
@@ -153,6 +199,9 @@ def run_here(config, plan, urls, spec: dict, spec_name: str, run_id: str, task: 
                     else:
                         yield {"log": data.decode(errors="replace")}
             if code is not None:
+                for name in back:
+                    if (scratch / "specs" / name).is_file():
+                        yield {"file": name, "text": (scratch / "specs" / name).read_text()}
                 yield {"exit": code, "cause": process.cause()}
                 return
             time.sleep(POLL_S)
