@@ -119,3 +119,30 @@ def most_probes(count: int) -> int:
     """The most probes between confirmed endpoints when none is skipped or undecided: ceil(log2 of
     the gaps). The issue's figure counts the endpoints too: ceil(log2 count) + 2 builds."""
     return math.ceil(math.log2(count - 1)) if count > 2 else 0
+
+
+# case field -> the option of `run` (and `bisect`) that sets it; the defaults are left out
+_CASE_OPTIONS = (("pipeline", "--pipeline"), ("batch_size", "--batch-size"), ("dtype", "--dtype"),
+                 ("attention", "--attention"), ("compile", "--compile"), ("dynamic", "--dynamic"),
+                 ("compile_cache", "--compile-cache"), ("steps", "--steps"), ("height", "--height"),
+                 ("width", "--width"), ("seed", "--seed"), ("device", "--device"), ("weights", "--weights"),
+                 ("model", "--model"))
+_CASE_FLAGS = (("fullgraph", "--fullgraph"), ("channels_last", "--channels-last"))
+_UNSET = {"dynamic": "auto", "compile_cache": "cold", "seed": 0}
+
+
+def command(package: str, good: str, bad: str, case: dict, threshold: float, others: tuple[str, ...] = ()) -> str:
+    """The `vercompare bisect` command line that measures one case between GOOD and BAD (what
+    `history --detect` prints for a new regression). others: options of the package not bisected."""
+    import shlex
+
+    words = ["vercompare", "bisect", package, good, bad, *others]
+    for key, flag in _CASE_OPTIONS:
+        value = case.get(key)
+        if value is not None and value != _UNSET.get(key) and not (key == "compile" and value == "off"):
+            words += [flag, str(value)]
+    if case.get("compile", "off") != "off":
+        for module in case.get("compile_modules") or ():
+            words += ["--compile-module", module]
+    words += [flag for key, flag in _CASE_FLAGS if case.get(key)]
+    return " ".join(shlex.quote(w) for w in words + ["--threshold", f"{threshold * 100:g}%"])
