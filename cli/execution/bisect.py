@@ -191,11 +191,12 @@ def _probe(state: Bisect, index: int, console) -> int | None:
     started = time.monotonic()
     run = steps.Run(request, state.settings, out, resume=resume, argv=[sys.argv[0], "bisect", "probe", cand.label],
                     console=console, baseline=good.label, thresholds=state.gate, machine=True)
-    steps.execute(run)  # the comparison on stderr (machine=True): stdout is the bisect's
-    if run.signal is not None or run.meta.get("stopped"):
+    code = steps.execute(run)  # the comparison on stderr (machine=True): stdout is the bisect's
+    if code >= 128 or run.meta.get("stopped") or not (out / rundir.RUN_JSON).exists():
+        # stopped by a signal (before its directory was opened, too), or early otherwise
         console.print(f"the bisect stopped in probe {cand.label}; continue with: vercompare bisect --resume {state.out}",
                       highlight=False, soft_wrap=True)
-        return run.signal.exit_code if run.signal else EXIT_FAILED
+        return code if code >= 128 else EXIT_FAILED
     if good.label in run.failed_builds:
         console.print(f"[red]{good.label} (GOOD) could not be built or checked:[/] nothing to bisect", highlight=False)
         return EXIT_FAILED
@@ -237,7 +238,8 @@ def outcome(state: Bisect) -> dict:
     probes = [{**p.to_dict(), "label": state.candidates[p.index].label, "exact": state.candidates[p.index].exact}
               for p in state.probes]
     base = {"kind": KIND, "package": state.package, "threshold": state.threshold, "bisect_dir": str(state.out),
-            "candidates": count, "builds_measured": 1 + len({p.index for p in state.probes}),
+            "candidates": count, "builds_measured": 1 + len({p.index for p in state.probes if p.outcome != bisection.SKIP}),
+            "builds_skipped": len({p.index for p in state.probes if p.outcome == bisection.SKIP}),
             "seconds": round(state.seconds, 1), "probes": probes,
             "good": state.candidates[0].to_dict(), "bad": state.candidates[-1].to_dict()}
     if end is None or not bisection.confirmed(end) or bisection.next_probe(count, state.probes) is not None:

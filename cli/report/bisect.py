@@ -20,7 +20,8 @@ def print_answer(found: dict, console) -> None:
 
 def lines(found: dict) -> list[str]:
     """The answer in words: first bad, last good, what lies between, the range, the time."""
-    spent = (f"{found['builds_measured']} build(s) measured of {found['candidates']}, "
+    skipped = f" ({found['builds_skipped']} skipped: the build failed)" if found["builds_skipped"] else ""
+    spent = (f"{found['builds_measured']} build(s) measured of {found['candidates']}{skipped}, "
              f"{found['seconds']:.0f} s; run directories under {found['bisect_dir']}/probes")
     if found["first_bad"] is None:
         why = ("the endpoints do not differ past the threshold: nothing to name" if not found["confirmed"]

@@ -79,7 +79,7 @@ def test_the_answer_names_first_bad_and_last_good_with_the_compare_page(tmp_path
     assert found["first_bad"]["exact"] == "2.16.0.dev20261126+cpu" and not found["exact"]
     assert [u["label"] for u in found["unresolved"]] == ["nightly-2026-11-25"]
     assert found["range"]["url"] == f"https://github.com/pytorch/pytorch/compare/{'a' * 40}...{'c' * 40}"
-    assert found["builds_measured"] == 6 and len(found["probes"]) == 5
+    assert found["builds_measured"] == 5 and found["builds_skipped"] == 1 and len(found["probes"]) == 5
     text = lines(found)
     assert text[0] == f"first bad: nightly-2026-11-26 (2.16.0.dev20261126+cpu, torch git {'c' * 12})"
     assert "nightly-2026-11-25 (skip)" in text[2] and text[3].startswith("range: https://github.com/")
