@@ -44,11 +44,13 @@ UNet2DConditionModel.forward = _vc_slow_forward
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory, venv_wheelhouse) -> dict:
-    """One venv root for the module: GOOD's environment, and every build measured twice, is made once."""
+def env(tmp_path_factory) -> dict:
+    """One venv root for the module: GOOD's environment, and every build measured twice, is made once.
+    The bisects run from torch_env (torch 2.13.0+cpu, diffusers 0.42.1), so a probe's venv installs
+    only what it changes: the nightly's torch, or the commit's diffusers."""
     root = tmp_path_factory.mktemp("bisect")
     return {"VERCOMPARE_VENV_ROOT": str(root / "venvs"), "VERCOMPARE_INDEX_CACHE": str(root / "index-cache"),
-            "VERCOMPARE_WHEEL_CACHE": str(root / "wheels"), "PIP_CONFIG_FILE": os.devnull}
+            "VERCOMPARE_WHEEL_CACHE": str(root / "wheels")}
 
 
 def _wait_for(predicate, proc, seconds: float) -> None:
@@ -67,13 +69,14 @@ def _probes(out: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_bisect_torch_nightlies_stopped_and_resumed(env, venv_wheelhouse, tmp_path):
+def test_bisect_torch_nightlies_stopped_and_resumed(env, torch_env, venv_wheelhouse, tmp_path):
     root = torch_index.nightlies(DATES, SLOW_FROM, BROKEN)
     out = tmp_path / "bisect"
+    env = {**env, "PIP_CONFIG_FILE": os.devnull}  # this machine's pip caps torch below the nightlies
     with torch_index.serve(root) as url:
         where = ["--torch-index-url", url, "--wheelhouse", str(venv_wheelhouse), "--diffusers", "0.42.1", *QUICK]
         proc = start("bisect", "torch", f"nightly@{DATES[0]}", f"nightly@{DATES[-1]}", *where, "--out", str(out),
-                     "--json", env=env)
+                     "--json", env=env, python=torch_env)
         # stopped mid-way: after three probes (BAD, the broken one, one more), once the fourth has a record
         _wait_for(lambda: len(_probes(out)) >= 3, proc, 1200)
         fourth = out / "probes" / f"nightly-{DATES[4]}" / "results.jsonl"  # (lo 2, hi 7): the middle, 4
@@ -91,7 +94,7 @@ def test_bisect_torch_nightlies_stopped_and_resumed(env, venv_wheelhouse, tmp_pa
         assert "build failed" in stderr  # said where it happened
         before = {label: (Path(p["run_dir"]) / "results.jsonl").read_bytes() for label, p in finished.items()}
 
-        resumed = vercompare("bisect", "--resume", str(out), "--json", env=env, timeout=1800)
+        resumed = vercompare("bisect", "--resume", str(out), "--json", env=env, python=torch_env, timeout=1800)
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         found = json.loads(resumed.stdout)
         # finished probes were not measured again: their results are as they were, each listed once
@@ -118,14 +121,14 @@ def test_bisect_torch_nightlies_stopped_and_resumed(env, venv_wheelhouse, tmp_pa
 
         # 2. two equally fast nightlies (both built above): nothing named, exit 3
         same = vercompare("bisect", "torch", f"nightly@{DATES[2]}", f"nightly@{DATES[4]}", *where,
-                          "--out", str(tmp_path / "same"), env=env, timeout=1200)
+                          "--out", str(tmp_path / "same"), env=env, python=torch_env, timeout=1200)
         assert same.returncode == 3, same.stderr[-3000:]
         assert "the endpoints do not differ past the threshold: nothing to name" in same.stdout, same.stdout
         assert "first bad" not in same.stdout
 
 
 @pytest.mark.slow
-def test_bisect_diffusers_names_the_commit_that_slowed_the_unet(env, venv_wheelhouse, tmp_path):
+def test_bisect_diffusers_names_the_commit_that_slowed_the_unet(env, torch_env, venv_wheelhouse, tmp_path):
     repo, good = diffusers_repo.make(tmp_path)
     (repo / "NOTES.md").write_text("before the change\n")
     before = diffusers_repo.commit(repo, "notes")
@@ -134,9 +137,9 @@ def test_bisect_diffusers_names_the_commit_that_slowed_the_unet(env, venv_wheelh
     slow = diffusers_repo.commit(repo, "unet: sleep before every call")
     (repo / "NOTES.md").write_text("after the change\n")
     diffusers_repo.commit(repo, "more notes")
-    proc = vercompare("bisect", "diffusers", f"{repo}@{good}", f"{repo}@main", "--torch", torch_index.SOURCE_VERSION,
-                      "--wheelhouse", str(venv_wheelhouse), *QUICK, "--out", str(tmp_path / "bisect"), "--json",
-                      env=env, timeout=1800)
+    # no --torch: on the venv backend the installed one (torch_env's), never reinstalled
+    proc = vercompare("bisect", "diffusers", f"{repo}@{good}", f"{repo}@main", "--wheelhouse", str(venv_wheelhouse),
+                      *QUICK, "--out", str(tmp_path / "bisect"), "--json", env=env, python=torch_env, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = json.loads(proc.stdout)
     assert found["first_bad"]["exact"] == slow and found["first_bad"]["subject"] == "unet: sleep before every call"

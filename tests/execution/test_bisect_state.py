@@ -131,3 +131,15 @@ def test_the_command_history_prints_carries_the_case():
         "vercompare bisect torch nightly@2026-11-09 nightly@2026-11-10 --diffusers 0.42.1 --pipeline sdxl-txt2img "
         "--batch-size 4 --dtype fp16 --attention sdpa --compile default --device cuda --weights random "
         "--compile-module unet --compile-module vae --fullgraph --threshold 3%")
+
+
+def test_a_started_bisect_reads_back_and_is_not_started_twice(tmp_path, repo):
+    request = RunRequest(device="cpu", steps=2, batch_size=(1, 2))
+    state = bisect.start("diffusers", f"{repo}@HEAD~3", f"{repo}@main", request, Settings(backend="venv"), "7%",
+                         tmp_path / "b", ["vercompare", "bisect", "diffusers"])
+    again = bisect.Bisect.load(tmp_path / "b")
+    assert (again.request, again.settings, again.candidates, again.threshold) == \
+        (request, Settings(backend="venv"), state.candidates, "7%")
+    assert again.gate.fail_on_regression == "7%" and again.probes == []
+    with pytest.raises(bisect.RunDirError, match="already holds a bisect"):
+        bisect.start("diffusers", f"{repo}@HEAD~3", f"{repo}@main", request, Settings(), "7%", tmp_path / "b", [])
