@@ -118,7 +118,7 @@ def start(package: str, good: str, bad: str, request: RunRequest, settings: Sett
     """A new bisect directory, its candidates listed; bad input leaves nothing behind."""
     if package not in PACKAGES:
         raise BadInput(f"bisect {package}: expected torch or diffusers", hint="vercompare bisect torch|diffusers GOOD BAD")
-    if getattr(request, package) != RunRequest().__getattribute__(package) or request.variant:
+    if getattr(request, package) != getattr(RunRequest(), package) or request.variant:
         raise BadInput(f"bisect {package}: --{package} and --variant are what the bisect chooses",
                        hint=f"drop them; the other package's option stays (e.g. --{'diffusers' if package == 'torch' else 'torch'})")
     parse_threshold(threshold, "--threshold")
