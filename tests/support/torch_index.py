@@ -53,23 +53,24 @@ def build(wheelhouse: Path | None = None) -> Path:
         for folder, version, broken in LAYOUT])
 
 
-# A nightly that is slower: every GroupNorm (the tiny SD UNet's resnets, the VAE's) sleeps first, so a
-# pipeline call takes longer on any machine, by the same wall time whatever the CPU's load.
-SLOW_GROUP_NORM = b"""
+# Every nightly of `nightlies` paces each GroupNorm (the tiny SD UNet's resnets, the VAE's) with a sleep,
+# longer from one date on: a pipeline call is then mostly sleep, so its time - and the slowdown - is
+# the same on a loaded machine as on an idle one (the compute left is what the load makes noisy).
+PACED_GROUP_NORM = b"""
 
-# vercompare tests: a slower nightly (tests/support/torch_index.py)
+# vercompare tests: a nightly with a known pace (tests/support/torch_index.py)
 import time as _vc_time
 import torch.nn.functional as _vc_functional
 
 _vc_group_norm = _vc_functional.group_norm
 
 
-def _vc_slow_group_norm(*args, **kwargs):
+def _vc_paced_group_norm(*args, **kwargs):
     _vc_time.sleep(%(sleep)r)
     return _vc_group_norm(*args, **kwargs)
 
 
-_vc_functional.group_norm = _vc_slow_group_norm
+_vc_functional.group_norm = _vc_paced_group_norm
 """
 
 
@@ -80,15 +81,16 @@ def git_hash(day: str) -> str:
     return hashlib.sha1(f"nightly {day}".encode()).hexdigest()
 
 
-def nightlies(dates, slow_from: str, broken=(), sleep: float = 0.004, wheelhouse: Path | None = None) -> Path:
-    """An index (made once in the test cache) of dated nightlies 2.16.0.devYYYYMMDD+cpu only: from
-    `slow_from` on each GroupNorm sleeps `sleep` s first; the `broken` dates lack torch/_dynamo; each
-    reports its own git hash (git_hash). What `vercompare bisect torch` searches in tests."""
+def nightlies(dates, slow_from: str, broken=(), sleep: float = 0.008, slower: float = 3.0,
+              wheelhouse: Path | None = None) -> Path:
+    """An index (made once in the test cache) of dated nightlies 2.16.0.devYYYYMMDD+cpu only: each
+    GroupNorm sleeps `sleep` s first, `slower` times that from `slow_from` on; the `broken` dates lack
+    torch/_dynamo; each reports its own git hash (git_hash). What `vercompare bisect torch` searches."""
     wheelhouse = wheelhouse or cache_dir() / "wheelhouse"
     source = next(wheelhouse.glob("torch-*.whl"), None)
     if source is None:
         unavailable(f"no torch wheel in {wheelhouse} (scripts/wheelhouse.sh fills it)")
-    tag = f"slow{sleep:g}-from-{slow_from}"
+    tag = f"paced{sleep:g}x{slower:g}-from-{slow_from}"
     wheels = cache_dir() / "bisect-index-wheels" / tag
     made = []
     for day in dates:
@@ -97,9 +99,9 @@ def nightlies(dates, slow_from: str, broken=(), sleep: float = 0.004, wheelhouse
         def hashed(data: bytes, day=day) -> bytes:
             return re.sub(rb"git_version = '[0-9a-f]*'", f"git_version = '{git_hash(day)}'".encode(), data)
 
-        edits = {"torch/version.py": hashed}
-        if day >= slow_from:
-            edits["torch/__init__.py"] = lambda data: data + SLOW_GROUP_NORM % {b"sleep": sleep}
+        pace = sleep * (slower if day >= slow_from else 1.0)
+        edits = {"torch/version.py": hashed,
+                 "torch/__init__.py": lambda data, pace=pace: data + PACED_GROUP_NORM % {b"sleep": pace}}
         made.append(("nightly/cpu", reversion(source, version, wheels, day in broken, edits)))
     return _lay_out(cache_dir() / "bisect-index" / tag, wheelhouse, made)
 
