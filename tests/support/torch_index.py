@@ -81,7 +81,7 @@ def git_hash(day: str) -> str:
     return hashlib.sha1(f"nightly {day}".encode()).hexdigest()
 
 
-def nightlies(dates, slow_from: str, broken=(), sleep: float = 0.008, slower: float = 3.0,
+def nightlies(dates, slow_from: str, broken=(), sleep: float = 0.008, slower: float = 5.0,
               wheelhouse: Path | None = None) -> Path:
     """An index (made once in the test cache) of dated nightlies 2.16.0.devYYYYMMDD+cpu only: each
     GroupNorm sleeps `sleep` s first, `slower` times that from `slow_from` on; the `broken` dates lack
