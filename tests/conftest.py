@@ -35,3 +35,22 @@ def venv_wheelhouse():
     from wheels import venv_wheelhouse as fetch
 
     return fetch()
+
+
+@pytest.fixture(scope="session")
+def torch_env(venv_wheelhouse, tmp_path_factory) -> str:
+    """An interpreter with torch + diffusers + this host tool: a venv layered on the test's
+    interpreter (made by the venv backend, so it is also the first test of it), kept in the cache;
+    the local backend runs in it, and venvs layered on it install only what differs (bisect's probes)."""
+    from vercompare.backends.venv import backend as venv
+    from vercompare.planning.plan import plan_variants
+    from vercompare.planning.request import RunRequest, variants
+
+    from engines import cache_dir
+    from wheels import DIFFUSERS, TORCH
+
+    config = venv.VenvConfig(wheelhouse=venv_wheelhouse, system_site_packages=True, root=cache_dir() / "venvs")
+    plan = plan_variants(variants(RunRequest(torch=(TORCH,), diffusers=(DIFFUSERS[1],), device="cpu")))[0]
+    prepared = venv.VenvBackend(config).prepare(plan, tmp_path_factory.mktemp("torch-env"))
+    assert prepared.resolved["torch"] == TORCH and prepared.resolved["diffusers"] == DIFFUSERS[1]
+    return prepared.handle

@@ -25,7 +25,7 @@ def history_cmd(
                                       help="the history database (default ~/.local/share/vercompare/history.db)"),
     detect: bool = typer.Option(False, "--detect", rich_help_panel=DETECT,
                                 help="Name every sustained change of each series and the first nightly after it "
-                                     "(its torch git hash); exit 1 when a regression is new (among the last 4)."),
+                                     "(its torch git hash) and, for a new regression, the `vercompare bisect` command; exit 1 when a regression is new (among the last 4)."),
     threshold: str = typer.Option("3%", "--threshold", rich_help_panel=DETECT,
                                   help="The smallest change --detect names."),
     html: Optional[Path] = typer.Option(None, "--html", rich_help_panel=DETECT,
@@ -66,9 +66,9 @@ def history_cmd(
         write(html, render_page(found, metric, rule))
         Console(stderr=True).print(f"wrote {html}", highlight=False)
     if json_out:
-        typer.echo(json.dumps(trend.to_dict(found, metric, rule), indent=1, sort_keys=True))
+        typer.echo(json.dumps(trend.to_dict(found, metric, rule, history.case_of), indent=1, sort_keys=True))
     elif detect:
-        for line in trend.lines(found, metric, rule):
+        for line in trend.lines(found, metric, rule, history.case_of):
             console.print(line, highlight=False, markup=False, soft_wrap=True)
     else:
         trend.print_tables(console, series, metric)

@@ -89,3 +89,26 @@ def ensure_wheel(source: GitSource, log) -> Path:
         os.replace(made, Path(tmp) / source.wheel_name)
         shutil.move(str(Path(tmp) / source.wheel_name), target)
     return target
+
+
+def first_parent(repo: str, good: str, bad: str) -> list[tuple[str, str]]:
+    """(commit, subject) from GOOD to BAD along BAD's first parents, oldest first, both included:
+    the commits `vercompare bisect diffusers` searches (a merge is one step, as on main)."""
+    good_commit = _git(repo, "rev-parse", "--verify", "--quiet", f"{good}^{{commit}}").strip()
+    bad_commit = _git(repo, "rev-parse", "--verify", "--quiet", f"{bad}^{{commit}}").strip()
+    if subprocess.run(["git", "-C", repo, "merge-base", "--is-ancestor", good_commit, bad_commit]).returncode != 0:
+        raise BadInput(f"{repo}: {good} is not an ancestor of {bad}", hint="GOOD is the older commit, BAD the newer")
+    return [_commit_line(line) for line in _git(repo, "log", "-1", "--format=%H%x09%s", good_commit).splitlines()] + \
+        commits(repo, good_commit, bad_commit, first_parent_only=True)
+
+
+def commits(repo: str, after: str, upto: str, first_parent_only: bool = False) -> list[tuple[str, str]]:
+    """(commit, subject) of after..upto, oldest first (every commit merged in, unless first_parent_only)."""
+    flags = ["--first-parent"] if first_parent_only else []
+    out = _git(repo, "log", *flags, "--reverse", "--format=%H%x09%s", f"{after}..{upto}")
+    return [_commit_line(line) for line in out.splitlines() if line.strip()]
+
+
+def _commit_line(line: str) -> tuple[str, str]:
+    commit, _, subject = line.partition("\t")
+    return commit, subject

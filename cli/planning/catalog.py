@@ -264,6 +264,18 @@ def _nightly(spec, flavour: str, listing: Listing | None, what: str) -> TorchCho
     return TorchChoice(max(builds, key=_key), NIGHTLY, flavour)
 
 
+def nightlies(listing: Listing, flavour: str, first: str, last: str) -> tuple[tuple[str, str], ...]:
+    """(date, exact build) of every dated nightly the listing has from `first` to `last` (dates,
+    both included), oldest first; a date with several builds is its newest, as `nightly@DATE`
+    resolves (what `vercompare bisect torch` searches)."""
+    newest: dict[str, str] = {}
+    for v in listing.versions or ():
+        day = dev_date(v)
+        if day and first <= day <= last and label(v) in ("", flavour) and (day not in newest or _key(v) > _key(newest[day])):
+            newest[day] = v
+    return tuple(sorted(newest.items()))
+
+
 def _test(spec, flavour: str, listing: Listing | None, what: str) -> TorchChoice:
     if _unanswered(listing):
         return TorchChoice(None, TEST, flavour, (

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 # What may be named without a version on uv's output lines ("name==version", "name @ url").
 _PINNED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
 _DIRECT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*) @ (\S+)")
+# A wheel named by its path (a local git commit's, once built: execution/sources.py): uv prints it as given.
+_WHEEL_FILE = re.compile(r"^\S*?([A-Za-z0-9][A-Za-z0-9._]*)-[^-/\s]+(?:-[^-/\s]+){2,3}\.whl$")
 # Packages the lock leaves to the torch layer: torch's own build decides them.
 TORCH_OWNED = frozenset({"torch", "triton", "pytorch-triton"})
 
@@ -62,7 +64,7 @@ def parse(text: str, source: str = "") -> Lock:
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith(("#", "-")):
             continue
-        m = _PINNED.match(line) or _DIRECT.match(line)
+        m = _PINNED.match(line) or _DIRECT.match(line) or _WHEEL_FILE.match(line)
         if not m:
             raise ValueError(f"not an exact requirement: {line!r}")
         name = normalize(m.group(1))

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from vercompare.errors import BadInput
+from vercompare.errors import BadInput, VercompareError
 from vercompare_runner.vocabulary import COMPILE_S, FIRST_CALL_S, IT_PER_S, PEAK_MEM_ALLOCATED
 
 # --metric name -> column (the database names the metrics as the records do)
@@ -287,3 +287,16 @@ def sparkline(values) -> str:
         else:
             out.append(SPARKS[min(len(SPARKS) - 1, int((v - lo) / (hi - lo) * (len(SPARKS) - 1) + 0.5))])
     return "".join(out)
+
+
+def case_of(point: Point, case_id: str) -> dict | None:
+    """The case a point measured, from its run directory (run.json's cases, else its records'; None
+    when it is gone): what `history --detect` needs to print the bisect command of a change."""
+    from vercompare import rundir
+
+    try:
+        loaded = rundir.load_run(Path(point.path))
+    except (VercompareError, OSError, ValueError):
+        return None
+    cases = list(loaded.meta.get("cases") or []) + [r.get("case") or {} for r in loaded.records]
+    return next((c for c in cases if c.get("id") == case_id), None)

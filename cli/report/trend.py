@@ -52,8 +52,23 @@ def _value_text(value: float, metric: str) -> str:
     return f"{value:.4g} {UNITS[metric]}"
 
 
-def lines(found: list[Trend], metric: str, rule: Rule) -> list[str]:
-    """The verdict of --detect as text lines (Markdown: a heading, then one item per series)."""
+def bisect_command(t: Trend, c: Change, rule: Rule, case_of=None) -> str | None:
+    """The `vercompare bisect` command for a new regression between two nightlies (None otherwise).
+    case_of(point, case_id): the case's knobs (report/history.py:case_of), else only its pipeline."""
+    from vercompare.planning.bisection import command
+
+    first, before = t.series.points[c.index], t.series.points[c.before]
+    if not (c.worse and c.new and first.nightly and before.nightly and before.nightly < first.nightly):
+        return None
+    case = (case_of(first, t.series.case_id) if case_of else None) or {"pipeline": t.series.pipeline}
+    diffusers = first.resolved.get("diffusers")
+    others = ("--diffusers", diffusers) if diffusers and diffusers == before.resolved.get("diffusers") else ()
+    return command("torch", f"nightly@{before.nightly}", f"nightly@{first.nightly}", case, rule.threshold, others)
+
+
+def lines(found: list[Trend], metric: str, rule: Rule, case_of=None) -> list[str]:
+    """The verdict of --detect as text lines (Markdown: a heading, then one item per series); each new
+    regression between nightlies with the bisect command that names its first bad nightly."""
     regressions = sum(c.worse for t in found for c in t.changes)
     improvements = sum(not c.worse for t in found for c in t.changes)
     new = sum(c.worse and c.new for t in found for c in t.changes)
@@ -79,10 +94,13 @@ def lines(found: list[Trend], metric: str, rule: Rule) -> list[str]:
                        f"{_point_text(before)}); after: {_value_text(c.recent, metric)} (median of {c.n_recent})")
             if before.torch_git and first.torch_git and before.torch_git != first.torch_git:
                 out.append(f"  bisect torch between {before.torch_git[:12]} and {first.torch_git[:12]}")
+            command = bisect_command(t, c, rule, case_of)
+            if command:
+                out.append(f"  bisect: {command}")
     return out
 
 
-def to_dict(found: list[Trend], metric: str, rule: Rule) -> dict:
+def to_dict(found: list[Trend], metric: str, rule: Rule, case_of=None) -> dict:
     def point(p: Point) -> dict:
         return {"day": p.day, "nightly": p.nightly, "created_at": p.created_at, "run_id": p.run_id, "path": p.path,
                 "torch": p.resolved.get("torch"), "torch_git": p.torch_git, "status": p.status, "value": p.value}
@@ -95,7 +113,8 @@ def to_dict(found: list[Trend], metric: str, rule: Rule) -> dict:
             "decidable": t.decidable, "points": [point(p) for p in s.points],
             "changes": [{"first": point(s.points[c.index]), "before": point(s.points[c.before]), "ratio": c.ratio,
                          "baseline": c.baseline, "recent": c.recent, "n_baseline": c.n_baseline,
-                         "n_recent": c.n_recent, "z": c.z, "regression": c.worse, "new": c.new}
+                         "n_recent": c.n_recent, "z": c.z, "regression": c.worse, "new": c.new,
+                         "bisect": bisect_command(t, c, rule, case_of)}
                         for c in t.changes]})
     return {"kind": "vercompare.history-detect", "metric": metric, "rule": {**dataclasses.asdict(rule), "text": rule.describe()},
             "regressions": sum(c.worse for t in found for c in t.changes),

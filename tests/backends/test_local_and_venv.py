@@ -194,17 +194,6 @@ def test_local_backend_reports_the_installed_versions(tmp_path):
 
 # -- the real runner, offline -----------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def torch_env(venv_wheelhouse, tmp_path_factory) -> str:
-    """An interpreter with torch + diffusers + this host tool: a venv layered on the test's
-    interpreter (made by the venv backend, so it is also its first test), kept in the cache."""
-    config = venv.VenvConfig(wheelhouse=venv_wheelhouse, system_site_packages=True, root=CACHE / "venvs")
-    run_dir = tmp_path_factory.mktemp("torch-env")
-    prepared = venv.VenvBackend(config).prepare(plan_for(), run_dir)
-    assert prepared.resolved["torch"] == TORCH and prepared.resolved["diffusers"] == DIFFUSERS[1]
-    return prepared.handle
-
-
 TINY = ("--device", "cpu", "--weights", "tiny", "--pipeline", "sd-txt2img", "--batch-size", "1",
         "--batch-size", "2", "--steps", "2", "--warmup", "1", "--repeats", "2", "--cpu-threads", "1",
         "--rounds", "1")

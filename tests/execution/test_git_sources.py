@@ -5,8 +5,6 @@ and every record's resolved version carries the commit."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,38 +12,19 @@ import pytest
 from vercompare.errors import BadInput
 from vercompare.planning import versions
 
+import diffusers_repo
 from cli import vercompare
-from engines import build_args, cache_dir, records, unavailable
+from engines import build_args, records
 
-RELEASE = "0.42.1"
-
-
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-                          check=True, capture_output=True, text=True).stdout.strip()
+RELEASE = diffusers_repo.RELEASE
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> tuple[Path, str]:
     """(a git repository of diffusers' released source, the hash of its first commit)."""
-    sdists = cache_dir() / "sdists"
-    sdist = sdists / f"diffusers-{RELEASE}.tar.gz"
-    if not sdist.exists():
-        got = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps",
-                              "--no-build-isolation", f"diffusers=={RELEASE}", "-d", str(sdists)],
-                             capture_output=True, text=True)
-        if got.returncode != 0 or not sdist.exists():
-            unavailable(f"the diffusers {RELEASE} source could not be had: {got.stderr[-500:]}")
-    root = tmp_path_factory.mktemp("git-source")
-    subprocess.run(["tar", "--no-same-owner", "-xzf", str(sdist), "-C", str(root)], check=True)
-    repo = root / f"diffusers-{RELEASE}"
-    _git(repo, "init", "-q")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", f"diffusers {RELEASE}")
-    first = _git(repo, "rev-parse", "HEAD")
+    repo, first = diffusers_repo.make(tmp_path_factory.mktemp("git-source"))
     (repo / "NOTE.md").write_text("a later commit\n")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "later")
+    diffusers_repo.commit(repo, "later")
     return repo, first
 
 

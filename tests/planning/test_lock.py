@@ -72,3 +72,19 @@ def test_latest_diffusers_leaves_the_python_to_the_resolver():
     plan = plan_variants(variants(RunRequest(torch=("2.13.0+cpu",), diffusers=("latest",), python="3.10",
                                              device="cpu")))[0]
     assert plan.python == "3.10"
+
+
+def test_a_local_wheel_by_its_path_is_an_exact_requirement():
+    """uv prints a git commit's wheel (already built, so given by its path) as the path: the lock keeps
+    it (a bisect's GOOD commit, measured in every probe, failed here on its second run)."""
+    from vercompare.planning import lock as lock_mod
+
+    wheel = "/cache/wheels/diffusers-0.42.1+g8ef9026c4113-py3-none-any.whl"
+    found = lock_mod.parse(f"{wheel}\nnumpy==2.4.6\n")
+    assert found.packages == (("diffusers", wheel), ("numpy", "numpy==2.4.6"))
+    try:
+        lock_mod.parse("/cache/wheels/not-a-wheel.tar.gz\n")
+    except ValueError as exc:
+        assert "not an exact requirement" in str(exc)
+    else:
+        raise AssertionError("a path that is no wheel was taken")

@@ -39,6 +39,7 @@ def test_a_six_percent_slowdown_from_day_9_is_named_day_9_and_noise_alone_flags_
     assert f"the last nightly 2026-11-08 (run nightly-08, torch 2.6.0.dev20261108+cu124, git " \
            f"{day8['env']['torch_git'][:12]})" in proc.stdout
     assert f"bisect torch between {day8['env']['torch_git'][:12]} and {day9['env']['torch_git'][:12]}" in proc.stdout
+    assert "bisect: vercompare" not in proc.stdout  # not new: no command to run
 
     flat = synthetic.nightly_series(tmp_path / "flat", days=14, noise=0.02, seed=seed)
     proc = detect(flat, tmp_path / "flat.db")
@@ -53,11 +54,19 @@ def test_a_new_regression_fails_the_job_and_json_and_html_say_the_same(tmp_path)
     proc = detect(runs, tmp_path / "h.db", "--html", html)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # day 10 is among the last 4: new
     assert "- REGRESSION (new): torch-nightly" in proc.stdout and "from nightly 2026-11-10" in proc.stdout
+    # the command that names the first bad nightly between the two, for the case of the series
+    case = load_run(runs[9]).records[0]["case"]
+    diffusers = load_run(runs[9]).records[0]["variant"]["resolved"]["diffusers"]  # the same every night
+    (line,) = [line for line in proc.stdout.splitlines() if line.startswith("  bisect: ")]
+    assert line == (f"  bisect: vercompare bisect torch nightly@2026-11-09 nightly@2026-11-10 --diffusers {diffusers} "
+                    f"--pipeline {case['pipeline']} --batch-size 1 --dtype {case['dtype']} --attention sdpa "
+                    f"--device {case['device']} --weights {case['weights']} --threshold 3%"), line
     data = json.loads(vercompare("history", "--json", "--db", tmp_path / "h.db", timeout=120).stdout)
     assert data["kind"] == "vercompare.history-detect" and data["new_regressions"] == 1 and data["exit_code"] == 1
     (series,) = data["series"]
     (change,) = series["changes"]
     assert change["first"]["day"] == "2026-11-10" and change["before"]["day"] == "2026-11-09"
+    assert change["bisect"] == line.removeprefix("  bisect: ")
     assert change["first"]["torch_git"] == load_run(runs[9]).records[0]["env"]["torch_git"]
     assert len(series["points"]) == 12
     page = html.read_text()

@@ -27,8 +27,11 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False) -> Path:
-    """A copy of a wheel (torch's, or any) that says it is `version` (and, broken, lacks torch/_dynamo)."""
+def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False, edits: dict | None = None) -> Path:
+    """A copy of a wheel (torch's, or any) that says it is `version` (and, broken, lacks torch/_dynamo).
+    edits: {entry name: function of its bytes -> the new bytes}, applied after the version's own
+    (a slower build, another git hash: tests/support/torch_index.py:nightlies)."""
+    edits = edits or {}
     out_dir.mkdir(parents=True, exist_ok=True)
     project, old = wheel.name.split("-")[:2]
     old = old.replace("%2B", "+")
@@ -46,8 +49,10 @@ def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False) ->
             return re.sub(rb"^Version: .*$", b"Version: " + version.encode(), data, count=1, flags=re.M)
         if name == "torch/version.py":
             text = data.decode().replace(old, version).replace(old.split("+")[0], version.split("+")[0])
-            return text.encode()
-        return None
+            data = text.encode()
+        elif name not in edits:
+            return None
+        return edits[name](data) if name in edits else data
 
     dropped = ("torch/_dynamo/",) if broken else ()
     changed: dict[str, bytes] = {}
@@ -61,8 +66,8 @@ def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False) ->
                 if info is record:
                     continue
                 name = renamed(info.filename)
-                data = edited(info.filename, zin.read(info)) if info.filename.startswith((old_info, "torch/version")) \
-                    else None
+                data = edited(info.filename, zin.read(info)) \
+                    if info.filename.startswith((old_info, "torch/version")) or info.filename in edits else None
                 if data is not None or name != info.filename:
                     content = data if data is not None else zin.read(info)
                     changed[name] = content

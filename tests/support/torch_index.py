@@ -47,11 +47,70 @@ def build(wheelhouse: Path | None = None) -> Path:
     source = next(wheelhouse.glob("torch-*.whl"), None)
     if source is None:
         unavailable(f"no torch wheel in {wheelhouse} (scripts/wheelhouse.sh fills it)")
-    root = cache_dir() / "torch-index"
     wheels = cache_dir() / "torch-index-wheels"
-    for folder, version, broken in LAYOUT:
-        made = source if version == SOURCE_VERSION else reversion(source, version, wheels, broken)
-        _link(made, root / folder / "torch")
+    return _lay_out(cache_dir() / "torch-index", wheelhouse, [
+        (folder, source if version == SOURCE_VERSION else reversion(source, version, wheels, broken))
+        for folder, version, broken in LAYOUT])
+
+
+# Every nightly of `nightlies` paces each GroupNorm (the tiny SD UNet's resnets, the VAE's) with a sleep,
+# longer from one date on: a pipeline call is then mostly sleep, so its time - and the slowdown - is
+# the same on a loaded machine as on an idle one (the compute left is what the load makes noisy).
+PACED_GROUP_NORM = b"""
+
+# vercompare tests: a nightly with a known pace (tests/support/torch_index.py)
+import time as _vc_time
+import torch.nn.functional as _vc_functional
+
+_vc_group_norm = _vc_functional.group_norm
+
+
+def _vc_paced_group_norm(*args, **kwargs):
+    _vc_time.sleep(%(sleep)r)
+    return _vc_group_norm(*args, **kwargs)
+
+
+_vc_functional.group_norm = _vc_paced_group_norm
+"""
+
+
+def git_hash(day: str) -> str:
+    """The torch git hash a nightly of `nightlies` reports (one per date, as real nightlies have)."""
+    import hashlib
+
+    return hashlib.sha1(f"nightly {day}".encode()).hexdigest()
+
+
+def nightlies(dates, slow_from: str, broken=(), sleep: float = 0.008, slower: float = 5.0,
+              wheelhouse: Path | None = None) -> Path:
+    """An index (made once in the test cache) of dated nightlies 2.16.0.devYYYYMMDD+cpu only: each
+    GroupNorm sleeps `sleep` s first, `slower` times that from `slow_from` on; the `broken` dates lack
+    torch/_dynamo; each reports its own git hash (git_hash). What `vercompare bisect torch` searches."""
+    wheelhouse = wheelhouse or cache_dir() / "wheelhouse"
+    source = next(wheelhouse.glob("torch-*.whl"), None)
+    if source is None:
+        unavailable(f"no torch wheel in {wheelhouse} (scripts/wheelhouse.sh fills it)")
+    tag = f"paced{sleep:g}x{slower:g}-from-{slow_from}"
+    wheels = cache_dir() / "bisect-index-wheels" / tag
+    made = []
+    for day in dates:
+        version = f"2.16.0.dev{day.replace('-', '')}+cpu"
+
+        def hashed(data: bytes, day=day) -> bytes:
+            return re.sub(rb"git_version = '[0-9a-f]*'", f"git_version = '{git_hash(day)}'".encode(), data)
+
+        pace = sleep * (slower if day >= slow_from else 1.0)
+        edits = {"torch/version.py": hashed,
+                 "torch/__init__.py": lambda data, pace=pace: data + PACED_GROUP_NORM % {b"sleep": pace}}
+        made.append(("nightly/cpu", reversion(source, version, wheels, day in broken, edits)))
+    return _lay_out(cache_dir() / "bisect-index" / tag, wheelhouse, made)
+
+
+def _lay_out(root: Path, wheelhouse: Path, wheels) -> Path:
+    """root/FOLDER/torch/ holds each (folder, wheel) given, with torch's dependencies (from the
+    wheelhouse) beside it in each folder, as PyTorch's index has them."""
+    for folder, wheel in wheels:
+        _link(wheel, root / folder / "torch")
         for dep in wheelhouse.glob("*.whl"):
             if not dep.name.startswith("torch-"):
                 _link(dep, root / folder / _normalised(dep.name.split("-")[0]))
