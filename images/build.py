@@ -57,8 +57,27 @@ def wheelhouse_digest(wheelhouse: Path) -> str:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    prefix = "/"  # the only path served: the wheelhouse's digest (see serve_wheelhouse)
+
     def log_message(self, *args):  # pip's requests are not the user's business
         pass
+
+    def send_head(self):
+        if not self.path.startswith(self.prefix):
+            self.send_error(404)
+            return None
+        return super().send_head()
+
+    def translate_path(self, path):
+        return super().translate_path("/" + path[len(self.prefix):])
+
+
+class _SharedPortServer(http.server.ThreadingHTTPServer):
+    # Two runs on one machine that serve the same wheelhouse (same digest, so same port) both bind the
+    # port: the kernel spreads pip's connections over them and either serves the same files, so neither
+    # run loses its layer cache to a second port. A different wheelhouse whose digest lands on the same
+    # port serves another path (the digest), so pip gets a 404 from it, never another wheel.
+    allow_reuse_port = True
 
 
 def wheelhouse_port(wheelhouse: Path) -> int:
@@ -66,21 +85,25 @@ def wheelhouse_port(wheelhouse: Path) -> int:
     return 20000 + int(wheelhouse_digest(wheelhouse)[:8], 16) % 20000
 
 
+def _wheelhouse_path(wheelhouse: Path) -> str:
+    return f"/{wheelhouse_digest(wheelhouse)[:16]}/"
+
+
 def wheelhouse_url(wheelhouse: Path | None) -> str | None:
     """The URL builds find the wheelhouse at (part of their build arguments, so of the image tag)."""
-    return f"http://127.0.0.1:{wheelhouse_port(wheelhouse)}/" if wheelhouse else None
+    return f"http://127.0.0.1:{wheelhouse_port(wheelhouse)}{_wheelhouse_path(wheelhouse)}" if wheelhouse else None
 
 
 @contextmanager
-def _serving(handler, port: int) -> Iterator[str]:
+def _serving(handler, port: int, path: str) -> Iterator[str]:
     try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError:  # taken: any port works, only the layer cache is lost
+        server = _SharedPortServer(("127.0.0.1", port), handler)
+    except OSError:  # taken by something else: any port works, only the layer cache is lost
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield f"http://127.0.0.1:{server.server_address[1]}{path}"
     finally:
         server.shutdown()
         server.server_close()
@@ -91,14 +114,16 @@ def serve_wheelhouse(wheelhouse: Path | None) -> Iterator[str | None]:
     """Serve the wheelhouse on loopback for host-network builds; yields its URL.
 
     The port and path derive from the wheelhouse's digest, so the URL - which is part of
-    the build arguments and so of the layer cache key - stays the same between runs.
+    the build arguments and so of the layer cache key - stays the same between runs, and
+    between runs at the same time.
     Serving beats copying 200 MB of wheels into every build context.
     """
     if wheelhouse is None:
         yield None
         return
-    handler = functools.partial(_QuietHandler, directory=str(wheelhouse))
-    with _serving(handler, wheelhouse_port(wheelhouse)) as url:
+    path = _wheelhouse_path(wheelhouse)
+    handler = type("_WheelhouseHandler", (_QuietHandler,), {"prefix": path})
+    with _serving(functools.partial(handler, directory=str(wheelhouse)), wheelhouse_port(wheelhouse), path) as url:
         yield url
 
 

@@ -7,6 +7,7 @@ from engines import (  # noqa: F401  (fixtures, found by pytest in this namespac
     ca_bundle,
     compose_plugins,
     engine,
+    engine_group,
     mark_engine_tests,
     plain_engine,
     wheelhouse,
@@ -21,10 +22,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Under pytest-xdist's loadgroup, the engine tests must be one group (one worker, one set of engines):
-    stop at once where the group did not take (see pyproject.toml's pin of pytest)."""
+    """Under pytest-xdist's loadgroup, the tests of one set of engines must be one group (one worker, one set
+    of engines): stop at once where the group did not take (see pyproject.toml's pin of pytest)."""
     if getattr(session.config.option, "loadgroup", False):  # set in each xdist worker
-        loose = [i.nodeid for i in session.items if i.get_closest_marker("engine") and not i.nodeid.endswith("@engines")]
+        loose = [i.nodeid for i in session.items
+                 if i.get_closest_marker("engine") and not i.nodeid.endswith(f"@{engine_group(i)}")]
         if loose:
             pytest.exit(f"pytest-xdist did not group the engine tests (e.g. {loose[0]}): check the pytest pin", 3)
 

@@ -56,9 +56,13 @@ def why_no_engine() -> str | None:
 
 def script(name: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
     """Run scripts/NAME; return its stdout, or skip/fail with its stderr tail."""
+    # Both test workers may ask for the same cache folder at once (the engines' and the fleet's groups):
+    # one fills it, the other waits and finds it filled.
     try:
-        proc = subprocess.run(["bash", str(SCRIPTS / name), *args], env=env, text=True,
-                              capture_output=True, timeout=timeout)
+        with open(cache_dir() / f".{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            proc = subprocess.run(["bash", str(SCRIPTS / name), *args], env=env, text=True,
+                                  capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         unavailable(f"scripts/{name} {' '.join(args)} took over {timeout:.0f} s")
     if proc.returncode != 0:
@@ -193,15 +197,24 @@ def compose_plugins() -> Path:
     return docker_plugins()
 
 
+# The xdist group of the tests that use a fleet (tests/support/fleet.py): its nodes have engines of their
+# own (slots of kind "ray"), so they need not wait for the worker that holds the gpu and plain engines.
+FLEET_FIXTURE = "fleet"
+
+
+def engine_group(item: pytest.Item) -> str:
+    return "fleet" if FLEET_FIXTURE in getattr(item, "fixturenames", ()) else "engines"
+
+
 def mark_engine_tests(items: list[pytest.Item]) -> None:
     """The engine marker on every test that needs an engine; with pytest-xdist (scripts/test.sh runs two
-    workers), all of them in one group, so that one worker holds the engines and builds each image once
-    while the other runs everything else beside it."""
+    workers), the tests of one set of engines in one group, so that one worker holds those engines and
+    builds each image once there, while the other worker runs the fleet's group and everything else."""
     for item in items:
         if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.engine)
         if item.get_closest_marker("engine"):
-            item.add_marker(pytest.mark.xdist_group("engines"))
+            item.add_marker(pytest.mark.xdist_group(engine_group(item)))
 
 
 # -- helpers of the engine tests --------------------------------------------------------------
