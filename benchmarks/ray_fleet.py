@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "support"))
 
 from cli import vercompare  # noqa: E402
-from engines import CA_BUNDLE, cache_dir, start_engine, stop_engine  # noqa: E402
+from engines import CA_BUNDLE, cache_dir, release, start_engine  # noqa: E402
 from fleet import Fleet  # noqa: E402
 
 
@@ -120,9 +120,7 @@ def main() -> None:
     finally:
         cluster.shutdown()
         for slot, engine in slots:
-            engine.remove_all_containers()
-            engine.client.close()
-            stop_engine(slot)
+            release(slot, engine)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import counting_proxy  # noqa: E402
 
 from cli import vercompare  # noqa: E402
-from engines import CA_BUNDLE, cache_dir, docker_plugins, script, start_engine, stop_engine  # noqa: E402
+from engines import CA_BUNDLE, cache_dir, docker_plugins, release, script, start_engine  # noqa: E402
 from fleet import Fleet  # noqa: E402
 from registries import start_registry, stop_registry  # noqa: E402
 
@@ -123,9 +123,7 @@ def main() -> None:
         if registry is not None:
             stop_registry(registry)
         for slot, engine in slots:
-            engine.remove_all_containers()
-            engine.client.close()
-            stop_engine(slot)
+            release(slot, engine)
 
 
 if __name__ == "__main__":

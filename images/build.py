@@ -80,18 +80,19 @@ class _SharedPortServer(http.server.ThreadingHTTPServer):
     allow_reuse_port = True
 
 
-def wheelhouse_port(wheelhouse: Path) -> int:
-    """The port the wheelhouse is served on: from its digest, so its URL stays the same between runs."""
-    return 20000 + int(wheelhouse_digest(wheelhouse)[:8], 16) % 20000
-
-
-def _wheelhouse_path(wheelhouse: Path) -> str:
-    return f"/{wheelhouse_digest(wheelhouse)[:16]}/"
+def _where(wheelhouse: Path) -> tuple[int, str]:
+    """The port and path the wheelhouse is served on: both from its digest (one listing of the folder),
+    so its URL stays the same between runs."""
+    digest = wheelhouse_digest(wheelhouse)
+    return 20000 + int(digest[:8], 16) % 20000, f"/{digest[:16]}/"
 
 
 def wheelhouse_url(wheelhouse: Path | None) -> str | None:
     """The URL builds find the wheelhouse at (part of their build arguments, so of the image tag)."""
-    return f"http://127.0.0.1:{wheelhouse_port(wheelhouse)}{_wheelhouse_path(wheelhouse)}" if wheelhouse else None
+    if wheelhouse is None:
+        return None
+    port, path = _where(wheelhouse)
+    return f"http://127.0.0.1:{port}{path}"
 
 
 @contextmanager
@@ -121,9 +122,9 @@ def serve_wheelhouse(wheelhouse: Path | None) -> Iterator[str | None]:
     if wheelhouse is None:
         yield None
         return
-    path = _wheelhouse_path(wheelhouse)
+    port, path = _where(wheelhouse)
     handler = type("_WheelhouseHandler", (_QuietHandler,), {"prefix": path})
-    with _serving(functools.partial(handler, directory=str(wheelhouse)), wheelhouse_port(wheelhouse), path) as url:
+    with _serving(functools.partial(handler, directory=str(wheelhouse)), port, path) as url:
         yield url
 
 

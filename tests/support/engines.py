@@ -137,6 +137,15 @@ def start_engine(kind: str, nvidia_stub: bool) -> tuple[Slot, Engine]:
         raise
 
 
+def release(slot: Slot, engine: Engine) -> None:
+    """Remove the engine's containers, close its client and stop it: the end of every engine session."""
+    try:
+        engine.remove_all_containers()
+    finally:
+        engine.client.close()
+        stop_engine(slot)
+
+
 def stop_engine(slot: Slot) -> None:
     try:
         subprocess.run(["bash", str(SCRIPTS / "dockerd.sh"), "stop", str(slot.dir)], timeout=60)
@@ -151,10 +160,8 @@ def engine_session(kind: str, nvidia_stub: bool) -> Iterator[Engine]:
     try:
         yield engine
         leaked = engine.containers()
-        engine.remove_all_containers()  # so the next session starts clean even after a leak
     finally:
-        engine.client.close()
-        stop_engine(slot)
+        release(slot, engine)  # so the next session starts clean even after a leak
     if leaked:
         pytest.fail(f"tests left containers on the {kind} engine: {leaked}", pytrace=False)
 

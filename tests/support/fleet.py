@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from engines import Engine, Slot, start_engine, stop_engine, unavailable
+from engines import Engine, Slot, release, start_engine, unavailable
 
 ENGINE_ENV = "VERCOMPARE_DOCKER_HOST"
 
@@ -80,6 +80,4 @@ def fleet_session(gpu_types: tuple[str, ...]) -> Iterator[Fleet]:
         if cluster is not None:
             cluster.shutdown()
         for slot, engine in slots:
-            engine.remove_all_containers()
-            engine.client.close()
-            stop_engine(slot)
+            release(slot, engine)
