@@ -120,14 +120,22 @@ def diffusers_dir(version, swap=None):
 
 
 def _package_dir():
-    """A directory whose `vercompare_runner` is this checkout's runner/ (a symlink)."""
-    path = ROOT / "pkg"
+    """A directory whose `vercompare_runner` is this checkout's runner/ (a symlink).
+
+    One per checkout: the cache outlives clones (CI keeps /var/cache between runs), and a
+    shared link would run another checkout's runner, or dangle once that clone is gone."""
+    path = ROOT / ("pkg-" + hashlib.sha256(str(REPO).encode()).hexdigest()[:12])
     link = path / "vercompare_runner"
-    if not link.exists():
-        with _locked("pkg"):
-            path.mkdir(parents=True, exist_ok=True)
-            if not link.exists():
-                link.symlink_to(REPO / "runner", target_is_directory=True)
+    target = REPO / "runner"
+    if link.is_symlink() and Path(os.readlink(link)) == target:
+        return path
+    with _locked("pkg"):
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = path / (".vercompare_runner.%d" % os.getpid())
+        if tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(target, target_is_directory=True)
+        os.replace(tmp, link)  # atomic: a reader sees the old link or the new one, never none
     return path
 
 

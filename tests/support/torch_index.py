@@ -120,8 +120,11 @@ def _lay_out(root: Path, wheelhouse: Path, wheels) -> Path:
 def _link(wheel: Path, project_dir: Path) -> None:
     project_dir.mkdir(parents=True, exist_ok=True)
     link = project_dir / wheel.name
-    if not link.exists():
-        link.symlink_to(wheel)
+    if link.is_symlink() and link.resolve() == wheel.resolve():
+        return
+    if link.is_symlink():  # left by an older cache layout, or dangling: point it here
+        link.unlink()
+    link.symlink_to(wheel)
 
 
 def free_port() -> int:
