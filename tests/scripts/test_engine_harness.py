@@ -1,13 +1,17 @@
 """The engine harness itself: private engines, the base image, the NVIDIA stand-in, compose."""
 from __future__ import annotations
 
+import io
+import shutil
 import subprocess
+import tarfile
+import tempfile
 from pathlib import Path
 
 import docker
 import pytest
 
-from engines import TEST_LABEL, Engine
+from engines import SCRIPTS, TEST_LABEL, Engine, bound_image_cache, image_cache_gb
 
 GPUS_ALL = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
 LABELS = {TEST_LABEL: "1"}
@@ -109,3 +113,30 @@ def test_wheelhouse_has_cpu_torch_and_numpy(wheelhouse: Path, ca_bundle: Path) -
     assert any(n.startswith("torch-2.13.0+cpu-cp311") for n in names), names
     assert any(n.startswith("numpy-") for n in names), names
     assert ca_bundle.is_file()
+
+
+def test_an_image_cache_past_its_cap_starts_over(tmp_path: Path) -> None:
+    """The cache outlives clones (CI keeps /var/cache): past the cap a session starts from nothing."""
+    d = Path(tempfile.mkdtemp(prefix="vcb", dir="/tmp"))  # short: containerd's socket path limit
+    try:
+        host = subprocess.run(["bash", str(SCRIPTS / "dockerd.sh"), "start", str(d)], check=True,
+                              capture_output=True, text=True, timeout=90).stdout.strip()
+        client = docker.DockerClient(base_url=host, version="auto", timeout=60)
+        try:
+            layer = io.BytesIO()
+            with tarfile.open(fileobj=layer, mode="w") as tar:
+                data = b"x" * 100_000
+                info = tarfile.TarInfo("payload")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            client.api.import_image_from_data(layer.getvalue(), repository="vc-cap", tag="1")
+            assert client.images.list("vc-cap") and image_cache_gb(client) > 0
+            assert not bound_image_cache(client, cap_gb=1.0)  # under the cap: kept
+            assert client.images.list("vc-cap")
+            assert bound_image_cache(client, cap_gb=0.0)  # past it: every image goes
+            assert client.images.list(all=True) == [] and image_cache_gb(client) == 0
+        finally:
+            client.close()
+    finally:
+        subprocess.run(["bash", str(SCRIPTS / "dockerd.sh"), "stop", str(d)], timeout=60)
+        shutil.rmtree(d, ignore_errors=True)
