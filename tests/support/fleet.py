@@ -41,7 +41,10 @@ class Fleet:
         for a whole matrix, as in benchmarks/ray_fleet.py), talking to `engine`."""
         resources = {f"accelerator_type:{t}": 1 for t in (gpu_type, *also)}
         ray_node = self.cluster.add_node(num_cpus=1, num_gpus=1, resources=resources,
-                                         env_vars={ENGINE_ENV: engine.docker_host})
+                                         # the docker CLI with buildx, as a node's user has: its builds
+                                         # use BuildKit, as everywhere else
+                                         env_vars={ENGINE_ENV: engine.docker_host,
+                                                   "DOCKER_CONFIG": engine.env["DOCKER_CONFIG"]})
         self.cluster.wait_for_nodes()
         fleet_node = FleetNode(gpu_type, engine, ray_node, ray_node.node_id)
         self.nodes.append(fleet_node)

@@ -48,9 +48,11 @@ def _image(client, config, plan, urls, log_path: Path, rebuild: bool = False):
 
     wheelhouse_url, netrc = urls
     definition = define(config, client, plan, wheelhouse_url)
+    # This node's engine, not the driver's: BuildKit's CLI talks to DOCKER_HOST, which a node named by
+    # ENGINE_ENV does not have (it would build on the default socket, or fail to find one).
+    host = engine_host()
     return build.build(client, definition, ca_bundle=config.build.ca_bundle, log_path=log_path, rebuild=rebuild,
-                       builder=builders.choose(config.builder, config.docker_host).builder,
-                       docker_host=config.docker_host, netrc=netrc)
+                       builder=builders.choose(config.builder, host).builder, docker_host=host, netrc=netrc)
 
 
 def build_here(config, plan, urls) -> dict:
