@@ -9,19 +9,20 @@ Both variants compile (inductor) in their containers: torch 2.0's torch.compile 
 its variant runs on Python 3.9 from an offline Debian bullseye base (scripts/base-image.sh), through the
 `{python}` template of --base-image, on bases that ship no compiler. The same 2.0.1 image then shows
 Triton 2.0's own build step compiling and linking its launcher against a stub libcuda.so.1, mounted the
-way the NVIDIA container toolkit mounts the driver, as the runner's user on a read-only root. These two
-images are this test's alone, as they were before it compiled (no other test builds torch from pypi).
+way the NVIDIA container toolkit mounts the driver, as the runner's user on a read-only root (the newest
+torch's Triton: test_triton_driver.py). These two images are this test's alone, as they were before it
+compiled (no other test builds torch from pypi).
 """
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 
 import pytest
 
 from cli import vercompare
 from engines import build_args, cache_dir, records, script
+from stub_driver import LINKED, run_as_runner, stub_driver
 
 pytestmark = pytest.mark.slow
 
@@ -90,18 +91,7 @@ def test_old_torch_from_the_ordinary_index(engine, wheelhouse, ca_bundle, tmp_pa
 
     # Triton 2.0's build step in the 2.0.1 image, against a stub driver (no GPU needed)
     assert freeze["triton"] == "2.0.0", freeze.get("triton")
-    driver = tmp_path / "driver"
-    driver.mkdir()
-    (driver / "stub.c").write_text("int cuInit(unsigned int flags) { return 0; }\n")
-    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o", str(driver / "libcuda.so.1"),
-                    str(driver / "stub.c")], check=True)
-    driver.chmod(0o755)
-    logs = engine.client.containers.run(
-        old["image"]["id"], ["python", "-c", TRITON_BUILD, STUB_LAUNCHER], remove=True, user="1000:1000",
-        read_only=True, tmpfs={"/tmp": "exec,size=1g"}, network_mode="none",
-        volumes={str(driver): {"bind": "/vc/driver", "mode": "ro"}},
-        environment={"HOME": "/tmp", "USER": "vc", "LD_LIBRARY_PATH": "/vc/driver", "TRITON_CACHE_DIR": "/tmp/triton"})
-    lines = logs.decode().strip().splitlines()
-    assert lines[0] == "linked /tmp/vercompare-libcuda/libcuda.so -> /vc/driver/libcuda.so.1 " \
-                       "(TRITON_LIBCUDA_PATH, LIBRARY_PATH)", lines
+    lines = run_as_runner(engine.client, old["image"]["id"], ["python", "-c", TRITON_BUILD, STUB_LAUNCHER],
+                          stub_driver(tmp_path / "driver"))
+    assert lines[0] == LINKED, lines
     assert lines[-1] == "built and loaded: cuInit() = 0", lines

@@ -1,32 +1,27 @@
 """Triton's build step finds the GPU driver as the NVIDIA container toolkit mounts it (only libcuda.so.1):
 the runner links libcuda.so on the writable /tmp and names it in TRITON_LIBCUDA_PATH and LIBRARY_PATH.
-The link is proved with the host's gcc, the way Triton 2.0 builds its launcher (`-lcuda`, no -L)."""
+The link is proved with the host's gcc, the way Triton 2.0 builds its launcher (`-lcuda`, no -L) and the
+way Triton 3.x does (`-L` the folder TRITON_LIBCUDA_PATH names, which must hold libcuda.so.1,
+`-l:libcuda.so.1`). Triton's own build step in images: tests/execution/test_pypi_torch.py (2.0) and
+test_triton_driver.py (3.7)."""
 import os
 import subprocess
 
 from vercompare_runner.libcuda import LINK_DIR_NAME, link_driver
 
-STUB = "int cuInit(unsigned int flags) { return 0; }\n"
+from stub_driver import stub_driver
+
 LAUNCHER = "int cuInit(unsigned int flags);\nint main(void) { return cuInit(0); }\n"
 
 
-def _stub_driver(folder):
-    """A libcuda.so.1 (soname libcuda.so.1) and nothing else, as the toolkit mounts the real one."""
-    folder.mkdir()
-    (folder / "stub.c").write_text(STUB)
-    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o", str(folder / "libcuda.so.1"),
-                    str(folder / "stub.c")], check=True)
-    return folder / "libcuda.so.1"
-
-
-def _link_launcher(tmp_path, env):
+def _link_launcher(tmp_path, env, *flags):
     (tmp_path / "main.c").write_text(LAUNCHER)
-    return subprocess.run(["gcc", str(tmp_path / "main.c"), "-lcuda", "-o", str(tmp_path / "launcher")],
+    return subprocess.run(["gcc", str(tmp_path / "main.c"), *(flags or ["-lcuda"]), "-o", str(tmp_path / "launcher")],
                           env=env, capture_output=True, text=True)
 
 
 def test_a_driver_without_its_dev_name_is_linked_so_gcc_finds_it(tmp_path):
-    driver = _stub_driver(tmp_path / "driver")
+    driver = stub_driver(tmp_path / "driver") / "libcuda.so.1"
     env = {"PATH": os.environ["PATH"], "LD_LIBRARY_PATH": str(driver.parent)}
     # as mounted: -lcuda cannot be found, the failure Triton's build step meets
     assert "cannot find -lcuda" in _link_launcher(tmp_path, env).stderr
@@ -39,6 +34,10 @@ def test_a_driver_without_its_dev_name_is_linked_so_gcc_finds_it(tmp_path):
     done = _link_launcher(tmp_path, env)
     assert done.returncode == 0, done.stderr
     assert subprocess.run([str(tmp_path / "launcher")], env=env).returncode == 0  # and it loads
+    # Triton 3.x: the folder it is given holds libcuda.so.1 (it asserts so), and links by that name
+    assert os.path.exists(os.path.join(env["TRITON_LIBCUDA_PATH"], "libcuda.so.1"))
+    done = _link_launcher(tmp_path, {"PATH": env["PATH"]}, "-L" + env["TRITON_LIBCUDA_PATH"], "-l:libcuda.so.1")
+    assert done.returncode == 0, done.stderr
 
     # a second start changes nothing; a user's TRITON_LIBCUDA_PATH is kept
     again = dict(env, TRITON_LIBCUDA_PATH="/mine")

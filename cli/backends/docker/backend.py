@@ -20,6 +20,12 @@ from vercompare.rundir import slugify
 
 CONTAINER_RUN_DIR = "/vc/run"
 CONTAINER_UID = 1000  # the image's unprivileged user
+# How every runner container starts (start_runner), and the tests that show what Triton's build step does
+# in one: no network, a read-only root, compile caches on the tmpfs. USER: getpass.getuser() answers even
+# for a host uid the image's passwd lacks (inductor and Triton ask it for their default cache paths).
+RUNNER_CONTAINER = {"network_mode": "none", "read_only": True, "tmpfs": {"/tmp": "exec,size=8g"}, "shm_size": "2g"}
+RUNNER_ENV = {"HOME": "/tmp", "USER": "vc", "TORCHINDUCTOR_CACHE_DIR": "/tmp/inductor",
+              "TRITON_CACHE_DIR": "/tmp/triton", "HF_HUB_OFFLINE": "1"}
 # Rough image sizes: a CUDA torch wheel unpacks to several GB, the CPU one to about 1.4 GB.
 GB_PER_IMAGE = {"cuda": 9.0, "cpu": 2.0}
 
@@ -236,26 +242,21 @@ class DockerBackend(Backend):
                      labels: dict | None = None) -> DockerProcess:
         """The one way a runner container starts: the measuring runner and the check before it alike."""
         volumes = {str(run_dir.resolve()): {"bind": CONTAINER_RUN_DIR, "mode": "rw"}}
-        # Compile caches on the tmpfs (the root is read-only); USER: getpass.getuser() answers even for a
-        # host uid the image's passwd lacks (inductor and Triton ask it for their default cache paths).
-        env = {"HOME": "/tmp", "USER": "vc", "TORCHINDUCTOR_CACHE_DIR": "/tmp/inductor",
-               "TRITON_CACHE_DIR": "/tmp/triton", "HF_HUB_OFFLINE": "1"}
+        env = dict(RUNNER_ENV)
         if self.config.hf_cache:
             volumes[str(self.config.hf_cache.resolve())] = {"bind": "/vc/hf", "mode": "ro"}
             env["HF_HOME"] = "/vc/hf"
         env.update(self.config.runner_env)
-        uid, gid = os.getuid(), os.getgid()
-        user = f"{uid}:{gid}" if uid != 0 else f"{CONTAINER_UID}:{CONTAINER_UID}"
-        if uid == 0:
+        user = runner_user()
+        if os.getuid() == 0:
             _give_to(run_dir, CONTAINER_UID)
         env["VERCOMPARE_DRIVER_STDIN"] = "1"  # the runner exits when the attached stdin closes
         container = self.client.containers.create(
             prepared.handle, ["python", "-m", "vercompare_runner", *args],
-            volumes=volumes, environment=env, user=user, network_mode="none",
-            device_requests=gpus.device_requests(self.config.gpus), shm_size="2g",
+            volumes=volumes, environment=env, user=user, device_requests=gpus.device_requests(self.config.gpus),
             # stdin_open with create()'s detach=False sets StdinOnce: the engine closes the runner's
             # stdin when our attached socket goes (measured: 0.2 s after this process is killed).
-            read_only=True, tmpfs={"/tmp": "exec,size=8g"}, stdin_open=True,
+            stdin_open=True, **RUNNER_CONTAINER,
             labels={**reaper.driver_labels(run_id), LABEL_PREFIX + "variant": prepared.variant[:200], **(labels or {})},
         )
         try:
@@ -310,6 +311,12 @@ def container_paths() -> RunnerPaths:
     """Where a runner container sees the run directory (bind-mounted at CONTAINER_RUN_DIR)."""
     r = CONTAINER_RUN_DIR
     return RunnerPaths(r, f"{r}/results.jsonl", f"{r}/weights", f"{r}/specs")
+
+
+def runner_user() -> str:
+    """Who the runner runs as: the host's user, or the image's unprivileged one when that is root."""
+    uid, gid = os.getuid(), os.getgid()
+    return f"{uid}:{gid}" if uid != 0 else f"{CONTAINER_UID}:{CONTAINER_UID}"
 
 
 def _give_to(run_dir: Path, uid: int) -> None:
