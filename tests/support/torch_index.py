@@ -84,13 +84,15 @@ def git_hash(day: str) -> str:
 def nightlies(dates, slow_from: str, broken=(), sleep: float = 0.008, slower: float = 5.0,
               wheelhouse: Path | None = None) -> Path:
     """An index (made once in the test cache) of dated nightlies 2.16.0.devYYYYMMDD+cpu only: each
-    GroupNorm sleeps `sleep` s first, `slower` times that from `slow_from` on; the `broken` dates lack
-    torch/_dynamo; each reports its own git hash (git_hash). What `vercompare bisect torch` searches."""
+    GroupNorm sleeps `sleep` s first, `slower` times that from `slow_from` on; the `broken` dates need a
+    dependency no index has (reversion.MISSING); each reports its own git hash (git_hash). What
+    `vercompare bisect torch` searches."""
     wheelhouse = wheelhouse or cache_dir() / "wheelhouse"
     source = next(wheelhouse.glob("torch-*.whl"), None)
     if source is None:
         unavailable(f"no torch wheel in {wheelhouse} (scripts/wheelhouse.sh fills it)")
-    tag = f"paced{sleep:g}x{slower:g}-from-{slow_from}"
+    # named by everything the wheels hold (the broken dates too: a cached copy must be the one asked for)
+    tag = f"paced{sleep:g}x{slower:g}-from-{slow_from}" + "".join(f"-broken-{day}" for day in sorted(broken))
     wheels = cache_dir() / "bisect-index-wheels" / tag
     made = []
     for day in dates:
