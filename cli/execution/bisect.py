@@ -190,7 +190,8 @@ def _probe(state: Bisect, index: int, console) -> int | None:
                   + (" (continued)" if resume else ""), highlight=False)
     started = time.monotonic()
     run = steps.Run(request, state.settings, out, resume=resume, argv=[sys.argv[0], "bisect", "probe", cand.label],
-                    console=console, baseline=good.label, thresholds=state.gate, machine=True)
+                    console=console, baseline=good.label, thresholds=state.gate, machine=True,
+                    needs=(good.label, cand.label))
     code = steps.execute(run)  # the comparison on stderr (machine=True): stdout is the bisect's
     if code >= 128 or run.meta.get("stopped") or not (out / rundir.RUN_JSON).exists():
         # stopped by a signal (before its directory was opened, too), or early otherwise

@@ -66,6 +66,9 @@ class Run:
     thresholds: Thresholds = field(default_factory=Thresholds)
     fmt: str = "table"  # what the report step prints on stdout (--format)
     machine: bool = False  # --json: stdout is the summary's, the table goes to stderr
+    # Variants the comparison cannot do without (a bisect's probe: GOOD and the candidate): once one of
+    # them fails to build, nothing more is measured, since no ratio can come of it.
+    needs: tuple[str, ...] = ()
     # filled in by the steps
     cases: list[dict] = field(default_factory=list)
     plans: tuple = ()
@@ -237,6 +240,8 @@ def _sequential_rounds(run: Run, first: Scheduler, measure, deadline) -> str | N
 
     variants, modes = [p.name for p in run.plans], [c["compile"] for c in run.cases]
     for rnd in range(run.sampling.first + 1, run.sampling.last + 1):
+        if _lacks_a_need(run):
+            return None
         decided = api.load(run.out, options=Options(baseline=run.baseline, thresholds=run.thresholds)).verdict
         wanted = verdict.units_to_measure(decided) & {(v, m) for v in first.ready for m in modes}
         open_cells = len(verdict.undecided(decided))
@@ -356,6 +361,8 @@ def _measure(run: Run, unit, ready, progress, deadline, cancel: threading.Event)
     runner process; its start and end go into run.json's "rounds"."""
     from vercompare.execution import driver
 
+    if _lacks_a_need(run):
+        return None
     plan = next(p for p in run.plans if p.name == unit.variant)
     cases = _cases_of(run, unit)
     what = (f"round {unit.round}/{_rounds_text(run)} {plan.name} ({'no compile' if unit.mode == 'off' else unit.mode})"
@@ -386,6 +393,11 @@ def _measure(run: Run, unit, ready, progress, deadline, cancel: threading.Event)
         run.meta["rounds"].append({**entry, "finished_at": _now()})
         run.save()
     return OUT_OF_BUDGET if outcome.out_of_budget else None
+
+
+def _lacks_a_need(run: Run) -> bool:
+    with run.lock:
+        return bool(set(run.needs) & set(run.failed_builds))
 
 
 def _rounds_text(run: Run) -> str:

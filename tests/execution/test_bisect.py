@@ -18,6 +18,7 @@ import pytest
 import diffusers_repo
 import torch_index
 from cli import start, vercompare
+from engines import records
 
 DATES = tuple(f"2026-12-{day:02d}" for day in range(1, 9))
 SLOW_FROM = "2026-12-06"  # index 5: the first bad nightly
@@ -96,6 +97,8 @@ def test_bisect_torch_nightlies_stopped_and_resumed(env, torch_env, venv_wheelho
         skipped = finished[f"nightly-{DATES[3]}"]
         assert skipped["outcome"] == "skip" and "build failed" in skipped["note"] and skipped["ratio"] is None
         assert "build failed" in stderr  # said where it happened
+        # its install failed in seconds, and GOOD was measured no more than the round already under way
+        assert sum(r["status"] == "ok" for r in records(Path(skipped["run_dir"]))) <= 1
         before = {label: (Path(p["run_dir"]) / "results.jsonl").read_bytes() for label, p in finished.items()}
 
         resumed = vercompare("bisect", "--resume", str(out), "--json", env=env, python=torch_env, timeout=1800)

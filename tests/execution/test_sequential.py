@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from types import SimpleNamespace
 
 from rich.console import Console
@@ -29,7 +30,7 @@ def _run(tmp_path, base, cand, last=6):
     run = SimpleNamespace(out=d, plans=(SimpleNamespace(name="a"), SimpleNamespace(name="b")), cases=[case],
                           baseline=None, thresholds=Thresholds(fail_on_regression="5%"),
                           console=Console(file=out, width=200), sampling=Sampling(3, last),
-                          eta=SimpleNamespace(total=0))
+                          eta=SimpleNamespace(total=0), needs=(), failed_builds=[], lock=threading.RLock())
     variants = {r["variant"]["name"]: r["variant"] for r in records}
     return run, out, case, variants
 
@@ -84,3 +85,17 @@ def test_a_decided_run_adds_no_round_and_max_rounds_ends_an_undecided_one(tmp_pa
     first = Scheduler((), (), lambda plan, cancel: None, measure, ready={"a": "env", "b": "env"}, settled={"a", "b"})
     assert steps._sequential_rounds(run, first, measure, None) is None
     assert sorted(set(measured)) == [4, 5]  # --max-rounds 5 ends it, undecided
+
+
+def test_no_round_is_added_once_a_variant_the_comparison_needs_failed(tmp_path):
+    # a bisect's probe whose candidate could not be built: GOOD is not measured on alone
+    noisy = synthetic.rounds(100, 0.002, 0.04, 3, seed=1)
+    run, out, _, _ = _run(tmp_path, noisy, noisy[::-1])
+    run.needs, run.failed_builds = ("a", "b"), ["b"]
+
+    def never(unit, ready, cancel):
+        raise AssertionError("measured with a needed variant failed")
+
+    first = Scheduler((), (), lambda plan, cancel: None, never, ready={"a": "env"}, settled={"a", "b"})
+    assert steps._sequential_rounds(run, first, never, None) is None
+    assert "round 4" not in out.getvalue()
