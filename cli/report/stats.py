@@ -360,6 +360,12 @@ def t_pdf(t: float, df: float) -> float:
                     - (df + 1) / 2.0 * math.log1p(t * t / df))
 
 
+@lru_cache(maxsize=64)
+def _normal_ppf(p: float) -> float:
+    # a report asks t_ppf at one or two confidence levels, each with its own df: the same p every time
+    return statistics.NormalDist().inv_cdf(p)
+
+
 @lru_cache(maxsize=4096)
 def t_ppf(p: float, df: float) -> float:
     """The t value whose cdf is p: Halley's method from the Cornish-Fisher start (Welch's df are
@@ -369,7 +375,7 @@ def t_ppf(p: float, df: float) -> float:
     cdf is what a report's statistics spend their time on)."""
     if not 0.0 < p < 1.0:
         raise ValueError("p must be in (0, 1)")
-    z = statistics.NormalDist().inv_cdf(p)
+    z = _normal_ppf(p)
     if math.isinf(df):
         return z
     if df == 1.0:

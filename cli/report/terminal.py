@@ -13,6 +13,7 @@ segment again, and importing it is a tenth of a 10,000-cell report's time.
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from vercompare.report import text as T
@@ -40,12 +41,21 @@ MIN_COL = 13
 
 def cell_len(text: str) -> int:
     """Terminal cells of a text: its length where it is ASCII (nearly every segment: a fast C check),
-    else Rich's count (wide and zero-width characters)."""
+    else Rich's count (wide and zero-width characters) of its runs of other characters, the printable
+    ASCII between them one cell each: Rich counts a long line character by character, the summary's
+    lines are long, and their few non-ASCII characters ("·", "↑") are the same few runs (Rich caches
+    short texts). A joiner or a variation selector (an emoji sequence) leaves the count to Rich."""
     if text.isascii():
         return len(text)
     from rich.cells import cell_len as rich_cell_len
 
-    return rich_cell_len(text)
+    if "\u200d" in text or "\ufe0f" in text:
+        return rich_cell_len(text)
+    runs = _OTHER.findall(text)
+    return len(text) - sum(map(len, runs)) + sum(map(rich_cell_len, runs))
+
+
+_OTHER = re.compile(r"[^\x20-\x7e]+")  # what Rich measures: all but printable ASCII
 
 
 def _len(line) -> int:
@@ -54,34 +64,7 @@ def _len(line) -> int:
 
 def _wrap(line, width: int) -> list:
     """Greedy word wrap of one styled line to `width` cells (a word longer than that is cut)."""
-    if _len(line) <= width:
-        return [line]
-    words = []  # (text, style, space_before)
-    space = False
-    for seg, style in line:
-        for p in seg.split(" "):
-            if p:
-                words.append((p, style, space))
-                space = False
-            space = True
-        space = seg.endswith(" ")
-    out, cur, cur_len = [], [], 0
-    for w, style, space in words:
-        wl = cell_len(w)
-        add = wl + (1 if cur and space else 0)
-        if cur and cur_len + add > width:
-            out.append(cur)
-            cur, cur_len, add = [], 0, wl
-        while wl > width:  # a single over-long word
-            out.append([(w[:width], style)])
-            w = w[width:]
-            wl = cell_len(w)
-            add = wl
-        cur.append(((" " if cur and space else "") + w, style))
-        cur_len += add
-    if cur:
-        out.append(cur)
-    return out or [[]]
+    return [piece for piece, _ in _fitted(line, width)]
 
 
 def _fitted(line, width: int) -> list[tuple[list, int]]:
@@ -90,7 +73,45 @@ def _fitted(line, width: int) -> list[tuple[list, int]]:
     n = _len(line)
     if n <= width:
         return [(line, n)]
-    return [(piece, _len(piece)) for piece in _wrap(line, width)]
+    return _pieces(_words(line), width)
+
+
+def _words(line) -> list[tuple[str, str | None, bool, int]]:
+    """(text, style, space before it, its width in cells) of each word of a styled line. A word's
+    width is its length where it is ASCII (nearly all: one C check per segment, else per word)."""
+    words = []
+    space = False
+    for seg, style in line:
+        ascii = seg.isascii()
+        for p in seg.split(" "):
+            if p:
+                words.append((p, style, space, len(p) if ascii or p.isascii() else cell_len(p)))
+                space = False
+            space = True
+        space = seg.endswith(" ")
+    return words
+
+
+def _pieces(words, width: int) -> list[tuple[list, int]]:
+    """Greedy word wrap of a line's words to `width` cells, each piece with its width: the sum of
+    its words' and the spaces between (cells add up across a space)."""
+    out, cur, cur_len = [], [], 0
+    for w, style, space, wl in words:
+        add = wl + (1 if cur and space else 0)
+        if cur and cur_len + add > width:
+            out.append((cur, cur_len))
+            cur, cur_len, add = [], 0, wl
+        while wl > width:  # a single over-long word
+            head = w[:width]
+            out.append(([(head, style)], cell_len(head)))
+            w = w[width:]
+            wl = cell_len(w)
+            add = wl
+        cur.append(((" " if cur and space else "") + w, style))
+        cur_len += add
+    if cur:
+        out.append((cur, cur_len))
+    return out or [([], 0)]
 
 
 def _column_widths(natural: list[int], minimum: list[int], available: int) -> list[int]:
