@@ -73,42 +73,34 @@ def _fitted(line, width: int) -> list[tuple[list, int]]:
     n = _len(line)
     if n <= width:
         return [(line, n)]
-    return _pieces(_words(line), width)
+    return _pieces(line, width)
 
 
-def _words(line) -> list[tuple[str, str | None, bool, int]]:
-    """(text, style, space before it, its width in cells) of each word of a styled line. A word's
+def _pieces(line, width: int) -> list[tuple[list, int]]:
+    """Greedy word wrap of a styled line to `width` cells, a segment per word, each piece with its
+    width: the sum of its words' and the spaces between (cells add up across a space). A word's
     width is its length where it is ASCII (nearly all: one C check per segment, else per word)."""
-    words = []
-    space = False
+    out, cur, cur_len = [], [], 0
+    space = False  # a space before the next word (a segment's words are split at spaces)
     for seg, style in line:
         ascii = seg.isascii()
-        for p in seg.split(" "):
-            if p:
-                words.append((p, style, space, len(p) if ascii or p.isascii() else cell_len(p)))
-                space = False
+        for w in seg.split(" "):
+            if w:
+                wl = len(w) if ascii or w.isascii() else cell_len(w)
+                gap = space and bool(cur)
+                add = wl + 1 if gap else wl
+                if cur and cur_len + add > width:
+                    out.append((cur, cur_len))
+                    cur, cur_len, add, gap = [], 0, wl, False
+                while wl > width:  # a single over-long word (on a piece of its own: cur is empty)
+                    head = w[:width]
+                    out.append(([(head, style)], cell_len(head)))
+                    w = w[width:]
+                    wl = add = cell_len(w)
+                cur.append((" " + w if gap else w, style))
+                cur_len += add
             space = True
         space = seg.endswith(" ")
-    return words
-
-
-def _pieces(words, width: int) -> list[tuple[list, int]]:
-    """Greedy word wrap of a line's words to `width` cells, each piece with its width: the sum of
-    its words' and the spaces between (cells add up across a space)."""
-    out, cur, cur_len = [], [], 0
-    for w, style, space, wl in words:
-        add = wl + (1 if cur and space else 0)
-        if cur and cur_len + add > width:
-            out.append((cur, cur_len))
-            cur, cur_len, add = [], 0, wl
-        while wl > width:  # a single over-long word
-            head = w[:width]
-            out.append(([(head, style)], cell_len(head)))
-            w = w[width:]
-            wl = cell_len(w)
-            add = wl
-        cur.append(((" " if cur and space else "") + w, style))
-        cur_len += add
     if cur:
         out.append((cur, cur_len))
     return out or [([], 0)]
