@@ -70,10 +70,12 @@ def _wrap(line, width: int) -> list:
 def _fitted(line, width: int) -> list[tuple[list, int]]:
     """The line wrapped to `width`, each piece with its width in cells, measured once (the padding
     after it needs the width again; a 10,000-cell report has some 100,000 such lines)."""
-    n = _len(line)
-    if n <= width:
-        return [(line, n)]
-    return _pieces(line, width)
+    return _fit(line, _len(line), width)
+
+
+def _fit(line, n: int, width: int) -> list[tuple[list, int]]:
+    """_fitted of a line measured already (`n` cells)."""
+    return [(line, n)] if n <= width else _pieces(line, width)
 
 
 def _pieces(line, width: int) -> list[tuple[list, int]]:
@@ -106,6 +108,10 @@ def _pieces(line, width: int) -> list[tuple[list, int]]:
     return out or [([], 0)]
 
 
+def _measured(lines) -> list[tuple[list, int]]:
+    return [(line, _len(line)) for line in lines]
+
+
 def _column_widths(natural: list[int], minimum: list[int], available: int) -> list[int]:
     widths = list(natural)
     while sum(widths) > available:
@@ -119,10 +125,12 @@ def _column_widths(natural: list[int], minimum: list[int], available: int) -> li
 def _table_lines(table: Table, width: int):
     """The table as lines of styled segments."""
     extras = [c.extra for c in table.columns if c.extra is not None and c.main == 0]
-    header = [[[("pipeline", "header")]]] + [[[(T.header_text(c), "header")]] for c in table.main_columns]
+    # each cell's lines with their widths, measured once: the column widths and the wrap both need them
+    header = [_measured([[("pipeline", "header")]])] + [_measured([[(T.header_text(c), "header")]])
+                                                        for c in table.main_columns]
     body = []
     for row in table.rows:
-        cells = [[[(row.label, "title")]]]
+        cells = [_measured([[(row.label, "title")]])]
         for col, cell in zip(table.main_columns, row.cells):
             lines = T.cell_lines(cell, col)
             if cell.state == "ok":
@@ -130,10 +138,10 @@ def _table_lines(table: Table, width: int):
                     t, style = T.extra_text(cell, key)
                     if t != "-":
                         lines.append([(f"{T.SHORT_EXTRA[key]} ", "dim"), (t, style)])
-            cells.append(lines)
+            cells.append(_measured(lines))
         body.append(cells)
     ncols = len(header)
-    natural = [max(_len(line) for cells in [header] + body for line in cells[i]) for i in range(ncols)]
+    natural = [max(n for cells in [header] + body for _, n in cells[i]) for i in range(ncols)]
     minimum = [natural[0]] + [min(natural[i], MIN_COL) for i in range(1, ncols)]
     # Narrower gaps before a table wider than the console (an 80-column CI log): the terminal would
     # wrap every line otherwise.
@@ -141,7 +149,7 @@ def _table_lines(table: Table, width: int):
     widths = _column_widths(natural, minimum, width - INDENT - gap * (ncols - 1) - 1)
 
     def emit(cells):
-        wrapped = [[f for line in lines for f in _fitted(line, widths[i])] for i, lines in enumerate(cells)]
+        wrapped = [[f for line, n in lines for f in _fit(line, n, widths[i])] for i, lines in enumerate(cells)]
         height = max(len(c) for c in wrapped)
         for k in range(height):
             segs = [(" " * INDENT, None)]
