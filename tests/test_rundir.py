@@ -67,3 +67,16 @@ def test_what_the_pause_made_goes_to_the_oldest_generation_and_its_cycles_are_st
     assert gone() is not None  # a cycle waits for a collection ...
     gc.collect()
     assert gone() is None  # ... and the next full one frees it
+
+
+def test_what_a_caller_froze_stays_frozen():
+    import gc
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with rundir.collector_paused():
+            [{"record": i} for i in range(100)]
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()
