@@ -35,23 +35,34 @@ if hasattr(getattr(typer.core, "_TyperParameter", None), "display_type"):
     typer.core._TyperParameter.display_type_rich = _display_type
     typer.core.TyperOption.display_type_rich = _display_type
 
-app = typer.Typer(
-    name="vercompare",
-    help=(
-        "Compare torch + diffusers versions: one image per version variant, the same benchmark "
-        "runner in each, one comparison table.\n\n"
-        "Example: vercompare run --diffusers 0.30.3 --diffusers 0.42.1 --weights tiny --device cpu"
-    ),
-    no_args_is_help=True,
-    add_completion=True,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-)
 
-# Each command module adds its commands (vercompare.commands).
-from vercompare import commands  # noqa: E402
 
-commands.register(app)
+def make_app(typed: str | None = None) -> typer.Typer:
+    """The Typer app: each command module adds its commands (vercompare.commands); `typed`, the
+    command on the line, lets commands.register leave out the modules it does not need."""
+    from vercompare import commands
+
+    app = typer.Typer(
+        name="vercompare",
+        help=(
+            "Compare torch + diffusers versions: one image per version variant, the same benchmark "
+            "runner in each, one comparison table.\n\n"
+            "Example: vercompare run --diffusers 0.30.3 --diffusers 0.42.1 --weights tiny --device cpu"
+        ),
+        no_args_is_help=True,
+        add_completion=True,
+        rich_markup_mode="rich",
+        pretty_exceptions_enable=False,
+    )
+    commands.register(app, typed)
+    return app
+
+
+def __getattr__(name: str):
+    """`vercompare.app.app`: every command (main builds its own, for the command typed)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return make_app()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     if debug:
         args.remove("--debug")
     try:
+        app = make_app(args[0] if args else None)
         # Outside standalone mode click returns typer.Exit's code instead of exiting.
         code = app(args=args, prog_name="vercompare", standalone_mode=False)
         if isinstance(code, int) and code:

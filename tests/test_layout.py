@@ -148,3 +148,29 @@ def test_ray_is_imported_by_its_backend_only():
             "vercompare.backends.venv.backend, vercompare.backends.local.backend; "
             "sys.exit('ray' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+def test_report_starts_without_the_other_commands():
+    """`vercompare report` imports and registers report's module only (a tenth of a second of a big
+    report's start): not run's options, the planning package or Docker's image definitions."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom vercompare.app import main\ntry:\n    main(['report', 'no-such-run'])\n"
+            "except SystemExit as exc:\n    assert exc.code == 2, exc.code\n"
+            "sys.exit(sorted(m for m in ('vercompare.commands.run', 'vercompare.planning.request', "
+            "'vercompare.images.definition') if m in sys.modules) or 0)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("command", ["report", "diff"])
+def test_report_and_diff_alone_show_the_help_they_show_among_every_command(command):
+    from typer.testing import CliRunner
+
+    from vercompare.app import make_app
+
+    alone = CliRunner().invoke(make_app(command), [command, "--help"], prog_name="vercompare", terminal_width=100)
+    among = CliRunner().invoke(make_app(), [command, "--help"], prog_name="vercompare", terminal_width=100)
+    assert alone.exit_code == among.exit_code == 0
+    assert alone.output == among.output and "--format" in alone.output

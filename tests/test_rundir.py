@@ -44,3 +44,39 @@ def test_the_collector_is_paused_while_a_run_loads_and_as_it_was_after(tmp_path)
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()
+
+
+def test_what_the_pause_made_goes_to_the_oldest_generation_and_its_cycles_are_still_collected():
+    """The pause ends without walking what it made (a big report's every record and cell): that goes
+    to the oldest generation, as if it had survived the skipped collections; a cycle made during the
+    pause is not leaked, the next full collection frees it."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    with rundir.collector_paused():
+        kept = [{"record": i} for i in range(1000)]
+        node = Node()
+        node.itself = node
+        gone = weakref.ref(node)
+        del node
+    assert gc.isenabled()
+    assert any(o is kept for o in gc.get_objects(generation=2))
+    assert gone() is not None  # a cycle waits for a collection ...
+    gc.collect()
+    assert gone() is None  # ... and the next full one frees it
+
+
+def test_what_a_caller_froze_stays_frozen():
+    import gc
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with rundir.collector_paused():
+            [{"record": i} for i in range(100)]
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()

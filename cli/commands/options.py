@@ -18,8 +18,6 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from vercompare.planning import request as request_mod
-from vercompare.planning import settings as settings_mod
 from vercompare.planning import thresholds as thresholds_mod
 
 PANELS = {"versions": "Versions (what is installed)", "matrix": "Matrix (what is measured)",
@@ -90,7 +88,17 @@ def _panel_order(parameters: list[inspect.Parameter]) -> list[inspect.Parameter]
     return sorted(parameters, key=lambda p: order.index(_panel_of(p)))
 
 
-RUN = _panel_order(_field_params(request_mod.RunRequest) + _field_params(settings_mod.Settings) + RUN_EXTRAS + GATE)
+def __getattr__(name: str):
+    """RUN, the options of run and plan, made when first asked for: they are the planning package's
+    fields, which `report` and `diff` (their own module, commands/__init__.py) start without."""
+    if name != "RUN":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from vercompare.planning import request as request_mod
+    from vercompare.planning import settings as settings_mod
+
+    run = _panel_order(_field_params(request_mod.RunRequest) + _field_params(settings_mod.Settings) + RUN_EXTRAS + GATE)
+    globals()["RUN"] = run
+    return run
 
 # Options of report and diff.
 from vercompare.report.model import EXTRAS  # noqa: E402  (light: dataclasses only)
@@ -145,6 +153,8 @@ def request_and_settings(ctx: typer.Context, values: dict):
     import os
 
     from vercompare.execution.steps import resumed
+    from vercompare.planning import request as request_mod
+    from vercompare.planning import settings as settings_mod
 
     gate = thresholds_mod.from_options(values)
     if values.get("resume"):

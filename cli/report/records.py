@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cached_property
 
 from vercompare.report import stats
 from vercompare_runner import schema
@@ -157,6 +156,26 @@ def figures_samples(record: dict) -> list[tuple[str | None, list[float], float |
     return [(None, samples, (record.get("metrics") or {}).get(IT_PER_S))]
 
 
+class cached:
+    """functools.cached_property without Python 3.11's lock, which every first read takes (a report
+    reads some 30,000 of them, one thread); 3.12 dropped the lock. The value goes into the instance's
+    __dict__ (a frozen dataclass has one), where later reads find it before the class."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.fn(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class Measured:
     """One variant x case over its rounds: the last record of each round, in round order."""
@@ -167,9 +186,9 @@ class Measured:
     def last(self) -> dict:
         return self.records[-1]
 
-    # cached_property: a report asks each cell's status and figures several times (the Measured is
+    # cached: a report asks each cell's status and figures several times (the Measured is
     # frozen, its records are not changed after loading; the cache lives in the instance's __dict__)
-    @cached_property
+    @cached
     def failure(self) -> dict | None:
         """The record that says how the cell failed: a failure of the software under test in any
         round wins (a flaky OOM is an OOM), then an interrupted round; None when every round is ok."""
@@ -187,7 +206,7 @@ class Measured:
         """(stage, [it/s samples of each round]) per figure; a round without samples is left out."""
         return list(self._figures)
 
-    @cached_property
+    @cached
     def _figures(self) -> tuple:
         by_stage: dict = {}
         for r in self.records:
@@ -207,7 +226,7 @@ class Measured:
                                   if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
         return list(known[metric])
 
-    @cached_property
+    @cached
     def _per_round(self) -> dict[str, tuple[float, ...]]:
         return {}
 

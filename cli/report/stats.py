@@ -310,26 +310,26 @@ def _betacf(a: float, b: float, x: float) -> float:
     tiny, eps = 1e-300, 3e-14
     qab, qap, qam = a + b, a + 1.0, a - 1.0
     c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
+    d = 1.0 / (d if d > tiny or d < -tiny else tiny)
     h = d
     for m in range(1, 400):
         m2 = 2 * m
-        # the even step, then the odd one, as Numerical Recipes writes them (no tuple per term:
-        # a report evaluates this some 20,000 times)
+        # the even step, then the odd one, as Numerical Recipes writes them (no tuple per term, and
+        # |d| > tiny as two comparisons, not a call to abs: a report evaluates this some 20,000 times)
         aa = m * (b - m) * x / ((qam + m2) * (a + m2))
         d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
+        d = 1.0 / (d if d > tiny or d < -tiny else tiny)
         c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
+        c = c if c > tiny or c < -tiny else tiny
         h *= d * c
         aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
         d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
+        d = 1.0 / (d if d > tiny or d < -tiny else tiny)
         c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
+        c = c if c > tiny or c < -tiny else tiny
         delta = d * c
         h *= delta
-        if abs(delta - 1.0) < eps:
+        if -eps < delta - 1.0 < eps:
             break
     return h
 
@@ -360,6 +360,12 @@ def t_pdf(t: float, df: float) -> float:
                     - (df + 1) / 2.0 * math.log1p(t * t / df))
 
 
+@lru_cache(maxsize=64)
+def _normal_ppf(p: float) -> float:
+    # a report asks t_ppf at one or two confidence levels, each with its own df: the same p every time
+    return statistics.NormalDist().inv_cdf(p)
+
+
 @lru_cache(maxsize=4096)
 def t_ppf(p: float, df: float) -> float:
     """The t value whose cdf is p: Halley's method from the Cornish-Fisher start (Welch's df are
@@ -369,7 +375,7 @@ def t_ppf(p: float, df: float) -> float:
     cdf is what a report's statistics spend their time on)."""
     if not 0.0 < p < 1.0:
         raise ValueError("p must be in (0, 1)")
-    z = statistics.NormalDist().inv_cdf(p)
+    z = _normal_ppf(p)
     if math.isinf(df):
         return z
     if df == 1.0:

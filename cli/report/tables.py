@@ -472,6 +472,8 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
 
 
 def _median(values):
+    if len(values) == 1:  # one round (most cells): the value itself, as the median of one is
+        return values[0]
     return stats.median(values) if values else None
 
 

@@ -13,6 +13,7 @@ segment again, and importing it is a tenth of a 10,000-cell report's time.
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from vercompare.report import text as T
@@ -40,12 +41,21 @@ MIN_COL = 13
 
 def cell_len(text: str) -> int:
     """Terminal cells of a text: its length where it is ASCII (nearly every segment: a fast C check),
-    else Rich's count (wide and zero-width characters)."""
+    else Rich's count (wide and zero-width characters) of its runs of other characters, the printable
+    ASCII between them one cell each: Rich counts a long line character by character, the summary's
+    lines are long, and their few non-ASCII characters ("·", "↑") are the same few runs (Rich caches
+    short texts). A joiner or a variation selector (an emoji sequence) leaves the count to Rich."""
     if text.isascii():
         return len(text)
     from rich.cells import cell_len as rich_cell_len
 
-    return rich_cell_len(text)
+    if "\u200d" in text or "\ufe0f" in text:
+        return rich_cell_len(text)
+    runs = _OTHER.findall(text)
+    return len(text) - sum(map(len, runs)) + sum(map(rich_cell_len, runs))
+
+
+_OTHER = re.compile(r"[^\x20-\x7e]+")  # what Rich measures: all but printable ASCII
 
 
 def _len(line) -> int:
@@ -54,43 +64,52 @@ def _len(line) -> int:
 
 def _wrap(line, width: int) -> list:
     """Greedy word wrap of one styled line to `width` cells (a word longer than that is cut)."""
-    if _len(line) <= width:
-        return [line]
-    words = []  # (text, style, space_before)
-    space = False
-    for seg, style in line:
-        for p in seg.split(" "):
-            if p:
-                words.append((p, style, space))
-                space = False
-            space = True
-        space = seg.endswith(" ")
-    out, cur, cur_len = [], [], 0
-    for w, style, space in words:
-        wl = cell_len(w)
-        add = wl + (1 if cur and space else 0)
-        if cur and cur_len + add > width:
-            out.append(cur)
-            cur, cur_len, add = [], 0, wl
-        while wl > width:  # a single over-long word
-            out.append([(w[:width], style)])
-            w = w[width:]
-            wl = cell_len(w)
-            add = wl
-        cur.append(((" " if cur and space else "") + w, style))
-        cur_len += add
-    if cur:
-        out.append(cur)
-    return out or [[]]
+    return [piece for piece, _ in _fitted(line, width)]
 
 
 def _fitted(line, width: int) -> list[tuple[list, int]]:
     """The line wrapped to `width`, each piece with its width in cells, measured once (the padding
     after it needs the width again; a 10,000-cell report has some 100,000 such lines)."""
-    n = _len(line)
-    if n <= width:
-        return [(line, n)]
-    return [(piece, _len(piece)) for piece in _wrap(line, width)]
+    return _fit(line, _len(line), width)
+
+
+def _fit(line, n: int, width: int) -> list[tuple[list, int]]:
+    """_fitted of a line measured already (`n` cells)."""
+    return [(line, n)] if n <= width else _pieces(line, width)
+
+
+def _pieces(line, width: int) -> list[tuple[list, int]]:
+    """Greedy word wrap of a styled line to `width` cells, a segment per word, each piece with its
+    width: the sum of its words' and the spaces between (cells add up across a space). A word's
+    width is its length where it is ASCII (nearly all: one C check per segment, else per word)."""
+    out, cur, cur_len = [], [], 0
+    space = False  # a space before the next word (a segment's words are split at spaces)
+    for seg, style in line:
+        ascii = seg.isascii()
+        for w in seg.split(" "):
+            if w:
+                wl = len(w) if ascii or w.isascii() else cell_len(w)
+                gap = space and bool(cur)
+                add = wl + 1 if gap else wl
+                if cur and cur_len + add > width:
+                    out.append((cur, cur_len))
+                    cur, cur_len, add, gap = [], 0, wl, False
+                while wl > width:  # a single over-long word (on a piece of its own: cur is empty)
+                    head = w[:width]
+                    out.append(([(head, style)], cell_len(head)))
+                    w = w[width:]
+                    wl = add = cell_len(w)
+                cur.append((" " + w if gap else w, style))
+                cur_len += add
+            space = True
+        space = seg.endswith(" ")
+    if cur:
+        out.append((cur, cur_len))
+    return out or [([], 0)]
+
+
+def _measured(lines) -> list[tuple[list, int]]:
+    return [(line, _len(line)) for line in lines]
 
 
 def _column_widths(natural: list[int], minimum: list[int], available: int) -> list[int]:
@@ -106,10 +125,12 @@ def _column_widths(natural: list[int], minimum: list[int], available: int) -> li
 def _table_lines(table: Table, width: int):
     """The table as lines of styled segments."""
     extras = [c.extra for c in table.columns if c.extra is not None and c.main == 0]
-    header = [[[("pipeline", "header")]]] + [[[(T.header_text(c), "header")]] for c in table.main_columns]
+    # each cell's lines with their widths, measured once: the column widths and the wrap both need them
+    header = [_measured([[("pipeline", "header")]])] + [_measured([[(T.header_text(c), "header")]])
+                                                        for c in table.main_columns]
     body = []
     for row in table.rows:
-        cells = [[[(row.label, "title")]]]
+        cells = [_measured([[(row.label, "title")]])]
         for col, cell in zip(table.main_columns, row.cells):
             lines = T.cell_lines(cell, col)
             if cell.state == "ok":
@@ -117,10 +138,10 @@ def _table_lines(table: Table, width: int):
                     t, style = T.extra_text(cell, key)
                     if t != "-":
                         lines.append([(f"{T.SHORT_EXTRA[key]} ", "dim"), (t, style)])
-            cells.append(lines)
+            cells.append(_measured(lines))
         body.append(cells)
     ncols = len(header)
-    natural = [max(_len(line) for cells in [header] + body for line in cells[i]) for i in range(ncols)]
+    natural = [max(n for cells in [header] + body for _, n in cells[i]) for i in range(ncols)]
     minimum = [natural[0]] + [min(natural[i], MIN_COL) for i in range(1, ncols)]
     # Narrower gaps before a table wider than the console (an 80-column CI log): the terminal would
     # wrap every line otherwise.
@@ -128,7 +149,7 @@ def _table_lines(table: Table, width: int):
     widths = _column_widths(natural, minimum, width - INDENT - gap * (ncols - 1) - 1)
 
     def emit(cells):
-        wrapped = [[f for line in lines for f in _fitted(line, widths[i])] for i, lines in enumerate(cells)]
+        wrapped = [[f for line, n in lines for f in _fit(line, n, widths[i])] for i, lines in enumerate(cells)]
         height = max(len(c) for c in wrapped)
         for k in range(height):
             segs = [(" " * INDENT, None)]
