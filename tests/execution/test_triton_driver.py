@@ -86,7 +86,8 @@ def with_triton(client, image: str, wheel: Path) -> str:
     except docker.errors.ImageNotFound:
         pass
     container = client.containers.run(
-        parent.id, ["pip", "install", "--quiet", "--no-deps", "--no-index", f"/wheels/{wheel.name}"], user="0",
+        parent.id, ["pip", "install", "--quiet", "--no-deps", "--no-index", "--find-links", "/wheels",
+                    f"triton=={TRITON}"], user="0",
         detach=True, network_mode="none", volumes={str(wheel.parent): {"bind": "/wheels", "mode": "ro"}})
     try:
         assert container.wait()["StatusCode"] == 0, container.logs().decode()[-2000:]
