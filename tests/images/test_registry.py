@@ -3,15 +3,13 @@ answering or not, and, on a real engine, an image pushed and pulled back by dige
 cannot reach the registry failing in one line that names it."""
 from __future__ import annotations
 
-import io
-import tarfile
-
 import pytest
 
 from vercompare.errors import BadInput, EngineUnavailable
 from vercompare.images import registry
 from vercompare.images.definition import IMAGE_REPO, LABEL_PREFIX
 
+from engines import tiny_image
 from registries import free_port
 
 
@@ -65,17 +63,8 @@ def test_a_registry_that_answers_and_one_that_does_not(image_registry, monkeypat
 
 
 def _tiny_image(client, tag: str) -> str:
-    """An image of one small file, labelled as ours (so `images ls` lists it)."""
-    data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w") as tar:
-        payload = b"vercompare registry test\n" * 4000
-        info = tarfile.TarInfo("hello.txt")
-        info.size = len(payload)
-        tar.addfile(info, io.BytesIO(payload))
-    repo, _, name = tag.rpartition(":")
-    client.api.import_image_from_data(data.getvalue(), repository=repo, tag=name,
-                                      changes=[f"LABEL {LABEL_PREFIX}managed=true {LABEL_PREFIX}variant=registry-test"])
-    return client.images.get(tag).id
+    """A small image labelled as ours (so `images ls` lists it)."""
+    return tiny_image(client, tag, (f"LABEL {LABEL_PREFIX}managed=true {LABEL_PREFIX}variant=registry-test",))
 
 
 def test_pushed_then_pulled_by_digest_on_an_engine(plain_engine, image_registry, monkeypatch):

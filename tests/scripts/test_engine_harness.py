@@ -1,17 +1,15 @@
 """The engine harness itself: private engines, the base image, the NVIDIA stand-in, compose."""
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from pathlib import Path
 
 import docker
 import pytest
 
-from engines import SCRIPTS, TEST_LABEL, Engine, bound_image_cache, image_cache_gb
+from engines import SCRIPTS, TEST_LABEL, Engine, bound_image_cache, image_cache_gb, tiny_image
 
 GPUS_ALL = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
 LABELS = {TEST_LABEL: "1"}
@@ -123,13 +121,7 @@ def test_an_image_cache_past_its_cap_starts_over(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=90).stdout.strip()
         client = docker.DockerClient(base_url=host, version="auto", timeout=60)
         try:
-            layer = io.BytesIO()
-            with tarfile.open(fileobj=layer, mode="w") as tar:
-                data = b"x" * 100_000
-                info = tarfile.TarInfo("payload")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-            client.api.import_image_from_data(layer.getvalue(), repository="vc-cap", tag="1")
+            tiny_image(client, "vc-cap:1")
             assert client.images.list("vc-cap") and image_cache_gb(client) > 0
             assert not bound_image_cache(client, cap_gb=1.0)  # under the cap: kept
             assert client.images.list("vc-cap")

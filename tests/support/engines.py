@@ -10,8 +10,10 @@ Where no engine can be had (not root, no docker.io, ...) the fixtures skip, exce
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,6 +262,19 @@ def build_args(engine: Engine, wheelhouse: Path, ca_bundle: Path) -> list[str]:
 def managed_containers(engine: Engine) -> list:
     """The containers vercompare started on this engine (by its label)."""
     return engine.client.containers.list(all=True, filters={"label": "io.vercompare.managed=true"})
+
+
+def tiny_image(client: docker.DockerClient, tag: str, changes: tuple[str, ...] = ()) -> str:
+    """An image of one ~100 KB file, imported (no base, no build); its id. changes: Dockerfile lines."""
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        payload = b"vercompare test image\n" * 4500
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    repo, _, name = tag.rpartition(":")
+    client.api.import_image_from_data(data.getvalue(), repository=repo, tag=name, changes=list(changes))
+    return client.images.get(tag).id
 
 
 def records(run_dir: Path) -> list[dict]:
