@@ -15,8 +15,12 @@ EXIT_DRIVER_GONE = 143  # as if terminated: nobody is left to read it
 
 
 def _watch():
+    # os.read on the descriptor, not sys.stdin.buffer: a daemon thread blocked inside the buffered
+    # reader holds its lock, and the interpreter's shutdown then aborts the process ("Fatal Python
+    # error: _enter_buffered_busy") after every case has already been written.
     try:
-        while sys.stdin.buffer.read(4096):
+        fd = sys.stdin.fileno()
+        while os.read(fd, 4096):
             pass  # the driver never writes; anything read is ignored
     except (OSError, ValueError):
         pass
