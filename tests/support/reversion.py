@@ -5,8 +5,9 @@ The copy is written entry by entry: entries that do not change keep their compre
 are, so a 190 MB torch wheel is copied in seconds where `wheel unpack` + `wheel pack` inflated and
 deflated all of it (about 30 s here, per wheel). What changes: the .dist-info folder's name, the
 `Version:` line of METADATA, torch/version.py (torch's own idea of its version), RECORD (the hashes
-and sizes of what changed), and, for a `broken` build, a dependency no index has (as a nightly whose
-pytorch-triton was not uploaded yet): its install fails in seconds, as such a nightly's does.
+and sizes of what changed); a `broken` torch lacks torch/_dynamo (it installs, and fails the image's
+check); an `unpublished` one needs a dependency no index has (as a nightly whose pytorch-triton was not
+uploaded yet): its install fails in seconds, as such a nightly's does.
 """
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False, edits: dict | None = None) -> Path:
-    """A copy of a wheel (torch's, or any) that says it is `version` (and, broken, needs MISSING).
+def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False, edits: dict | None = None,
+              unpublished: bool = False) -> Path:
+    """A copy of a wheel (torch's, or any) that says it is `version` (broken: lacks torch/_dynamo;
+    unpublished: needs MISSING).
     edits: {entry name: function of its bytes -> the new bytes}, applied after the version's own
     (a slower build, another git hash: tests/support/torch_index.py:nightlies)."""
     edits = edits or {}
@@ -48,7 +51,7 @@ def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False, ed
     def edited(name: str, data: bytes) -> bytes | None:
         """The new content of an entry that changes (RECORD apart), else None."""
         if name == old_info + "METADATA":
-            needs = b"\nRequires-Dist: " + MISSING.encode() if broken else b""
+            needs = b"\nRequires-Dist: " + MISSING.encode() if unpublished else b""
             return re.sub(rb"^Version: .*$", b"Version: " + version.encode() + needs, data, count=1, flags=re.M)
         if name == "torch/version.py":
             text = data.decode().replace(old, version).replace(old.split("+")[0], version.split("+")[0])
@@ -57,12 +60,13 @@ def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False, ed
             return None
         return edits[name](data) if name in edits else data
 
+    dropped = ("torch/_dynamo/",) if broken else ()
     changed: dict[str, bytes] = {}
     fd, tmp = tempfile.mkstemp(prefix=".reversion-", suffix=".whl", dir=out_dir)
     os.close(fd)
     try:
         with zipfile.ZipFile(wheel) as zin, open(wheel, "rb") as raw, zipfile.ZipFile(tmp, "w") as zout:
-            entries = zin.infolist()
+            entries = [i for i in zin.infolist() if not i.filename.startswith(dropped)]
             record = next(i for i in entries if i.filename == old_info + "RECORD")
             for info in entries:
                 if info is record:
@@ -77,7 +81,7 @@ def reversion(wheel: Path, version: str, out_dir: Path, broken: bool = False, ed
                 else:
                     _copy_raw(raw, info, zout)
             zout.writestr(zipfile.ZipInfo(new_info + "RECORD", record.date_time),
-                          _record(zin.read(record), renamed, changed, new_info + "RECORD"),
+                          _record(zin.read(record), renamed, changed, dropped, new_info + "RECORD"),
                           zipfile.ZIP_DEFLATED)
         os.chmod(tmp, 0o644)  # mkstemp's 0600 is not what a wheel file is
         os.replace(tmp, target)
@@ -105,11 +109,11 @@ def _copy_raw(raw, info: zipfile.ZipInfo, zout: zipfile.ZipFile) -> None:
     zout.start_dir = zout.fp.tell()  # where the central directory goes when the file is closed
 
 
-def _record(text: bytes, renamed, changed: dict[str, bytes], record_name: str) -> bytes:
+def _record(text: bytes, renamed, changed: dict[str, bytes], dropped: tuple[str, ...], record_name: str) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for row in csv.reader(io.StringIO(text.decode())):
-        if not row:
+        if not row or row[0].startswith(dropped):
             continue
         name = renamed(row[0])
         if name == record_name:

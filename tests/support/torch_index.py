@@ -104,7 +104,7 @@ def nightlies(dates, slow_from: str, broken=(), sleep: float = 0.008, slower: fl
         pace = sleep * (slower if day >= slow_from else 1.0)
         edits = {"torch/version.py": hashed,
                  "torch/__init__.py": lambda data, pace=pace: data + PACED_GROUP_NORM % {b"sleep": pace}}
-        made.append(("nightly/cpu", reversion(source, version, wheels, day in broken, edits)))
+        made.append(("nightly/cpu", reversion(source, version, wheels, edits=edits, unpublished=day in broken)))
     return _lay_out(cache_dir() / "bisect-index" / tag, wheelhouse, made)
 
 
