@@ -265,10 +265,11 @@ def managed_containers(engine: Engine) -> list:
 
 
 def tiny_image(client: docker.DockerClient, tag: str, changes: tuple[str, ...] = ()) -> str:
-    """An image of one ~100 KB file, imported (no base, no build); its id. changes: Dockerfile lines."""
+    """An image of one ~100 KB file, imported (no base, no build); its id. changes: Dockerfile lines.
+    The file names the tag, so no two tags share a layer (a pull after removing one downloads it)."""
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w") as tar:
-        payload = b"vercompare test image\n" * 4500
+        payload = f"vercompare test image {tag}\n".encode() * 3000  # a layer of its own per tag
         info = tarfile.TarInfo("hello.txt")
         info.size = len(payload)
         tar.addfile(info, io.BytesIO(payload))
