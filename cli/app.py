@@ -62,7 +62,8 @@ def __getattr__(name: str):
     """`vercompare.app.app`: every command (main builds its own, for the command typed)."""
     if name != "app":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return make_app()
+    app = globals()["app"] = make_app()  # made once: later reads find it in the module
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -160,7 +160,7 @@ def bound_image_cache(client: docker.DockerClient, cap_gb: float | None = None) 
     if image_cache_gb(client) <= cap:
         return False
     client.images.prune(filters={"dangling": False})  # every image: no container is left to use one
-    client.api.post(client.api._url("/build/prune"), params={"all": "true"}).raise_for_status()
+    client.api.prune_builds(all=True)
     return True
 
 
