@@ -121,6 +121,27 @@ def pull(client, ref: str) -> Pulled:
     return Pulled(image.id, sum(sizes.values()))
 
 
+# What an engine relays when the registry answered that it lacks a tag: it reached the registry.
+_ANSWERED = ("manifest unknown", "name unknown", "not found")
+PROBE_TAG = "vercompare-probe"  # a tag nothing pushes: asking for it costs one request, downloads nothing
+
+
+def reach(client, registry: Registry) -> str | None:
+    """Why this engine cannot reach the registry (one line naming it), or None when it can. Asked
+    through the engine, not from here: on a fleet node it is the engine's network, TLS settings and
+    credentials that pull, and they can differ from the raylet's."""
+    error = None
+    try:
+        for chunk in client.api.pull(registry.repository, tag=PROBE_TAG, stream=True, decode=True,
+                                     auth_config=auth_config()):
+            error = chunk.get("error") or error
+    except Exception as exc:  # what the engine answers before streaming: the registry's answer, or why none
+        error = getattr(exc, "explanation", None) or str(exc)
+    if error is None or any(answer in str(error).lower() for answer in _ANSWERED):
+        return None
+    return f"the engine cannot reach the registry: {_one_line(error, str(registry))}"
+
+
 def pushed(image) -> list[str]:
     """The registry references (`repo@sha256:...`) an image of this engine was pushed as or pulled from."""
     return list(image.attrs.get("RepoDigests") or [])

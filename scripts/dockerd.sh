@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
 # A private dockerd per directory, so tests never touch a system engine and two can run at once.
-#   scripts/dockerd.sh start DIR [--nvidia-stub]   start (or find running); prints unix://DIR/docker.sock
+#   scripts/dockerd.sh start DIR [--nvidia-stub] [--offline]
+#                                                  start (or find running); prints unix://DIR/docker.sock
+#                                                  --offline: in a network namespace of its own with only
+#                                                  loopback (a fleet node whose engine cannot reach the
+#                                                  registry the others reach on the host's loopback)
 #   scripts/dockerd.sh stop DIR                    SIGTERM, unmount, delete the bridge
 #   scripts/dockerd.sh host DIR                    prints unix://DIR/docker.sock
 # DIR holds docker.sock, docker.pid, daemon.json, dockerd.log, data/ (kept: the image cache), exec/.
 # Keep DIR short: unix sockets (containerd's under exec/) are limited to 107 bytes.
 set -euo pipefail
 
-usage() { echo "usage: $0 start DIR [--nvidia-stub] | stop DIR | host DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start DIR [--nvidia-stub] [--offline] | stop DIR | host DIR" >&2; exit 2; }
 [[ $# -ge 2 ]] || usage
 cmd=$1
 mkdir -p "$2"
 D=$(cd "$2" && pwd -P)
-stub=0
-[[ ${3:-} == --nvidia-stub ]] && stub=1
+stub=0 offline=0
+for flag in "${@:3}"; do
+  case $flag in
+    --nvidia-stub) stub=1 ;;
+    --offline) offline=1 ;;
+    *) usage ;;
+  esac
+done
 
 SOCK=$D/docker.sock
 PIDFILE=$D/docker.pid
@@ -21,6 +31,7 @@ LOG=$D/dockerd.log
 # Bridge name and /24 derived from DIR: 10.(200..249).(0..255).0/24, bridge vc<8 hex> (<= 15 chars).
 h=$(printf %s "$D" | cksum | cut -d' ' -f1)
 BRIDGE=$(printf 'vc%08x' "$h")
+NETNS=$BRIDGE  # --offline: the namespace's name (/run/netns/NAME); its bridge lives inside it
 net_of() { echo "10.$((200 + $1 % 50)).$((($1 / 50) % 256))"; }
 NET=$(net_of "$h")
 # Another interface (another engine's bridge) already in that /24: take the next one.
@@ -41,10 +52,18 @@ unmount_all() {
   done
 }
 
+# --offline: `ip -n NS` and `nsenter --net` run in the engine's own namespace (the mounts stay shared,
+# so its socket and overlays are where the host looks for them).
+in_ns() { if [[ $offline == 1 ]]; then nsenter --net="/run/netns/$NETNS" "$@"; else "$@"; fi; }
+
 make_bridge() {
-  ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
-  ip addr show dev "$BRIDGE" | grep -q "inet $NET.1/24" || ip addr add "$NET.1/24" dev "$BRIDGE"
-  ip link set "$BRIDGE" up
+  if [[ $offline == 1 ]]; then
+    ip netns list | grep -qw "^$NETNS" || ip netns add "$NETNS"
+    ip -n "$NETNS" link set lo up
+  fi
+  in_ns ip link show "$BRIDGE" >/dev/null 2>&1 || in_ns ip link add "$BRIDGE" type bridge
+  in_ns ip addr show dev "$BRIDGE" | grep -q "inet $NET.1/24" || in_ns ip addr add "$NET.1/24" dev "$BRIDGE"
+  in_ns ip link set "$BRIDGE" up
 }
 
 write_config() {
@@ -72,9 +91,9 @@ start() {
   mkdir -p "$D/data" "$D/exec"
   # The log lives as long as the data-root: keep it from growing without bound.
   [[ -f $LOG && $(stat -c %s "$LOG") -gt 20000000 ]] && { tail -c 2000000 "$LOG" >"$LOG.tmp"; mv "$LOG.tmp" "$LOG"; }
-  echo "=== start $(date -Is) stub=$stub bridge=$BRIDGE net=$NET.0/24" >>"$LOG"
+  echo "=== start $(date -Is) stub=$stub offline=$offline bridge=$BRIDGE net=$NET.0/24" >>"$LOG"
   # NEVER --bridge none: the engine would delete the host's docker0.
-  PATH=$D/bin:$PATH setsid dockerd -H "unix://$SOCK" --data-root "$D/data" --exec-root "$D/exec" \
+  PATH=$D/bin:$PATH setsid $( ((offline)) && echo nsenter --net="/run/netns/$NETNS") dockerd -H "unix://$SOCK" --data-root "$D/data" --exec-root "$D/exec" \
     --pidfile "$PIDFILE" --bridge "$BRIDGE" --iptables=false --ip-masq=false \
     --config-file "$D/daemon.json" >>"$LOG" 2>&1 </dev/null &
   local pid=$! i
@@ -106,6 +125,8 @@ stop() {
   unmount_all
   rm -f "$PIDFILE" "$SOCK"
   ip link show "$BRIDGE" >/dev/null 2>&1 && ip link del "$BRIDGE"
+  # An --offline engine's namespace (its bridge goes with it); the flag is not needed to stop one.
+  if ip netns list | grep -qw "^$NETNS"; then ip netns del "$NETNS"; fi
   return 0
 }
 

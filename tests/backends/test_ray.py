@@ -20,7 +20,7 @@ import time
 import pytest
 
 from cli import start, vercompare
-from engines import build_args, records
+from engines import build_args, managed_containers, records, release, start_engine
 from fleet import fleet_session
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -142,3 +142,36 @@ def test_killed_nodes_retried_or_lost_then_resumed(fleet, wheelhouse, ca_bundle,
     assert all(final[(r["variant"]["name"], r["case"]["id"])]["node"]["id"] == back.id for r in lost)
     assert fleet.managed_containers() == {e.docker_host: [] for e in fleet.engines}
 
+
+
+def test_a_node_whose_engine_cannot_reach_the_registry_runs_none_of_its_units(fleet, wheelhouse, ca_bundle,
+                                                                               image_registry, tmp_path):
+    """A third A100 node whose engine lives in a network namespace of its own: the registry on the
+    host's loopback, which the other engines reach, is not there for it (connection refused), as for
+    a node behind a firewall. It is never asked to build; its pull fails in one line naming the
+    registry; its units run on the A100 node that pulled."""
+    slot, engine = start_engine("offline", nvidia_stub=False, offline=True)
+    cut_off = fleet.add("A100", engine)
+    out = tmp_path / "run"
+    try:
+        args = _args(fleet, wheelhouse, ca_bundle, out, image_registry)
+        for drop in ("0.30.3", "T4"):  # one variant, on A100 only: both batch sizes are units of it
+            i = args.index(drop)
+            del args[i - 1:i + 1]
+        proc = vercompare("run", *args, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        recs = records(out)
+        assert len(recs) == 2 and all(r["status"] == "ok" for r in recs), [r.get("error") for r in recs]
+        others = {n.id for n in fleet.nodes if n.gpu_type == "A100" and n is not cut_off}
+        assert {r["node"]["id"] for r in recs} <= others
+        image = json.loads((out / "run.json").read_text())["variants"][0]["image"]
+        assert image["built_on"] in others
+        why = image["nodes"][cut_off.id]["error"]
+        assert image_registry.address in why and "connection refused" in why and "\n" not in why, why
+        said = " ".join((proc.stdout + proc.stderr).split())  # as printed, less the console's wrapping
+        assert said.count("could not pull it") == 1
+        assert f"(1 could not pull it: pulling {image_registry.address}/ci/" in said, said
+        assert not managed_containers(engine)
+    finally:
+        fleet.kill(cut_off)
+        release(slot, engine)

@@ -3,10 +3,11 @@ type could not pull its image, and what the driver records when none can (one li
 after the retries a lost node gets, never "node lost"). The cluster itself is tests/backends/test_ray.py."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from vercompare.backends.base import Backend, Prepared, host_paths
-from vercompare.backends.ray.backend import _Gone, placement
+from vercompare.backends.ray.backend import RayBackend, _Gone, builders, placement
 from vercompare.execution import driver
 from vercompare_runner import schema
 
@@ -29,6 +30,43 @@ def test_a_node_that_cannot_pull_gets_none_of_the_units_the_others_take_turns():
 def test_no_node_that_can_pull_says_why():
     pinned, why = placement([A, B], {"a": WHY, "b": WHY}, "T4", 0)
     assert pinned is None and why == f"no node of GPU type T4 could pull the image: {WHY}"
+
+
+def test_builders_take_turns_over_the_nodes_that_reach_the_registry_first():
+    order = [[n["id"] for n in builders([A, B, C], {"b": WHY}, turn)] for turn in range(3)]
+    assert order == [["a", "c", "b"], ["c", "a", "b"], ["c", "a", "b"]]
+    assert [n["id"] for n in builders([A, B], {"a": WHY, "b": WHY}, 1)] == ["b", "a"]  # tried all the same
+
+
+class _Builds(RayBackend):
+    """The Ray backend's build-once loop over answers given here (no cluster): node -> its answer."""
+
+    def __init__(self, answers: dict):
+        self._answers, self.asked = answers, []
+        self._unreachable, self._turn = {}, 0
+        self._lock = self._probe_lock = threading.Lock()
+        self.config = type("C", (), {"docker": None})()
+        self._urls = (None, None)
+
+    def _on_each(self, nodes, fn, *args):
+        self.asked += [n["id"] for n in nodes]
+        return [n["id"] for n in nodes]
+
+    def _gather(self, nodes, refs, cancel):
+        answers = [self._answers[r] for r in refs if self._answers[r] is not None]
+        return answers, [n["address"] for n in nodes if self._answers[n["id"]] is None]
+
+
+def test_a_builder_that_cannot_push_hands_over_to_the_next_node():
+    pushed = {"node": B, "failed": False, "ref": "r@sha256:1"}
+    refused = {"node": A, "failed": True, "unpushable": True, "tail": ["pushing x failed: denied (registry r)"]}
+    said = []
+    backend = _Builds({"a": refused, "b": pushed, "c": None})
+    assert backend._build_once(None, [A, B, C], said.append, None) == [pushed]
+    assert backend.asked == ["a", "b"] and any("could not push: pushing x failed" in s for s in said)
+    # every node refused (or died): their answers, which prepare raises as the build's failure
+    backend = _Builds({"a": refused, "b": refused, "c": None})
+    assert backend._build_once(None, [A, B, C], said.append, None) == [refused, refused]
 
 
 class _NoPull(Backend):

@@ -95,8 +95,12 @@ def test_pushed_then_pulled_by_digest_on_an_engine(plain_engine, image_registry,
                     pass
 
 
-def test_an_engine_that_cannot_reach_the_registry_fails_in_one_line(plain_engine):
+def test_an_engine_that_cannot_reach_the_registry_fails_in_one_line(plain_engine, image_registry):
     nowhere = f"127.0.0.1:{free_port()}"
+    # asked through the engine before anything is built: one answers (it lacks the probe's tag), one does not
+    assert registry.reach(plain_engine.client, registry.parse(f"{image_registry.address}/ci")) is None
+    why = registry.reach(plain_engine.client, registry.parse(nowhere))
+    assert why and nowhere in why and "\n" not in why and "cannot reach the registry" in why, why
     ref = f"{nowhere}/{IMAGE_REPO}@sha256:" + "0" * 64
     with pytest.raises(registry.RegistryFailed) as info:
         registry.pull(plain_engine.client, ref)

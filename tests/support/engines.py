@@ -14,6 +14,7 @@ import io
 import os
 import subprocess
 import tarfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,13 +118,15 @@ class Engine:
             c.remove(force=True, v=True)
 
 
-def start_engine(kind: str, nvidia_stub: bool) -> tuple[Slot, Engine]:
+def start_engine(kind: str, nvidia_stub: bool, offline: bool = False) -> tuple[Slot, Engine]:
+    """offline: the engine in a network namespace of its own (only its loopback): it reaches none of
+    the servers the tests start on the host's loopback (a registry, a wheelhouse), and builds nothing."""
     reason = why_no_engine()
     if reason:
         unavailable(reason)
     slot = take_slot(kind)
     try:
-        args = ["start", str(slot.dir)] + (["--nvidia-stub"] if nvidia_stub else [])
+        args = ["start", str(slot.dir)] + (["--nvidia-stub"] if nvidia_stub else []) + (["--offline"] if offline else [])
         host = script("dockerd.sh", *args, timeout=90)
         # The docker CLI with buildx, as a user's has: vercompare builds with BuildKit by default.
         env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"} | {
@@ -132,6 +135,8 @@ def start_engine(kind: str, nvidia_stub: bool) -> tuple[Slot, Engine]:
         engine = Engine(kind, slot.dir, host, client, env=env)
         engine.remove_all_containers()  # leftovers of a session that crashed
         bound_image_cache(client)
+        if offline:
+            return slot, engine
         # The rootfs tarball is shared by all slots: debootstrap once (~1 min), import in seconds.
         script("base-image.sh", BASE_IMAGE, str(cache_dir() / "base"), env=env, timeout=900)
         return slot, engine
@@ -266,10 +271,11 @@ def managed_containers(engine: Engine) -> list:
 
 def tiny_image(client: docker.DockerClient, tag: str, changes: tuple[str, ...] = ()) -> str:
     """An image of one ~100 KB file, imported (no base, no build); its id. changes: Dockerfile lines.
-    The file names the tag, so no two tags share a layer (a pull after removing one downloads it)."""
+    The file names the tag and a fresh nonce, so no two calls share a layer (a pull after removing one
+    downloads it, even where an image of an earlier session with the same tag was left dangling)."""
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w") as tar:
-        payload = f"vercompare test image {tag}\n".encode() * 3000  # a layer of its own per tag
+        payload = f"vercompare test image {tag} {uuid.uuid4()}\n".encode() * 3000  # a layer of its own
         info = tarfile.TarInfo("hello.txt")
         info.size = len(payload)
         tar.addfile(info, io.BytesIO(payload))

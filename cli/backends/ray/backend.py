@@ -166,6 +166,15 @@ def placement(live: list[dict], unpullable: dict[str, str], gpu_type: str, turn:
     return (None, None) if len(usable) == len(live) else (usable[turn % len(usable)], None)
 
 
+def builders(nodes: list[dict], cannot_reach: dict[str, str], turn: int) -> list[dict]:
+    """The order in which nodes are asked to build a variant once and push it: the variants take
+    turns over the nodes whose engine reached the registry; those that did not come last (tried all
+    the same should the probe have misjudged one, each costing a build)."""
+    k = turn % len(nodes)
+    rotated = nodes[k:] + nodes[:k]
+    return [n for n in rotated if n["id"] not in cannot_reach] + [n for n in rotated if n["id"] in cannot_reach]
+
+
 class RayBackend(Backend):
     name = "ray"
     config_class = RayConfig
@@ -181,6 +190,8 @@ class RayBackend(Backend):
         self._unpullable: dict[str, dict[str, str]] = {}  # variant name -> node id -> why it cannot pull it
         self._lock = threading.Lock()  # variants are prepared and started from threads
         self._turn = 0  # spreads the builds (with a registry) and the retries over the nodes
+        self._unreachable: dict[str, str] | None = None  # node id -> why its engine cannot reach the registry
+        self._probe_lock = threading.Lock()  # the registry is probed once, by the first variant prepared
 
     @classmethod
     def create(cls, settings, device: str) -> "RayBackend":
@@ -320,12 +331,14 @@ class RayBackend(Backend):
         self._plans[plan.name] = plan
         nodes = [n for n in self.nodes() if any(t in self._lanes for t in n["gpu_types"])]
         once = self.config.docker.registry is not None and len(nodes) > 0
-        builders = [nodes[self._next() % len(nodes)]] if once else nodes
-        say(f"on {len(builders)} node(s)")
-        built, gone = self._gather(builders, self._on_each(builders, node.build_here, self.config.docker, plan,
-                                                           self._urls), cancel)
+        if once:
+            built = self._build_once(plan, nodes, say, cancel)
+        else:
+            say(f"on {len(nodes)} node(s)")
+            built, _ = self._gather(nodes, self._on_each(nodes, node.build_here, self.config.docker, plan,
+                                                         self._urls), cancel)
         if not built:
-            raise BuildFailed(plan.name, run_dir / "logs", [f"every node of the run's GPU types went away ({len(gone)})"])
+            raise BuildFailed(plan.name, run_dir / "logs", ["every node of the run's GPU types went away"])
         failed = [b for b in built if b["failed"]]
         if failed:
             log_path = run_dir / "logs" / f"build-{slugify(plan.name)}.log"
@@ -344,6 +357,38 @@ class RayBackend(Backend):
             verb += self._pull_everywhere(plan.name, first, [n for n in nodes if n["id"] != first["node"]["id"]],
                                           info["nodes"], say, cancel)
         return Prepared(plan.name, first["tag"], resolved_from_freeze(first["freeze"]), info, verb=verb)
+
+    def _build_once(self, plan, nodes: list[dict], say: Callable[[str], None], cancel) -> list[dict]:
+        """Built on one node and pushed: the first, in `builders` order, whose push lands (a node that
+        built but could not push hands over to the next). The answer of the node that pushed; else
+        those of the nodes that could not (none: every node went away)."""
+        cannot = self._cannot_reach(nodes, say, cancel)
+        could_not: list[dict] = []
+        for n in builders(nodes, cannot, self._next()):
+            say(f"on node {n['address']} ({n['id'][:12]})")
+            answers, _ = self._gather([n], self._on_each([n], node.build_here, self.config.docker, plan, self._urls),
+                                      cancel)
+            if not answers:  # it died meanwhile
+                continue
+            if not answers[0].get("unpushable"):
+                return answers
+            # Not marked unable to pull: pushing may need rights that pulling does not; its pull decides.
+            say(f"node {n['address']} ({n['id'][:12]}) could not push: {answers[0]['tail'][-1]}")
+            could_not += answers
+        return could_not
+
+    def _cannot_reach(self, nodes: list[dict], say: Callable[[str], None], cancel) -> dict[str, str]:
+        """Node id -> why its engine cannot reach the registry: asked of every node once per run,
+        before the first build (a node that joins later is taken to reach it; its pull says if not)."""
+        with self._probe_lock:
+            if self._unreachable is None:
+                answers, _ = self._gather(nodes, self._on_each(nodes, node.reach_here, self.config.docker.registry),
+                                          cancel)
+                self._unreachable = {a["node"]["id"]: a["why"] for a in answers if a["why"]}
+                for a in answers:
+                    if a["why"]:
+                        say(f"node {a['node']['address']} ({a['node']['id'][:12]}): {a['why']}")
+            return self._unreachable
 
     def _pull_everywhere(self, variant: str, built: dict, others: list[dict], into: dict, say, cancel) -> str:
         """The pushed image pulled by digest on the other nodes, at once; a node that cannot pull it

@@ -66,10 +66,13 @@ def build_here(config, plan, urls) -> dict:
     try:
         try:
             image = _image(client, config, plan, urls, log_dir / "build.log", rebuild=config.build.rebuild)
-            pushed = push_to(client, image, config.registry, plan.name, log_dir / "build.log") \
-                if config.registry is not None else {}
         except build.BuildFailed as exc:
             return {"node": here(), "failed": True, "tail": exc.tail}
+        try:
+            pushed = push_to(client, image, config.registry, plan.name, log_dir / "build.log") \
+                if config.registry is not None else {}
+        except build.BuildFailed as exc:  # built, but this node cannot push: another node may
+            return {"node": here(), "failed": True, "unpushable": True, "tail": exc.tail}
         freeze = build.read_file(client, image.id, "/opt/vercompare/freeze.txt")
         return {"node": here(), "failed": False, "tag": image.tag, "id": image.id, "built": image.built,
                 "freeze": freeze, "base_image": config.build.base_image, **pushed}
@@ -89,6 +92,17 @@ def pull_here(ref: str) -> dict:
         return {"node": here(), "id": pulled.id, "bytes": pulled.bytes}
     except registry.RegistryFailed as exc:
         return {"node": here(), "error": str(exc)}
+    finally:
+        client.close()
+
+
+def reach_here(to) -> dict:
+    """{"node", "why": why this node's engine cannot reach the registry `to`, or None}."""
+    from vercompare.images import registry
+
+    client = _client()
+    try:
+        return {"node": here(), "why": registry.reach(client, to)}
     finally:
         client.close()
 
