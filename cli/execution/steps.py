@@ -208,12 +208,8 @@ def prepare_and_run(run: Run) -> str | None:
                 stopped = _sequential_rounds(run, scheduler, measure, deadline)
     except signals.Stop as stop:
         stopped, run.signal = f"stopped by {stop.name}", stop
-    except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        stopped = f"the run directory's file system is full ({exc.filename or run.out})"
     except Exception as exc:
-        stopped = run.backend.lost(exc)
+        stopped = stopped_by(exc, run.backend, run.out)
         if stopped is None:
             raise
     finally:
@@ -229,6 +225,18 @@ def prepare_and_run(run: Run) -> str | None:
         except OSError as exc:  # a full disk: the run.json of the last variant stays as it was
             run.console.print(f"[yellow]run.json not updated: {exc.strerror}[/]")
     return stopped
+
+
+def stopped_by(exc: Exception, backend, out: Path) -> str | None:
+    """Why the run stops early when exc is the infrastructure's doing (a full disk, an engine or node
+    gone), or None: a bug, raised. The engine is asked first: requests' ConnectionError, what a
+    vanished engine socket raises, is an OSError too (with no errno)."""
+    lost = backend.lost(exc)
+    if lost is not None:
+        return lost
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the run directory's file system is full ({exc.filename or out})"
+    return None
 
 
 def _sequential_rounds(run: Run, first: Scheduler, measure, deadline) -> str | None:
