@@ -45,7 +45,7 @@ def cell_len(text: str) -> int:
     ASCII between them one cell each: Rich counts a long line character by character, the summary's
     lines are long, and their few non-ASCII characters ("·", "↑") are the same few runs (Rich caches
     short texts). A joiner or a variation selector (an emoji sequence) leaves the count to Rich."""
-    if text.isascii():
+    if text.isascii() or _MEASURED.search(text) is None:
         return len(text)
     from rich.cells import cell_len as rich_cell_len
 
@@ -56,6 +56,11 @@ def cell_len(text: str) -> int:
 
 
 _OTHER = re.compile(r"[^\x20-\x7e]+")  # what Rich measures: all but printable ASCII
+# The non-ASCII characters the report itself writes (ratio marks, title dots, the rule, units), one
+# cell each as Rich counts them: every ratio line has one, and one regex search is a tenth of the
+# runs' count by Rich. A text with any other (a failure's message, a GPU name) is counted as above.
+_NARROW = "≈↑↓·±°━"
+_MEASURED = re.compile(f"[^\\x20-\\x7e{_NARROW}]")
 
 
 def _len(line) -> int:
@@ -82,6 +87,10 @@ def _pieces(line, width: int) -> list[tuple[list, int]]:
     """Greedy word wrap of a styled line to `width` cells, a segment per word, each piece with its
     width: the sum of its words' and the spaces between (cells add up across a space). A word's
     width is its length where it is ASCII (nearly all: one C check per segment, else per word)."""
+    if len(line) == 1:  # a cell's line that does not fit its column: some 30,000 in a 10,000-cell report
+        text, style = line[0]
+        if text.isascii() or _MEASURED.search(text) is None:
+            return _narrow_pieces(text, style, width)
     out, cur, cur_len = [], [], 0
     space = False  # a space before the next word (a segment's words are split at spaces)
     for seg, style in line:
@@ -103,6 +112,32 @@ def _pieces(line, width: int) -> list[tuple[list, int]]:
                 cur_len += add
             space = True
         space = seg.endswith(" ")
+    if cur:
+        out.append((cur, cur_len))
+    return out or [([], 0)]
+
+
+def _narrow_pieces(text: str, style, width: int) -> list[tuple[list, int]]:
+    """_pieces of a line of one segment whose every character is one cell: the same pieces, with
+    no measuring."""
+    out, cur, cur_len = [], [], 0
+    for w in text.split(" "):
+        if not w:
+            continue
+        wl = len(w)
+        if cur:
+            if cur_len + wl < width:  # the word and the space before it fit
+                cur.append((" " + w, style))
+                cur_len += wl + 1
+                continue
+            out.append((cur, cur_len))
+            cur = []
+        while wl > width:  # a single over-long word (on a piece of its own)
+            out.append(([(w[:width], style)], width))
+            w = w[width:]
+            wl = len(w)
+        cur.append((w, style))
+        cur_len = wl
     if cur:
         out.append((cur, cur_len))
     return out or [([], 0)]
