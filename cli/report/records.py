@@ -219,12 +219,16 @@ class Measured:
 
     def per_round(self, metric: str) -> list[float]:
         """A metric's value in each round that has it (compile_s, first_call_s, peak memory)."""
+        return list(self.rounds_of(metric))
+
+    def rounds_of(self, metric: str) -> tuple[float, ...]:
+        """per_round(metric) as the tuple kept (no copy: a report asks some 100,000 times)."""
         known = self._per_round
         if metric not in known:  # each asked for several times: the cell, its comparison, the verdict's memory
             values = ((r.get("metrics") or {}).get(metric) for r in self.records)
             known[metric] = tuple(float(v) for v in values
                                   if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
-        return list(known[metric])
+        return known[metric]
 
     @cached
     def _per_round(self) -> dict[str, tuple[float, ...]]:

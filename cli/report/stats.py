@@ -170,10 +170,10 @@ def median_ci(samples, confidence: float = CONFIDENCE) -> Estimate:
 
 # -- ratios at the process level -------------------------------------------------------------
 
-def side(rounds) -> Side | None:
-    """A figure's per-round samples ([[it/s of each call] per round]) as the ratio needs them."""
-    per_round = [clean(r) for r in rounds]
-    per_round = [r for r in per_round if r and all(x > 0 for x in r)]
+def side(rounds, cleaned: bool = False) -> Side | None:
+    """A figure's per-round samples ([[it/s of each call] per round]) as the ratio needs them.
+    `cleaned`: each round is clean()'s list already (Measured.figures are), not cleaned again."""
+    per_round = _positive(rounds if cleaned else [clean(r) for r in rounds])
     if not per_round:
         return None
     logs = [math.log(_median_of(r)) for r in per_round]
@@ -198,6 +198,11 @@ def side_of_values(values) -> Side | None:
         return Side(1, logs[0], None, 0.0, True)
     own = _variance(logs)  # one value per round: no calls within a round, so the floor is 0
     return Side(len(logs), math.fsum(logs) / len(logs), own, len(logs) - 1.0, False, own, 0.0)
+
+
+def _positive(per_round: list[list[float]]) -> list[list[float]]:
+    """The rounds with values, all of them positive (a log needs them so)."""
+    return [r for r in per_round if r and min(r) > 0]
 
 
 def _median_variance(values: list[float]) -> float:
@@ -252,20 +257,25 @@ def welch_df(v1: float, df1: float, v2: float, df2: float) -> float:
     return max(1.0, total * total / parts) if parts > 0 else math.inf
 
 
-def figure_interval(rounds, confidence: float = CONFIDENCE, of_rounds: Side | None = None) -> Estimate:
+def figure_interval(rounds, confidence: float = CONFIDENCE, of_rounds: Side | None = None,
+                    cleaned: bool = False) -> Estimate:
     """A figure's median (of every call) with an interval that accounts for rounds: a Student t
     on the log round medians (R - 1 df), which covers the cell's process-level median at the
     asked confidence; one round: the calls' range, called a range (coverage 0: one process says
     nothing of the next). `of_rounds`: side(rounds), when the caller has it already (a report
-    computes it once per figure, for the ratios): the same log round medians and spread."""
-    per_round = [r for r in (clean(x) for x in rounds) if r and all(v > 0 for v in r)]
+    computes it once per figure, for the ratios): the same log round medians and spread. `cleaned`:
+    as side()'s."""
+    per_round = _positive(rounds if cleaned else [clean(x) for x in rounds])
+    if len(per_round) == 1:  # one round (most cells): its calls' median and range
+        flat = sorted(per_round[0])
+        n, mid = len(flat), len(flat) // 2
+        value = flat[mid] if n % 2 else (flat[mid - 1] + flat[mid]) / 2.0
+        return Estimate(value, flat[0], flat[-1], n, 0.0)
     flat = [v for r in per_round for v in r]
     if not flat:
         raise ValueError("median of no values")
     value = _median_of(flat)
-    if len(per_round) < 2:
-        return Estimate(value, min(flat), max(flat), len(flat), 0.0)
-    s = of_rounds or side(per_round)
+    s = of_rounds or side(per_round, cleaned=True)
     half = t_ppf(0.5 + confidence / 2.0, s.df) * math.sqrt(s.var / s.rounds)
     return Estimate(value, math.exp(s.mean_log - half), math.exp(s.mean_log + half), len(flat), confidence)
 
@@ -394,10 +404,11 @@ def t_ppf(p: float, df: float) -> float:
     return (lo + hi) / 2.0
 
 
-def noise(samples, min_samples: int = MIN_SAMPLES, max_rel_stdev: float = NOISY_REL_STDEV) -> Noise:
+def noise(samples, min_samples: int = MIN_SAMPLES, max_rel_stdev: float = NOISY_REL_STDEV,
+          cleaned: bool = False) -> Noise:
     """How spread the samples are, and whether they are too noisy to judge (pyperf's rule:
-    std dev >= 10 % of the mean, or too few values)."""
-    xs = clean(samples)
+    std dev >= 10 % of the mean, or too few values). `cleaned`: as side()'s."""
+    xs = samples if cleaned else clean(samples)
     n = len(xs)
     mean = math.fsum(xs) / n if xs else None
     # the sample std dev; not statistics.stdev, whose exact arithmetic is ~50x slower
