@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from vercompare.errors import BadInput
 from vercompare.report import compile_cost, gpu_state, shrinkage, stats, verdict
@@ -331,11 +332,12 @@ def _finish(table: Table, regressed: set) -> Table:
     for row in table.rows:
         cells, stage_names = [], []
         for col, cell in zip(table.main_columns, row.cells):
-            where = f"{table.title}: {row.label} / {col.label}"
             # a copy only where the verdict marked a regression (the flag is False by default)
-            if regressed and any((where, f.stage) in regressed for f in cell.figures):
-                cell = replace(cell, figures=tuple(replace(f, regression=(where, f.stage) in regressed)
-                                                   for f in cell.figures))
+            if regressed and cell.figures:
+                where = f"{table.title}: {row.label} / {col.label}"
+                if any((where, f.stage) in regressed for f in cell.figures):
+                    cell = replace(cell, figures=tuple(replace(f, regression=(where, f.stage) in regressed)
+                                                       for f in cell.figures))
             for f in cell.figures:
                 if f.stage and f.stage not in stage_names:
                     stage_names.append(f.stage)
@@ -560,8 +562,11 @@ def _step_summary(m: Measured):
     if not flat:
         return None
     flat.sort()
-    n = len(flat)
+    return tuple(flat[i] * 1000.0 for i in _quartile_indexes(len(flat)))
 
-    def q(p):
-        return flat[min(n - 1, int(round(p * (n - 1))))] * 1000.0
-    return (q(0.0), q(0.25), q(0.5), q(0.75), q(1.0))
+
+@lru_cache(maxsize=256)
+def _quartile_indexes(n: int) -> tuple[int, ...]:
+    """Where min, q1, median, q3 and max lie in n sorted values (the nearest rank): the same few n
+    in every cell of a run."""
+    return tuple(min(n - 1, int(round(p * (n - 1)))) for p in (0.0, 0.25, 0.5, 0.75, 1.0))
