@@ -120,6 +120,10 @@ def _pieces(line, width: int) -> list[tuple[list, int]]:
 def _narrow_pieces(text: str, style, width: int) -> list[tuple[list, int]]:
     """_pieces of a line of one segment whose every character is one cell: the same pieces, with
     no measuring."""
+    if text and text[0] != " " and text[-1] != " " and "  " not in text:
+        pieces = _spaced_pieces(text, style, width)
+        if pieces is not None:
+            return pieces
     out, cur, cur_len = [], [], 0
     for w in text.split(" "):
         if not w:
@@ -143,17 +147,47 @@ def _narrow_pieces(text: str, style, width: int) -> list[tuple[list, int]]:
     return out or [([], 0)]
 
 
+def _spaced_pieces(text: str, style, width: int) -> list[tuple[list, int]] | None:
+    """_narrow_pieces of words one space apart: each piece ends at the last space that leaves it
+    within `width` (found in C, not word by word: the summary's thousands of long lines); None
+    where a word is wider than `width` (cut, as _narrow_pieces cuts it)."""
+    out, start, end = [], 0, len(text)
+    while end - start > width:
+        cut = text.rfind(" ", start, start + width + 1)
+        if cut < 0:
+            return None
+        out.append((_segments(text[start:cut], style), cut - start))
+        start = cut + 1
+    out.append((_segments(text[start:], style), end - start))
+    return out
+
+
+def _segments(piece: str, style) -> list:
+    """A piece of words as _pieces gives it, a segment per word; unstyled, one segment: the same
+    characters on any console (no style codes between the words), without a tuple per word."""
+    if style is None:
+        return [(piece, None)]
+    words = piece.split(" ")
+    return [(words[0], style)] + [(" " + w, style) for w in words[1:]]
+
+
 def _measured(lines) -> list[tuple[list, int]]:
     return [(line, _len(line)) for line in lines]
 
 
 def _column_widths(natural: list[int], minimum: list[int], available: int) -> list[int]:
+    """The natural widths narrowed one cell at a time, each time the column furthest above its
+    minimum (the first of those tied), until they fit or none can give more."""
     widths = list(natural)
-    while sum(widths) > available:
-        widest = max(range(len(widths)), key=lambda i: widths[i] - minimum[i])
-        if widths[widest] <= minimum[widest]:
+    slack = [w - m for w, m in zip(widths, minimum)]
+    total = sum(widths)
+    while total > available:
+        widest = slack.index(max(slack))
+        if slack[widest] <= 0:
             break
         widths[widest] -= 1
+        slack[widest] -= 1
+        total -= 1
     return widths
 
 
