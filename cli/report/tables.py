@@ -204,9 +204,15 @@ def _setting_knobs(lasts: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
     return varying, shared
 
 
+_PLAIN = {str, int, bool, type(None)}  # types whose text is a function of their value (not float: -0.0 == 0.0)
+
+
 def _texts(values: list) -> set[str]:
     """{knob_text(v) for v in values}, each distinct value read once: a str, int, bool or None reads
     the same as another of its exact type and value (10,000 cases share a few values)."""
+    types = set(map(type, values))
+    if len(types) == 1 and types <= _PLAIN:  # one type: equal values are the same value (no 1 == True)
+        return {knob_text(v) for v in set(values)}
     plain, other = set(), []
     for v in values:
         t = type(v)
@@ -232,10 +238,11 @@ def _group(measured: dict, varying: list[str], known_gpus: dict[str, str]):
     the rest in order of appearance). A table key is (device, batch size, setting)."""
     groups: dict[tuple, dict[str, dict[tuple[str, str], Measured]]] = {}
     compiles: list[str] = []
+    defaults = [(k, schema.CASE_DEFAULTS.get(k)) for k in varying]
     for (vname, _cid), m in measured.items():
         case = m.last.get("case") or {}
-        setting = tuple((k, case.get(k, schema.CASE_DEFAULTS.get(k))) for k in varying)
-        key = (device_label(m.last, known_gpus), int(case.get("batch_size") or 1), _hashable(setting))
+        setting = tuple([(k, _hashable_value(case.get(k, default))) for k, default in defaults])
+        key = (device_label(m.last, known_gpus), int(case.get("batch_size") or 1), setting)
         cl = compile_label(case)
         if cl not in compiles:
             compiles.append(cl)
@@ -409,8 +416,8 @@ def memory_metric(*cells: Measured | None) -> str:
     return CPU_PEAK_RSS
 
 
-def _hashable(setting):
-    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in setting)
+def _hashable_value(v):
+    return tuple(v) if isinstance(v, list) else v
 
 
 def _title(device: str, batch: int, setting) -> str:
