@@ -222,7 +222,7 @@ def _median_of(xs: list[float]) -> float:
 def _variance(xs: list[float]) -> float:
     """The sample variance (statistics.variance computes exactly with fractions: ~50x slower)."""
     mean = math.fsum(xs) / len(xs)
-    return math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1)
+    return math.fsum([(x - mean) ** 2 for x in xs]) / (len(xs) - 1)
 
 
 def ratio(base: Side, cand: Side, confidence: float = CONFIDENCE, prior=None) -> Ratio:
@@ -344,30 +344,46 @@ def _betacf(a: float, b: float, x: float) -> float:
     return h
 
 
-def _betainc(a: float, b: float, x: float) -> float:
+def _betainc(a: float, b: float, x: float, log_beta: float | None = None) -> float:
+    """The regularized incomplete beta I_x(a, b); `log_beta`: -log B(a, b) as computed here, when
+    the caller has it (t_ppf evaluates one (a, b) at several x)."""
     if x <= 0.0:
         return 0.0
     if x >= 1.0:
         return 1.0
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if log_beta is None:
+        log_beta = _log_beta(a, b)
+    front = math.exp(log_beta + a * math.log(x) + b * math.log1p(-x))
     if x < (a + 1.0) / (a + b + 2.0):
         return front * _betacf(a, b, x) / a
     return 1.0 - front * _betacf(b, a, 1.0 - x) / b
 
 
-def t_cdf(t: float, df: float) -> float:
-    """P(T <= t) for Student's t with df degrees of freedom (the normal for df = inf)."""
+def _log_beta(a: float, b: float) -> float:
+    return math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+
+
+def _log_t_density(df: float) -> float:
+    """log of Student's t density at 0, as t_pdf computes it."""
+    return math.lgamma((df + 1) / 2.0) - math.lgamma(df / 2.0) - 0.5 * math.log(df * math.pi)
+
+
+def t_cdf(t: float, df: float, log_beta: float | None = None) -> float:
+    """P(T <= t) for Student's t with df degrees of freedom (the normal for df = inf); `log_beta`:
+    _log_beta(df / 2, 0.5), when the caller has it."""
     if math.isinf(df):
         return 0.5 * (1.0 + math.erf(t / math.sqrt(2.0)))
-    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
+    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t), log_beta)
     return 1.0 - tail if t > 0 else tail
 
 
-def t_pdf(t: float, df: float) -> float:
+def t_pdf(t: float, df: float, log_density: float | None = None) -> float:
+    """Student's t density; `log_density`: _log_t_density(df), when the caller has it."""
     if math.isinf(df):
         return math.exp(-t * t / 2.0) / math.sqrt(2.0 * math.pi)
-    return math.exp(math.lgamma((df + 1) / 2.0) - math.lgamma(df / 2.0) - 0.5 * math.log(df * math.pi)
-                    - (df + 1) / 2.0 * math.log1p(t * t / df))
+    if log_density is None:
+        log_density = _log_t_density(df)
+    return math.exp(log_density - (df + 1) / 2.0 * math.log1p(t * t / df))
 
 
 @lru_cache(maxsize=64)
@@ -391,8 +407,9 @@ def t_ppf(p: float, df: float) -> float:
     if df == 1.0:
         return math.tan(math.pi * (p - 0.5))
     x = z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df)
+    log_beta, log_density = _log_beta(df / 2.0, 0.5), _log_t_density(df)  # once for every step's cdf and density
     for _ in range(50):
-        newton = (t_cdf(x, df) - p) / max(t_pdf(x, df), 1e-300)
+        newton = (t_cdf(x, df, log_beta) - p) / max(t_pdf(x, df, log_density), 1e-300)
         step = newton / (1.0 + 0.5 * newton * (df + 1.0) * x / (df + x * x))
         x -= step
         if abs(step) < 1e-4 * max(1.0, abs(x)):
@@ -400,7 +417,7 @@ def t_ppf(p: float, df: float) -> float:
     lo, hi = -1e4, 1e4
     while hi - lo > 1e-10:
         mid = (lo + hi) / 2.0
-        lo, hi = (mid, hi) if t_cdf(mid, df) < p else (lo, mid)
+        lo, hi = (mid, hi) if t_cdf(mid, df, log_beta) < p else (lo, mid)
     return (lo + hi) / 2.0
 
 
@@ -412,7 +429,7 @@ def noise(samples, min_samples: int = MIN_SAMPLES, max_rel_stdev: float = NOISY_
     n = len(xs)
     mean = math.fsum(xs) / n if xs else None
     # the sample std dev; not statistics.stdev, whose exact arithmetic is ~50x slower
-    stdev = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1)) if n >= 2 else None
+    stdev = math.sqrt(math.fsum([(x - mean) ** 2 for x in xs]) / (n - 1)) if n >= 2 else None
     rel = (stdev / mean) if (stdev is not None and mean) else None
     reason = None
     if n < min_samples:
