@@ -7,11 +7,21 @@ the provenance wraps."""
 from __future__ import annotations
 
 import math
-from html import escape
+import re
+from html import escape as _escape_all
 
 from vercompare.report import text as T
 from vercompare.report.model import Report, Table
 from vercompare.report.verdict import DEFAULTS
+
+_SPECIAL = re.compile(r"[&<>\"']")  # what html.escape replaces
+
+
+def escape(text: str) -> str:
+    """html.escape, looked for before it is done: of the 70,000 texts of a 10,000-cell page nearly
+    none has anything to escape, and one search is a third of escape's five replaces."""
+    return _escape_all(text) if _SPECIAL.search(text) else text
+
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")

@@ -6,6 +6,8 @@ names come first. Figures: vendor datasheets, fp16 tensor cores, dense (no spars
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 PEAK_FP16_TFLOPS: tuple[tuple[str, float], ...] = (
     ("h200", 989.0),
     ("h100 pcie", 756.0),
@@ -18,6 +20,7 @@ PEAK_FP16_TFLOPS: tuple[tuple[str, float], ...] = (
 )
 
 
+@lru_cache(maxsize=64)  # a report asks for every cell; a run has a few GPUs
 def peak_tflops(gpu_name: str | None) -> float | None:
     """The GPU's dense fp16 peak in TFLOP/s, or None when the name is unknown (or a CPU)."""
     if not gpu_name:

@@ -219,16 +219,27 @@ class Measured:
 
     def per_round(self, metric: str) -> list[float]:
         """A metric's value in each round that has it (compile_s, first_call_s, peak memory)."""
+        return list(self.rounds_of(metric))
+
+    def rounds_of(self, metric: str) -> tuple[float, ...]:
+        """per_round(metric) as the tuple kept (no copy: a report asks some 100,000 times)."""
         known = self._per_round
         if metric not in known:  # each asked for several times: the cell, its comparison, the verdict's memory
-            values = ((r.get("metrics") or {}).get(metric) for r in self.records)
-            known[metric] = tuple(float(v) for v in values
-                                  if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
-        return list(known[metric])
+            if len(self.records) == 1:  # most cells: one round, no generators
+                v = (self.records[0].get("metrics") or {}).get(metric)
+                known[metric] = (float(v),) if _finite_number(v) else ()
+            else:
+                known[metric] = tuple(float(v) for v in ((r.get("metrics") or {}).get(metric) for r in self.records)
+                                      if _finite_number(v))
+        return known[metric]
 
     @cached
     def _per_round(self) -> dict[str, tuple[float, ...]]:
         return {}
+
+
+def _finite_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def measured_cells(records) -> dict[tuple[str, str], Measured]:
@@ -242,5 +253,6 @@ def measured_cells(records) -> dict[tuple[str, str], Measured]:
     grouped: dict[tuple[str, str], list[tuple[int, dict]]] = {}
     for (name, cid, rnd), r in latest.items():
         grouped.setdefault((name, cid), []).append((rnd, r))
-    return {key: Measured(tuple(r for _, r in sorted(rounds, key=lambda x: x[0])))
+    # most cells have one round: nothing to sort
+    return {key: Measured((rounds[0][1],) if len(rounds) == 1 else tuple(r for _, r in sorted(rounds, key=lambda x: x[0])))
             for key, rounds in grouped.items()}

@@ -170,10 +170,10 @@ def median_ci(samples, confidence: float = CONFIDENCE) -> Estimate:
 
 # -- ratios at the process level -------------------------------------------------------------
 
-def side(rounds) -> Side | None:
-    """A figure's per-round samples ([[it/s of each call] per round]) as the ratio needs them."""
-    per_round = [clean(r) for r in rounds]
-    per_round = [r for r in per_round if r and all(x > 0 for x in r)]
+def side(rounds, cleaned: bool = False) -> Side | None:
+    """A figure's per-round samples ([[it/s of each call] per round]) as the ratio needs them.
+    `cleaned`: each round is clean()'s list already (Measured.figures are), not cleaned again."""
+    per_round = _positive(rounds if cleaned else [clean(r) for r in rounds])
     if not per_round:
         return None
     logs = [math.log(_median_of(r)) for r in per_round]
@@ -200,6 +200,11 @@ def side_of_values(values) -> Side | None:
     return Side(len(logs), math.fsum(logs) / len(logs), own, len(logs) - 1.0, False, own, 0.0)
 
 
+def _positive(per_round: list[list[float]]) -> list[list[float]]:
+    """The rounds with values, all of them positive (a log needs them so)."""
+    return [r for r in per_round if r and min(r) > 0]
+
+
 def _median_variance(values: list[float]) -> float:
     """The variance of the log median of one process's calls: about pi/2 times that of their mean
     (large n, normal); 0 for a single call."""
@@ -217,7 +222,7 @@ def _median_of(xs: list[float]) -> float:
 def _variance(xs: list[float]) -> float:
     """The sample variance (statistics.variance computes exactly with fractions: ~50x slower)."""
     mean = math.fsum(xs) / len(xs)
-    return math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1)
+    return math.fsum([(x - mean) ** 2 for x in xs]) / (len(xs) - 1)
 
 
 def ratio(base: Side, cand: Side, confidence: float = CONFIDENCE, prior=None) -> Ratio:
@@ -252,20 +257,25 @@ def welch_df(v1: float, df1: float, v2: float, df2: float) -> float:
     return max(1.0, total * total / parts) if parts > 0 else math.inf
 
 
-def figure_interval(rounds, confidence: float = CONFIDENCE, of_rounds: Side | None = None) -> Estimate:
+def figure_interval(rounds, confidence: float = CONFIDENCE, of_rounds: Side | None = None,
+                    cleaned: bool = False) -> Estimate:
     """A figure's median (of every call) with an interval that accounts for rounds: a Student t
     on the log round medians (R - 1 df), which covers the cell's process-level median at the
     asked confidence; one round: the calls' range, called a range (coverage 0: one process says
     nothing of the next). `of_rounds`: side(rounds), when the caller has it already (a report
-    computes it once per figure, for the ratios): the same log round medians and spread."""
-    per_round = [r for r in (clean(x) for x in rounds) if r and all(v > 0 for v in r)]
+    computes it once per figure, for the ratios): the same log round medians and spread. `cleaned`:
+    as side()'s."""
+    per_round = _positive(rounds if cleaned else [clean(x) for x in rounds])
+    if len(per_round) == 1:  # one round (most cells): its calls' median and range
+        flat = sorted(per_round[0])
+        n, mid = len(flat), len(flat) // 2
+        value = flat[mid] if n % 2 else (flat[mid - 1] + flat[mid]) / 2.0
+        return Estimate(value, flat[0], flat[-1], n, 0.0)
     flat = [v for r in per_round for v in r]
     if not flat:
         raise ValueError("median of no values")
     value = _median_of(flat)
-    if len(per_round) < 2:
-        return Estimate(value, min(flat), max(flat), len(flat), 0.0)
-    s = of_rounds or side(per_round)
+    s = of_rounds or side(per_round, cleaned=True)
     half = t_ppf(0.5 + confidence / 2.0, s.df) * math.sqrt(s.var / s.rounds)
     return Estimate(value, math.exp(s.mean_log - half), math.exp(s.mean_log + half), len(flat), confidence)
 
@@ -334,30 +344,46 @@ def _betacf(a: float, b: float, x: float) -> float:
     return h
 
 
-def _betainc(a: float, b: float, x: float) -> float:
+def _betainc(a: float, b: float, x: float, log_beta: float | None = None) -> float:
+    """The regularized incomplete beta I_x(a, b); `log_beta`: -log B(a, b) as computed here, when
+    the caller has it (t_ppf evaluates one (a, b) at several x)."""
     if x <= 0.0:
         return 0.0
     if x >= 1.0:
         return 1.0
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if log_beta is None:
+        log_beta = _log_beta(a, b)
+    front = math.exp(log_beta + a * math.log(x) + b * math.log1p(-x))
     if x < (a + 1.0) / (a + b + 2.0):
         return front * _betacf(a, b, x) / a
     return 1.0 - front * _betacf(b, a, 1.0 - x) / b
 
 
-def t_cdf(t: float, df: float) -> float:
-    """P(T <= t) for Student's t with df degrees of freedom (the normal for df = inf)."""
+def _log_beta(a: float, b: float) -> float:
+    return math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+
+
+def _log_t_density(df: float) -> float:
+    """log of Student's t density at 0, as t_pdf computes it."""
+    return math.lgamma((df + 1) / 2.0) - math.lgamma(df / 2.0) - 0.5 * math.log(df * math.pi)
+
+
+def t_cdf(t: float, df: float, log_beta: float | None = None) -> float:
+    """P(T <= t) for Student's t with df degrees of freedom (the normal for df = inf); `log_beta`:
+    _log_beta(df / 2, 0.5), when the caller has it."""
     if math.isinf(df):
         return 0.5 * (1.0 + math.erf(t / math.sqrt(2.0)))
-    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
+    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t), log_beta)
     return 1.0 - tail if t > 0 else tail
 
 
-def t_pdf(t: float, df: float) -> float:
+def t_pdf(t: float, df: float, log_density: float | None = None) -> float:
+    """Student's t density; `log_density`: _log_t_density(df), when the caller has it."""
     if math.isinf(df):
         return math.exp(-t * t / 2.0) / math.sqrt(2.0 * math.pi)
-    return math.exp(math.lgamma((df + 1) / 2.0) - math.lgamma(df / 2.0) - 0.5 * math.log(df * math.pi)
-                    - (df + 1) / 2.0 * math.log1p(t * t / df))
+    if log_density is None:
+        log_density = _log_t_density(df)
+    return math.exp(log_density - (df + 1) / 2.0 * math.log1p(t * t / df))
 
 
 @lru_cache(maxsize=64)
@@ -381,8 +407,9 @@ def t_ppf(p: float, df: float) -> float:
     if df == 1.0:
         return math.tan(math.pi * (p - 0.5))
     x = z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df)
+    log_beta, log_density = _log_beta(df / 2.0, 0.5), _log_t_density(df)  # once for every step's cdf and density
     for _ in range(50):
-        newton = (t_cdf(x, df) - p) / max(t_pdf(x, df), 1e-300)
+        newton = (t_cdf(x, df, log_beta) - p) / max(t_pdf(x, df, log_density), 1e-300)
         step = newton / (1.0 + 0.5 * newton * (df + 1.0) * x / (df + x * x))
         x -= step
         if abs(step) < 1e-4 * max(1.0, abs(x)):
@@ -390,18 +417,19 @@ def t_ppf(p: float, df: float) -> float:
     lo, hi = -1e4, 1e4
     while hi - lo > 1e-10:
         mid = (lo + hi) / 2.0
-        lo, hi = (mid, hi) if t_cdf(mid, df) < p else (lo, mid)
+        lo, hi = (mid, hi) if t_cdf(mid, df, log_beta) < p else (lo, mid)
     return (lo + hi) / 2.0
 
 
-def noise(samples, min_samples: int = MIN_SAMPLES, max_rel_stdev: float = NOISY_REL_STDEV) -> Noise:
+def noise(samples, min_samples: int = MIN_SAMPLES, max_rel_stdev: float = NOISY_REL_STDEV,
+          cleaned: bool = False) -> Noise:
     """How spread the samples are, and whether they are too noisy to judge (pyperf's rule:
-    std dev >= 10 % of the mean, or too few values)."""
-    xs = clean(samples)
+    std dev >= 10 % of the mean, or too few values). `cleaned`: as side()'s."""
+    xs = samples if cleaned else clean(samples)
     n = len(xs)
     mean = math.fsum(xs) / n if xs else None
     # the sample std dev; not statistics.stdev, whose exact arithmetic is ~50x slower
-    stdev = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1)) if n >= 2 else None
+    stdev = math.sqrt(math.fsum([(x - mean) ** 2 for x in xs]) / (n - 1)) if n >= 2 else None
     rel = (stdev / mean) if (stdev is not None and mean) else None
     reason = None
     if n < min_samples:

@@ -25,11 +25,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from vercompare.errors import BadInput
 from vercompare.report import compile_cost, gpu_state, shrinkage, stats, verdict
 from vercompare.report.fingerprints import record_diff
-from vercompare.report.model import EXTRAS, SETTING_KNOBS, Cell, Column, Figure, Options, Report, Row, Table
+from vercompare.report.model import (
+    EXTRAS,
+    SETTING_KNOBS,
+    Cell,
+    Column,
+    Figure,
+    Options,
+    Provenance,
+    Report,
+    Row,
+    Table,
+)
 from vercompare.report.peaks import peak_tflops
 from vercompare.report.provenance import provenance_of
 from vercompare.report.records import (
@@ -62,18 +74,43 @@ VERSION_KEYS = ("torch", "diffusers", "transformers", "huggingface_hub", "python
 
 def build(loaded_run, options: Options | None = None) -> Report:
     """The whole report model from a loaded run directory (vercompare.rundir.LoadedRun), in the
-    steps it goes through: the variants and the baseline; each variant x case's rounds (Measured);
-    the provenance; the knobs that vary (one table per combination); the cells grouped into tables;
-    each table laid out with its cells, ratios and footnotes; the verdict over every comparison;
-    the verdict's marks and the noise lines on the tables."""
+    steps it goes through: the run read (its variants, the baseline, each variant x case's rounds,
+    the provenance, the knobs that vary); its cells grouped into tables and each table laid out
+    with its cells, ratios and footnotes; the verdict over every comparison; the verdict's marks
+    and the noise lines on the tables."""
     options = options or Options()
     _check_extras(options)
+    run = _read(loaded_run, options)
+    laid = _lay_out(run, options)
+    decided = verdict.decide(laid.comparisons, options.thresholds, sequential_looks(run.meta), laid.failed)
+    regressed = {(c.where, stage) for c in decided.cells for stage in c.regressed_stages}
+    tables = tuple(_finish(t, regressed) for t in laid.tables)
+    return Report(run.provenance, run.baseline, options, tables, tuple(laid.footnotes.texts), laid.output_flags,
+                  decided)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A run as the tables read it: its variants (run.json order, then any only the records name),
+    the baseline, each variant x case over its rounds, the column labels, the provenance (and the
+    variants it proves), the setting knobs that vary."""
+
+    meta: dict
+    names: list[str]
+    baseline: str
+    measured: dict[tuple[str, str], Measured]
+    labels: dict[str, str]
+    provenance: Provenance
+    proven: set
+    varying: list[str]
+
+
+def _read(loaded_run, options: Options) -> _Run:
     meta = loaded_run.meta or {}
     records = list(loaded_run.records)
     meta_variants = [v for v in meta.get("variants") or [] if isinstance(v, dict) and v.get("name")]
     names = _variant_names(loaded_run, meta_variants, records)
     baseline = _baseline(options, names)
-
     measured = measured_cells(records)
     lasts = [m.last for m in measured.values()]
     labels = short_labels(names, {v["name"]: v.get("spec") or {} for v in meta_variants})
@@ -81,23 +118,34 @@ def build(loaded_run, options: Options | None = None) -> Report:
     varying, shared = _setting_knobs(lasts)
     provenance = replace(provenance, shared_knobs=tuple(shared),
                          variants=tuple(replace(v, label=labels.get(v.name, "")) for v in provenance.variants))
-    groups, compiles = _group(measured, varying, _known_gpus(lasts))
+    return _Run(meta, names, baseline, measured, labels, provenance, proven, varying)
 
-    layout = _Layout(names, labels, compiles, options, baseline, proven, _Footnotes(), _Sides(measured.values()),
-                     incomplete=bool(meta.get("stopped")))  # stopped early: its missing cells have not run yet
+
+@dataclass(frozen=True)
+class _LaidOut:
+    """The tables before the verdict, and what the verdict and the summary need of them."""
+
+    tables: list[Table]
+    comparisons: list[verdict.Comparison]
+    output_flags: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...]  # a run of one variant: what failed, for its NO COMPARISON line
+    footnotes: _Footnotes
+
+
+def _lay_out(run: _Run, options: Options) -> _LaidOut:
+    """One table per device x batch size x setting, in order: GPUs by name, then the CPU."""
+    groups, compiles = _group(run.measured, run.varying, _known_gpus([m.last for m in run.measured.values()]))
+    layout = _Layout(run.names, run.labels, compiles, options, run.baseline, run.proven, _Footnotes(),
+                     _Measures(run.measured.values()),
+                     incomplete=bool(run.meta.get("stopped")))  # stopped early: its missing cells have not run yet
     tables, comparisons, output_flags, failed = [], [], [], []
     for key in sorted(groups, key=lambda k: (k[0] == "cpu", k[0], k[1], str(k[2]))):
         table, compared, flags, failures = _table(key, groups[key], layout)
         tables.append(table)
         comparisons += compared
         output_flags += flags
-        failed += failures  # a run of one variant: what failed, for its NO COMPARISON line
-
-    decided = verdict.decide(comparisons, options.thresholds, sequential_looks(meta), tuple(failed))
-    regressed = {(c.where, stage) for c in decided.cells for stage in c.regressed_stages}
-    tables = [_finish(t, regressed) for t in tables]
-    return Report(provenance, baseline, options, tuple(tables), tuple(layout.footnote.texts), tuple(output_flags),
-                  decided)
+        failed += failures
+    return _LaidOut(tables, comparisons, tuple(output_flags), tuple(failed), layout.footnote)
 
 
 def sequential_looks(meta: dict) -> tuple[int, int] | None:
@@ -148,12 +196,31 @@ def _setting_knobs(lasts: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
     varying, shared = [], []
     for k in SETTING_KNOBS:
         default = schema.CASE_DEFAULTS.get(k)
-        values = {knob_text(c.get(k, default)) for c in cases}
+        values = _texts([c.get(k, default) for c in cases])
         if len(values) > 1:
             varying.append(k)
         elif values and k in ("dtype", "attention", "weights", "steps", "seed", "channels_last"):
             shared.append((k, next(iter(values))))
     return varying, shared
+
+
+_PLAIN = {str, int, bool, type(None)}  # types whose text is a function of their value (not float: -0.0 == 0.0)
+
+
+def _texts(values: list) -> set[str]:
+    """{knob_text(v) for v in values}, each distinct value read once: a str, int, bool or None reads
+    the same as another of its exact type and value (10,000 cases share a few values)."""
+    types = set(map(type, values))
+    if len(types) == 1 and types <= _PLAIN:  # one type: equal values are the same value (no 1 == True)
+        return {knob_text(v) for v in set(values)}
+    plain, other = set(), []
+    for v in values:
+        t = type(v)
+        if t is str or t is int or t is bool or v is None:
+            plain.add((t, v))
+        else:
+            other.append(v)
+    return {knob_text(v) for _, v in plain} | {knob_text(v) for v in other}
 
 
 def _known_gpus(lasts: list[dict]) -> dict[str, str]:
@@ -171,10 +238,11 @@ def _group(measured: dict, varying: list[str], known_gpus: dict[str, str]):
     the rest in order of appearance). A table key is (device, batch size, setting)."""
     groups: dict[tuple, dict[str, dict[tuple[str, str], Measured]]] = {}
     compiles: list[str] = []
+    defaults = [(k, schema.CASE_DEFAULTS.get(k)) for k in varying]
     for (vname, _cid), m in measured.items():
         case = m.last.get("case") or {}
-        setting = tuple((k, case.get(k, schema.CASE_DEFAULTS.get(k))) for k in varying)
-        key = (device_label(m.last, known_gpus), int(case.get("batch_size") or 1), _hashable(setting))
+        setting = tuple([(k, _hashable_value(case.get(k, default))) for k, default in defaults])
+        key = (device_label(m.last, known_gpus), int(case.get("batch_size") or 1), setting)
         cl = compile_label(case)
         if cl not in compiles:
             compiles.append(cl)
@@ -200,7 +268,7 @@ class _Footnotes:
 @dataclass(frozen=True)
 class _Layout:
     """What every table's layout reads: the run's variants and compile modes, the options, and the
-    shared state of one build (footnotes, the cached ratio sides)."""
+    shared state of one build (footnotes, each Measured's statistics)."""
 
     names: list[str]
     labels: dict[str, str]
@@ -209,7 +277,7 @@ class _Layout:
     baseline: str
     proven: set
     footnote: _Footnotes
-    sides: _Sides
+    measures: _Measures
     incomplete: bool
 
 
@@ -242,8 +310,8 @@ def _table(key: tuple, by_pipe: dict, layout: _Layout):
         for col in main_cols:
             base_name = options.baseline_of(col.variant, layout.baseline)
             m, base = recs.get((col.variant, col.compile)), recs.get((base_name, col.compile))
-            cell = _cell(m, None if base_name == col.variant else base, col, layout.proven, options, layout.footnote,
-                         layout.sides, eager=recs.get((col.variant, "off")))
+            cell = _cell(m, None if base_name == col.variant else base, col, layout,
+                         eager=recs.get((col.variant, "off")))
             if cell.output is not None and cell.output.flagged:
                 what = (cell.output.note or f"PSNR {cell.output.psnr:.1f} dB, max abs {cell.output.max_abs}")
                 output_flags.append(f"{title}: {label} / {col.label}: output differs from "
@@ -258,7 +326,8 @@ def _table(key: tuple, by_pipe: dict, layout: _Layout):
                 base_cell = by_column.get((base_name, col.compile), Cell("missing", "-"))
                 comparisons.append(_comparison(f"{title}: {label} / {col.label}", cell, base_cell,
                                                recs.get((col.variant, col.compile)),
-                                               recs.get((base_name, col.compile)), pending=layout.incomplete))
+                                               recs.get((base_name, col.compile)), layout.measures,
+                                               pending=layout.incomplete))
         rows.append(Row(pipe, label, (), tuple(cells)))
     table = Table(device, batch, setting, title, tuple(columns), tuple(main_cols), tuple(rows), "", ())
     return table, comparisons, output_flags, failed
@@ -270,11 +339,12 @@ def _finish(table: Table, regressed: set) -> Table:
     for row in table.rows:
         cells, stage_names = [], []
         for col, cell in zip(table.main_columns, row.cells):
-            where = f"{table.title}: {row.label} / {col.label}"
             # a copy only where the verdict marked a regression (the flag is False by default)
-            if regressed and any((where, f.stage) in regressed for f in cell.figures):
-                cell = replace(cell, figures=tuple(replace(f, regression=(where, f.stage) in regressed)
-                                                   for f in cell.figures))
+            if regressed and cell.figures:
+                where = f"{table.title}: {row.label} / {col.label}"
+                if any((where, f.stage) in regressed for f in cell.figures):
+                    cell = replace(cell, figures=tuple(replace(f, regression=(where, f.stage) in regressed)
+                                                       for f in cell.figures))
             for f in cell.figures:
                 if f.stage and f.stage not in stage_names:
                     stage_names.append(f.stage)
@@ -321,13 +391,14 @@ def short_labels(names: list[str], specs: dict[str, dict]) -> dict[str, str]:
     return out
 
 
-def _comparison(where: str, cell: Cell, base_cell: Cell, m, base, pending: bool) -> verdict.Comparison:
+def _comparison(where: str, cell: Cell, base_cell: Cell, m, base, measures: _Measures,
+                pending: bool) -> verdict.Comparison:
     speed = tuple((f.stage, f.ratio) for f in cell.figures if f.ratio is not None)
     compile_ratio = first_call = memory = None
     if cell.state == OK and base_cell.state == OK:
-        compile_ratio = _metric_ratio(base, m, COMPILE_S)
-        first_call = _metric_ratio(base, m, FIRST_CALL_S)
-        memory = _metric_ratio(base, m, memory_metric(base, m))
+        compile_ratio = measures.metric_ratio(base, m, COMPILE_S)
+        first_call = measures.metric_ratio(base, m, FIRST_CALL_S)
+        memory = measures.metric_ratio(base, m, memory_metric(base, m))
     psnr = cell.output.psnr if cell.output is not None and cell.output.psnr is not None else None
     units = tuple(((x.last.get("variant") or {}).get("name"), (x.last.get("case") or {}).get("compile", "off"))
                   for x in (base, m) if x is not None)
@@ -340,22 +411,13 @@ def _comparison(where: str, cell: Cell, base_cell: Cell, m, base, pending: bool)
 def memory_metric(*cells: Measured | None) -> str:
     """Which peak memory the cells have: the GPU's allocated bytes, else (a CPU run) the process's
     peak resident set, so a memory gate judges CPU runs too."""
-    if all(c is not None and c.per_round(PEAK_MEM_ALLOCATED) for c in cells):
+    if all(c is not None and c.rounds_of(PEAK_MEM_ALLOCATED) for c in cells):
         return PEAK_MEM_ALLOCATED
     return CPU_PEAK_RSS
 
 
-def _metric_ratio(base: Measured | None, cand: Measured | None, metric: str):
-    """A per-round metric (compile time, first call, peak memory) candidate / baseline, one value
-    per round: its own between-round spread, Welch's df (stats.ratio)."""
-    if base is None or cand is None:
-        return None
-    a, b = stats.side_of_values(base.per_round(metric)), stats.side_of_values(cand.per_round(metric))
-    return stats.ratio(a, b) if a is not None and b is not None else None
-
-
-def _hashable(setting):
-    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in setting)
+def _hashable_value(v):
+    return tuple(v) if isinstance(v, list) else v
 
 
 def _title(device: str, batch: int, setting) -> str:
@@ -385,37 +447,55 @@ def _noise_line(spreads, noisy_cells, n_figures) -> str:
     return line
 
 
-class _Sides:
-    """Each Measured's ratio sides (stage -> stats.Side), computed once per build: a baseline cell
-    is the base of every other column's cell; and the shrinkage prior fitted over every ok cell's
-    sides of the run (the it/s ratios' moderated variances, report/shrinkage.py)."""
+class _Measures:
+    """Each Measured's statistics, computed once per build: its figures' ratio sides (stage ->
+    stats.Side; a baseline cell is the base of every other column's cell) and its per-round metrics'
+    sides; and the shrinkage prior fitted over every ok cell's sides of the run (the it/s ratios'
+    moderated variances, report/shrinkage.py)."""
 
     def __init__(self, measured=()):
-        self._done: dict[int, dict] = {}
+        self._sides: dict[int, dict] = {}
+        self._values: dict[tuple[int, str], stats.Side | None] = {}
         self._measured = [m for m in measured if m.status == OK]
         self._prior: list = []  # [] until fitted, then [Prior or None]
 
-    def __call__(self, m: Measured) -> dict:
-        if id(m) not in self._done:
-            self._done[id(m)] = {stage: stats.side(rounds) for stage, rounds in m.figures()}
-        return self._done[id(m)]
+    def sides(self, m: Measured) -> dict:
+        done = self._sides.get(id(m))
+        if done is None:
+            done = self._sides[id(m)] = {stage: stats.side(rounds, cleaned=True) for stage, rounds in m.figures()}
+        return done
 
     @property
     def prior(self) -> shrinkage.Prior | None:
         if not self._prior:
-            self._prior.append(shrinkage.fit(s for m in self._measured for s in self(m).values()))
+            self._prior.append(shrinkage.fit(s for m in self._measured for s in self.sides(m).values()))
         return self._prior[0]
 
+    def metric_ratio(self, base: Measured | None, cand: Measured | None, metric: str):
+        """A per-round metric (compile time, first call, peak memory) candidate / baseline, one value
+        per round: its own between-round spread, Welch's df (stats.ratio)."""
+        if base is None or cand is None:
+            return None
+        a, b = self._value_side(base, metric), self._value_side(cand, metric)
+        return stats.ratio(a, b) if a is not None and b is not None else None
 
-def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, options: Options, footnote,
-          sides: _Sides, eager: Measured | None = None) -> Cell:
+    def _value_side(self, m: Measured, metric: str) -> stats.Side | None:
+        key = (id(m), metric)
+        if key not in self._values:
+            self._values[key] = stats.side_of_values(m.rounds_of(metric))
+        return self._values[key]
+
+
+def _cell(m: Measured | None, base: Measured | None, col: Column, layout: _Layout,
+          eager: Measured | None = None) -> Cell:
     """One table cell: its failure in words, or its figures with their ratio to `base` (None in a
     baseline column); `eager`: the same variant's uncompiled cell, for a compiled cell's compile cost."""
     if m is None:
         return Cell("missing", "-")
     r = m.last
     status = m.status
-    if status == OK and col.variant not in proven:
+    options, footnote = layout.options, layout.footnote
+    if status == OK and col.variant not in layout.proven:
         n = footnote(f"{col.variant}: no provenance (resolved versions unknown), numbers not shown")
         return Cell("unproven", "n/p", footnote=n)
     if status != OK:
@@ -432,17 +512,18 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
             n = footnote(f"{what}, {col.variant} / {PIPELINE_LABELS.get(pipe, pipe)}{phase}{rounds}: {msg}")
         return Cell(status, text, footnote=n)
 
-    base_figs = sides(base) if base is not None and base.status == OK else {}
-    mine = sides(m)
+    measures, confidence = layout.measures, options.confidence
+    base_figs = measures.sides(base) if base is not None and base.status == OK else {}
+    mine = measures.sides(m)
     figures = []
-    for stage, rounds in m.figures():
-        samples = [x for rnd in rounds for x in rnd]
+    for stage, rounds in m.figures():  # cleaned rounds (records.figures_samples): not cleaned again
+        samples = rounds[0] if len(rounds) == 1 else [x for rnd in rounds for x in rnd]
         bs, cs = base_figs.get(stage), mine.get(stage)
-        est = stats.figure_interval(rounds, options.confidence, cs)
+        est = stats.figure_interval(rounds, confidence, cs, cleaned=True)
         ratio = None
         if bs is not None and cs is not None:
-            ratio = stats.ratio(bs, cs, options.confidence, sides.prior)
-        figures.append(Figure(stage, est, stats.noise(samples), ratio))
+            ratio = stats.ratio(bs, cs, confidence, measures.prior)
+        figures.append(Figure(stage, est, stats.noise(samples, cleaned=True), ratio))
     if not figures:
         return Cell("error", "no samples", footnote=footnote("ok records without it/s samples are not shown"))
 
@@ -465,10 +546,10 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, proven: set, o
         note = footnote(f"throttled, {col.variant} / {PIPELINE_LABELS.get(pipe, pipe)}: the GPU slowed itself "
                         f"during the measured calls ({why}); the figure is lower than the GPU can do")
     eager_record = eager.last if eager is not None and eager is not m and eager.status == OK else None
-    return Cell(OK, None, tuple(figures), note, _median(m.per_round(COMPILE_S)), _median(m.per_round(FIRST_CALL_S)),
-                _median(m.per_round(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(m), len(m.records),
-                compile_cost.cost(r, eager_record), _median(m.per_round(PAGE_IT_PER_S)), throttled, gpu_state.text(r),
-                _median(m.per_round(LATENCY_S)))
+    return Cell(OK, None, tuple(figures), note, _median(m.rounds_of(COMPILE_S)), _median(m.rounds_of(FIRST_CALL_S)),
+                _median(m.rounds_of(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(m), len(m.records),
+                compile_cost.cost(r, eager_record), _median(m.rounds_of(PAGE_IT_PER_S)), throttled, gpu_state.text(r),
+                _median(m.rounds_of(LATENCY_S)))
 
 
 def _median(values):
@@ -488,8 +569,11 @@ def _step_summary(m: Measured):
     if not flat:
         return None
     flat.sort()
-    n = len(flat)
+    return tuple(flat[i] * 1000.0 for i in _quartile_indexes(len(flat)))
 
-    def q(p):
-        return flat[min(n - 1, int(round(p * (n - 1))))] * 1000.0
-    return (q(0.0), q(0.25), q(0.5), q(0.75), q(1.0))
+
+@lru_cache(maxsize=256)
+def _quartile_indexes(n: int) -> tuple[int, ...]:
+    """Where min, q1, median, q3 and max lie in n sorted values (the nearest rank): the same few n
+    in every cell of a run."""
+    return tuple(min(n - 1, int(round(p * (n - 1)))) for p in (0.0, 0.25, 0.5, 0.75, 1.0))

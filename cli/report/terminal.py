@@ -45,7 +45,7 @@ def cell_len(text: str) -> int:
     ASCII between them one cell each: Rich counts a long line character by character, the summary's
     lines are long, and their few non-ASCII characters ("·", "↑") are the same few runs (Rich caches
     short texts). A joiner or a variation selector (an emoji sequence) leaves the count to Rich."""
-    if text.isascii():
+    if text.isascii() or _MEASURED.search(text) is None:
         return len(text)
     from rich.cells import cell_len as rich_cell_len
 
@@ -56,6 +56,11 @@ def cell_len(text: str) -> int:
 
 
 _OTHER = re.compile(r"[^\x20-\x7e]+")  # what Rich measures: all but printable ASCII
+# The non-ASCII characters the report itself writes (ratio marks, title dots, the rule, units), one
+# cell each as Rich counts them: every ratio line has one, and one regex search is a tenth of the
+# runs' count by Rich. A text with any other (a failure's message, a GPU name) is counted as above.
+_NARROW = "≈↑↓·±°━"
+_MEASURED = re.compile(f"[^\\x20-\\x7e{_NARROW}]")
 
 
 def _len(line) -> int:
@@ -82,6 +87,10 @@ def _pieces(line, width: int) -> list[tuple[list, int]]:
     """Greedy word wrap of a styled line to `width` cells, a segment per word, each piece with its
     width: the sum of its words' and the spaces between (cells add up across a space). A word's
     width is its length where it is ASCII (nearly all: one C check per segment, else per word)."""
+    if len(line) == 1:  # a cell's line that does not fit its column: some 30,000 in a 10,000-cell report
+        text, style = line[0]
+        if text.isascii() or _MEASURED.search(text) is None:
+            return _narrow_pieces(text, style, width)
     out, cur, cur_len = [], [], 0
     space = False  # a space before the next word (a segment's words are split at spaces)
     for seg, style in line:
@@ -108,17 +117,77 @@ def _pieces(line, width: int) -> list[tuple[list, int]]:
     return out or [([], 0)]
 
 
+def _narrow_pieces(text: str, style, width: int) -> list[tuple[list, int]]:
+    """_pieces of a line of one segment whose every character is one cell: the same pieces, with
+    no measuring."""
+    if text and text[0] != " " and text[-1] != " " and "  " not in text:
+        pieces = _spaced_pieces(text, style, width)
+        if pieces is not None:
+            return pieces
+    out, cur, cur_len = [], [], 0
+    for w in text.split(" "):
+        if not w:
+            continue
+        wl = len(w)
+        if cur:
+            if cur_len + wl < width:  # the word and the space before it fit
+                cur.append((" " + w, style))
+                cur_len += wl + 1
+                continue
+            out.append((cur, cur_len))
+            cur = []
+        while wl > width:  # a single over-long word (on a piece of its own)
+            out.append(([(w[:width], style)], width))
+            w = w[width:]
+            wl = len(w)
+        cur.append((w, style))
+        cur_len = wl
+    if cur:
+        out.append((cur, cur_len))
+    return out or [([], 0)]
+
+
+def _spaced_pieces(text: str, style, width: int) -> list[tuple[list, int]] | None:
+    """_narrow_pieces of words one space apart: each piece ends at the last space that leaves it
+    within `width` (found in C, not word by word: the summary's thousands of long lines); None
+    where a word is wider than `width` (cut, as _narrow_pieces cuts it)."""
+    out, start, end = [], 0, len(text)
+    while end - start > width:
+        cut = text.rfind(" ", start, start + width + 1)
+        if cut < 0:
+            return None
+        out.append((_segments(text[start:cut], style), cut - start))
+        start = cut + 1
+    out.append((_segments(text[start:], style), end - start))
+    return out
+
+
+def _segments(piece: str, style) -> list:
+    """A piece of words as _pieces gives it, a segment per word; unstyled, one segment: the same
+    characters on any console (no style codes between the words), without a tuple per word."""
+    if style is None:
+        return [(piece, None)]
+    words = piece.split(" ")
+    return [(words[0], style)] + [(" " + w, style) for w in words[1:]]
+
+
 def _measured(lines) -> list[tuple[list, int]]:
     return [(line, _len(line)) for line in lines]
 
 
 def _column_widths(natural: list[int], minimum: list[int], available: int) -> list[int]:
+    """The natural widths narrowed one cell at a time, each time the column furthest above its
+    minimum (the first of those tied), until they fit or none can give more."""
     widths = list(natural)
-    while sum(widths) > available:
-        widest = max(range(len(widths)), key=lambda i: widths[i] - minimum[i])
-        if widths[widest] <= minimum[widest]:
+    slack = [w - m for w, m in zip(widths, minimum)]
+    total = sum(widths)
+    while total > available:
+        widest = slack.index(max(slack))
+        if slack[widest] <= 0:
             break
         widths[widest] -= 1
+        slack[widest] -= 1
+        total -= 1
     return widths
 
 

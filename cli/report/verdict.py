@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from vercompare.planning.thresholds import Thresholds
 from vercompare.report import stats
@@ -133,8 +133,9 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
     # every one-sided test of the matrix: (comparison index, metric, stage, ratio, threshold, alpha)
     tests = []
     fractions = {metric: judged.fraction(name) for metric, (name, _, _) in _TESTED.items()}  # parsed once
+    states = [_states(c) for c in comparisons]
     for i, c in enumerate(comparisons):
-        if _states(c) is not None:
+        if states[i] is not None:
             continue
         for metric in _TESTED:
             threshold = fractions[metric]
@@ -150,8 +151,9 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
     for (i, metric, stage, r, threshold, a), reject in zip(tests, rejected):
         shown_within = r.p_within(threshold, _TESTED[metric][2]) <= _alpha(r, looks, within=True)
         by_cell.setdefault(i, []).append((metric, stage, r, threshold, reject, shown_within))
-    # a cell decided by its states (broke, interrupted, no provenance) gains nothing from more rounds
-    cells = [replace(_cell_verdict(c, by_cell.get(i, []), judged), units=c.units if _states(c) is None else ())
+    # a cell decided by its states (broke, interrupted, no provenance) gains nothing from more rounds:
+    # it names no units
+    cells = [_cell_verdict(c, by_cell.get(i, ()), judged) if states[i] is None else states[i]
              for i, c in enumerate(comparisons)]
     tally = Counter(c.category for c in cells)
     counts = tuple((name, tally[name]) for name in CATEGORIES)
@@ -192,31 +194,33 @@ def _states(c: Comparison) -> CellVerdict | None:
 
 
 def _cell_verdict(c: Comparison, tests, judged: Thresholds) -> CellVerdict:
-    decided = _states(c)
-    if decided is not None:
-        return decided
+    """The verdict of a cell whose states leave it to the numbers: its tests' worst outcome."""
     found = []  # (category, reason, badness)
     regressed_stages = []
     for metric, stage, r, threshold, reject, shown_within in tests:
-        words, higher = _TESTED[metric][1], _TESTED[metric][2]
-        what = f"{words}{' ' + stage if stage else ''} x{r.value:.{2 if metric == 'memory' else 3}f}"
-        worse = r.value < 1 - threshold if higher else r.value > 1 + threshold
+        higher = _TESTED[metric][2]
         if reject:
-            found.append(("regressed", what, abs(math.log(r.value))))
+            found.append(("regressed", _what(metric, stage, r), abs(math.log(r.value))))
             if metric == "speed":
                 regressed_stages.append(stage)
         elif not shown_within:
+            worse = r.value < 1 - threshold if higher else r.value > 1 + threshold
             why = ("one process per side" if r.one_process else
                    "too noisy to decide" if worse else f"not shown within {threshold:.0%}")
-            found.append(("inconclusive", f"{what}, {why}", abs(math.log(r.value))))
+            found.append(("inconclusive", f"{_what(metric, stage, r)}, {why}", abs(math.log(r.value))))
         elif r.significant and (r.value > 1 if higher else r.value < 1):
-            found.append(("improved", what, 0.0))
+            found.append(("improved", _what(metric, stage, r), 0.0))
     floor = judged.fail_on_psnr
     if floor is not None and c.psnr is not None and c.psnr < float(floor):
         found.append(("regressed", f"output drift: PSNR {c.psnr:.1f} dB", float(floor) - c.psnr))
     if not found:
-        return CellVerdict(c.where, "unchanged")
+        return CellVerdict(c.where, "unchanged", units=c.units)
     worst = max(_SEVERITY[category] for category, _, _ in found)
     chosen = [f for f in found if _SEVERITY[f[0]] == worst]
     return CellVerdict(c.where, chosen[0][0], tuple(reason for _, reason, _ in chosen),
-                       max(b for _, _, b in chosen), tuple(regressed_stages))
+                       max(b for _, _, b in chosen), tuple(regressed_stages), c.units)
+
+
+def _what(metric: str, stage: str | None, r: stats.Ratio) -> str:
+    """A test's figure in words: "it/s stage I x0.912" (only a test that is reported is named)."""
+    return f"{_TESTED[metric][1]}{' ' + stage if stage else ''} x{r.value:.{2 if metric == 'memory' else 3}f}"
