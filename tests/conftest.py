@@ -18,7 +18,18 @@ from registries import image_registry  # noqa: F401  (a loopback image registry)
 @pytest.hookimpl(wrapper=True)  # around pytest-xdist's, which reads the groups to name the items
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
     mark_engine_tests(items)
+    slow_modules_first(items)
     return (yield)
+
+
+def slow_modules_first(items: list[pytest.Item]) -> None:
+    """The modules that hold a slow or engine test first, each module whole, otherwise in collection order.
+    Under loadgroup, xdist queues the groups (most tests first), then every other test in this order, and
+    a worker takes the next as it frees up: started last, a 10-minute test ran alone while the other
+    worker had nothing left (the torch bisect, queued behind some 70 quick tests). Longest first leaves
+    the quick ones to fill the end on both workers."""
+    heavy = {i.path for i in items if i.get_closest_marker("slow") or i.get_closest_marker("engine")}
+    items.sort(key=lambda i: i.path not in heavy)  # stable: a module's tests stay together, in order
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
