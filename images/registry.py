@@ -70,19 +70,33 @@ def _one_line(text: str, registry: str) -> str:
     return line if registry in line else f"{line} (registry {registry})"
 
 
+def _follow(stream, see=None) -> str | None:
+    """Go through an engine's streamed answer to a push or a pull (`stream`: a function that starts
+    it); the error it ended with, or None. `see`: called with each progress chunk."""
+    error = None
+    try:
+        for chunk in stream():
+            if "error" in chunk:
+                error = chunk.get("error")
+            elif see is not None:
+                see(chunk)
+    except Exception as exc:  # what the engine answers before streaming (a malformed name, a refused connection)
+        error = getattr(exc, "explanation", None) or str(exc)
+    return error
+
+
 def push(client, image_id: str, tag: str, registry: Registry) -> str:
     """The image tagged into the registry's repository and pushed; its reference by digest
     (`repo@sha256:...`: the manifest digest the registry answered, which every puller gets)."""
     client.api.tag(image_id, registry.repository, tag)
-    digest, error = None, None
-    try:
-        for chunk in client.api.push(registry.repository, tag=tag, stream=True, decode=True,
-                                     auth_config=auth_config()):
-            if "error" in chunk:
-                error = chunk.get("error")
-            digest = (chunk.get("aux") or {}).get("Digest") or digest
-    except Exception as exc:  # the engine's own error (a malformed name, a refused connection)
-        error = getattr(exc, "explanation", None) or str(exc)
+    digests: list[str] = []
+
+    def see(chunk):
+        if (chunk.get("aux") or {}).get("Digest"):
+            digests.append(chunk["aux"]["Digest"])
+    error = _follow(lambda: client.api.push(registry.repository, tag=tag, stream=True, decode=True,
+                                            auth_config=auth_config()), see)
+    digest = digests[-1] if digests else None
     if error or not digest:
         raise RegistryFailed(f"pushing {registry.repository}:{tag} failed: "
                              + _one_line(error or "the engine named no digest", str(registry)))
@@ -105,16 +119,16 @@ def pull(client, ref: str) -> Pulled:
         return Pulled(found.id, 0)
     repository, _, digest = ref.partition("@")
     sizes: dict[str, int] = {}
-    error = None
-    try:
-        for chunk in client.api.pull(repository, tag=digest, stream=True, decode=True, auth_config=auth_config()):
-            if "error" in chunk:
-                error = chunk.get("error")
-            total = (chunk.get("progressDetail") or {}).get("total")
-            if chunk.get("status") == "Downloading" and total:
-                sizes[chunk.get("id", "")] = int(total)
-    except Exception as exc:  # docker-py raises for errors the engine answers before streaming
-        error = getattr(exc, "explanation", None) or str(exc)
+
+    def see(chunk):
+        # A layer's compressed size, from its download's progress or, for a layer small enough to
+        # arrive in one read (no "Downloading" at all: 1 pull in 8 of a 1 KB layer), its extraction's,
+        # which counts the same compressed bytes. A layer the engine had says "Already exists".
+        total = (chunk.get("progressDetail") or {}).get("total")
+        if chunk.get("status") in ("Downloading", "Extracting") and total:
+            sizes[chunk.get("id", "")] = int(total)
+    error = _follow(lambda: client.api.pull(repository, tag=digest, stream=True, decode=True,
+                                            auth_config=auth_config()), see)
     image = None if error else find_image(client, ref)
     if image is None:
         raise RegistryFailed(f"pulling {ref} failed: {_one_line(error or 'the engine has no such image', repository.split('/')[0])}")
@@ -130,13 +144,8 @@ def reach(client, registry: Registry) -> str | None:
     """Why this engine cannot reach the registry (one line naming it), or None when it can. Asked
     through the engine, not from here: on a fleet node it is the engine's network, TLS settings and
     credentials that pull, and they can differ from the raylet's."""
-    error = None
-    try:
-        for chunk in client.api.pull(registry.repository, tag=PROBE_TAG, stream=True, decode=True,
-                                     auth_config=auth_config()):
-            error = chunk.get("error") or error
-    except Exception as exc:  # what the engine answers before streaming: the registry's answer, or why none
-        error = getattr(exc, "explanation", None) or str(exc)
+    error = _follow(lambda: client.api.pull(registry.repository, tag=PROBE_TAG, stream=True, decode=True,
+                                            auth_config=auth_config()))
     if error is None or any(answer in str(error).lower() for answer in _ANSWERED):
         return None
     return f"the engine cannot reach the registry: {_one_line(error, str(registry))}"
