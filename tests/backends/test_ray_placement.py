@@ -3,11 +3,12 @@ type could not pull its image, and what the driver records when none can (one li
 after the retries a lost node gets, never "node lost"). The cluster itself is tests/backends/test_ray.py."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from vercompare.backends.base import Backend, Prepared, host_paths
+from vercompare.backends.ray import node
 from vercompare.backends.ray.backend import RayBackend, _Gone, builders, placement
+from vercompare.backends.ray.config import RayConfig
 from vercompare.execution import driver
 from vercompare_runner import schema
 
@@ -34,27 +35,28 @@ def test_no_node_that_can_pull_says_why():
 
 def test_builders_take_turns_over_the_nodes_that_reach_the_registry_first():
     order = [[n["id"] for n in builders([A, B, C], {"b": WHY}, turn)] for turn in range(3)]
-    assert order == [["a", "c", "b"], ["c", "a", "b"], ["c", "a", "b"]]
+    assert order == [["a", "c", "b"], ["c", "a", "b"], ["a", "c", "b"]]  # a and c: one build each in turn
     assert [n["id"] for n in builders([A, B], {"a": WHY, "b": WHY}, 1)] == ["b", "a"]  # tried all the same
 
 
 class _Builds(RayBackend):
-    """The Ray backend's build-once loop over answers given here (no cluster): node -> its answer."""
+    """The Ray backend (no cluster: never connected) with its two seams to one, starting tasks on
+    nodes (_on_each) and gathering their answers (_gather), answered here: node -> its build's
+    answer (None: the node died meanwhile); `cannot`: node -> why its engine cannot reach the registry."""
 
-    def __init__(self, answers: dict):
-        self._answers, self.asked = answers, []
-        self._unreachable, self._turn = {}, 0
-        self._lock = self._probe_lock = threading.Lock()
-        self.config = type("C", (), {"docker": None})()
-        self._urls = (None, None)
+    def __init__(self, answers: dict, cannot: dict | None = None):
+        super().__init__(RayConfig())
+        self._answers, self._cannot, self.asked = answers, cannot or {}, []
 
     def _on_each(self, nodes, fn, *args):
-        self.asked += [n["id"] for n in nodes]
-        return [n["id"] for n in nodes]
+        if fn is not node.reach_here:
+            self.asked += [n["id"] for n in nodes]
+        return [(fn, n) for n in nodes]
 
     def _gather(self, nodes, refs, cancel):
-        answers = [self._answers[r] for r in refs if self._answers[r] is not None]
-        return answers, [n["address"] for n in nodes if self._answers[n["id"]] is None]
+        answers = [{"node": n, "why": self._cannot.get(n["id"])} if fn is node.reach_here else self._answers[n["id"]]
+                   for fn, n in refs]
+        return [a for a in answers if a is not None], [n["address"] for n, a in zip(nodes, answers) if a is None]
 
 
 def test_a_builder_that_cannot_push_hands_over_to_the_next_node():
@@ -67,6 +69,17 @@ def test_a_builder_that_cannot_push_hands_over_to_the_next_node():
     # every node refused (or died): their answers, which prepare raises as the build's failure
     backend = _Builds({"a": refused, "b": refused, "c": None})
     assert backend._build_once(None, [A, B, C], said.append, None) == [refused, refused]
+
+
+def test_a_node_that_cannot_reach_the_registry_builds_last():
+    pushed = {"node": B, "failed": False, "ref": "r@sha256:1"}
+    said = []
+    backend = _Builds({"a": pushed, "b": pushed, "c": pushed}, cannot={"a": WHY})
+    assert backend._build_once(None, [A, B, C], said.append, None) == [pushed]
+    assert backend.asked == ["b"] and f"node 10.0.0.1 (a): {WHY}" in said
+    # asked once per run: a later variant's build does not probe again, and takes the next turn
+    backend._build_once(None, [A, B, C], said.append, None)
+    assert backend.asked == ["b", "c"] and sum(WHY in s for s in said) == 1
 
 
 class _NoPull(Backend):

@@ -169,10 +169,13 @@ def placement(live: list[dict], unpullable: dict[str, str], gpu_type: str, turn:
 def builders(nodes: list[dict], cannot_reach: dict[str, str], turn: int) -> list[dict]:
     """The order in which nodes are asked to build a variant once and push it: the variants take
     turns over the nodes whose engine reached the registry; those that did not come last (tried all
-    the same should the probe have misjudged one, each costing a build)."""
-    k = turn % len(nodes)
-    rotated = nodes[k:] + nodes[:k]
-    return [n for n in rotated if n["id"] not in cannot_reach] + [n for n in rotated if n["id"] in cannot_reach]
+    the same should the probe have misjudged one, each costing a build). Each group turns on its own:
+    turning the whole list would hand a reachable node the unreachable one's turns as well."""
+    def turned(group: list[dict]) -> list[dict]:
+        k = turn % len(group) if group else 0
+        return group[k:] + group[:k]
+    return (turned([n for n in nodes if n["id"] not in cannot_reach])
+            + turned([n for n in nodes if n["id"] in cannot_reach]))
 
 
 class RayBackend(Backend):
