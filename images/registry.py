@@ -92,8 +92,9 @@ def push(client, image_id: str, tag: str, registry: Registry) -> str:
     digests: list[str] = []
 
     def see(chunk):
-        if (chunk.get("aux") or {}).get("Digest"):
-            digests.append(chunk["aux"]["Digest"])
+        named = (chunk.get("aux") or {}).get("Digest")
+        if named:
+            digests.append(named)
     error = _follow(lambda: client.api.push(registry.repository, tag=tag, stream=True, decode=True,
                                             auth_config=auth_config()), see)
     digest = digests[-1] if digests else None

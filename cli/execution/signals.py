@@ -3,8 +3,8 @@ timed-out job (SIGTERM, then SIGKILL after a grace period), a closed terminal or
 (SIGHUP). The first of them stops the run where it is: the runner is stopped and its container
 removed (the driver's `finally`), the finished results are kept, run.json says why, the resume
 command is printed, and the exit code is 128 + the signal. Those that follow (an impatient user, a
-CI system's second notice) are noted once, then ignored: they cannot cut the clean-up short - an interrupted clean-up
-is what leaves containers holding a GPU.
+CI system's second notice) are noted once, then ignored: they cannot cut the clean-up short - an
+interrupted clean-up is what leaves containers holding a GPU.
 
 A driver killed outright (SIGKILL, the OOM killer) runs no clean-up at all: its runners notice by
 themselves (the runner's stdin watch, vercompare_runner.watchdog) and the next command that talks
