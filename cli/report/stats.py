@@ -394,11 +394,14 @@ def _normal_ppf(p: float) -> float:
 
 @lru_cache(maxsize=4096)
 def t_ppf(p: float, df: float) -> float:
-    """The t value whose cdf is p: Halley's method from the Cornish-Fisher start (Welch's df are
-    all different, so each report asks for many), bisection where it strays. Halley's step (the
+    """The t value whose cdf is p: Halley's method from Hill's approximation (Welch's df are all
+    different, so each report asks for many), bisection where it strays. Halley's step (the
     density's slope is pdf * -(df + 1) t / (df + t^2)) converges cubically: after a step under
-    1e-4 the error is under ~1e-12, so about 2 cdf evaluations a call instead of Newton's 4 (the
-    cdf is what a report's statistics spend their time on)."""
+    1e-4 the error is under ~1e-12. Hill's start is within 1e-4 (relative) of the 97.5 % quantile
+    from df 4.5 on (2e-6 from 8; tests/report/test_stats.py), so one cdf evaluation a call there,
+    where the Cornish-Fisher start took two (the cdf is what a report's statistics spend their time
+    on: 9,250 quantiles of a 10,000-cell report, 0.117 s -> 0.072 s); below 2.5 df the
+    Cornish-Fisher start, nearer there."""
     if not 0.0 < p < 1.0:
         raise ValueError("p must be in (0, 1)")
     z = _normal_ppf(p)
@@ -406,7 +409,10 @@ def t_ppf(p: float, df: float) -> float:
         return z
     if df == 1.0:
         return math.tan(math.pi * (p - 0.5))
-    x = z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df)
+    if df >= 2.5:
+        x = _hill_start(p, df, z)
+    else:
+        x = z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df)
     log_beta, log_density = _log_beta(df / 2.0, 0.5), _log_t_density(df)  # once for every step's cdf and density
     for _ in range(50):
         newton = (t_cdf(x, df, log_beta) - p) / max(t_pdf(x, df, log_density), 1e-300)
@@ -419,6 +425,31 @@ def t_ppf(p: float, df: float) -> float:
         mid = (lo + hi) / 2.0
         lo, hi = (mid, hi) if t_cdf(mid, df, log_beta) < p else (lo, mid)
     return (lo + hi) / 2.0
+
+
+def _hill_start(p: float, df: float, z: float) -> float:
+    """G. W. Hill's Student t quantile (CACM 13(10), 1970, Algorithm 396), for real df: the start of
+    t_ppf's Halley steps. `z`: the normal quantile of p."""
+    two_tailed = 2.0 * (1.0 - p) if p > 0.5 else 2.0 * p
+    a = 1.0 / (df - 0.5)
+    b = 48.0 / (a * a)
+    c = ((20700.0 * a / b - 98.0) * a - 16.0) * a + 96.36
+    d = ((94.5 / (b + c) - 3.0) / b + 1.0) * math.sqrt(a * math.pi / 2.0) * df
+    y = (d * two_tailed) ** (2.0 / df)
+    if y > 0.05 + a:  # the asymptotic expansion in the normal quantile
+        x = abs(z)
+        y = x * x
+        if df < 5:
+            c += 0.3 * (df - 4.5) * (x + 0.6)
+        c = (((0.05 * d * x - 5.0) * x - 7.0) * x - 2.0) * x + b + c
+        y = (((((0.4 * y + 6.3) * y + 36.0) * y + 94.5) / c - y - 3.0) / b + 1.0) * x
+        y = a * y * y
+        y = math.expm1(y) if y > 0.002 else 0.5 * y * y + y
+    else:  # the far tail
+        y = ((1.0 / (((df + 6.0) / (df * y) - 0.089 * d - 0.822) * (df + 2.0) * 3.0) + 0.5 / (df + 4.0)) * y
+             - 1.0) * (df + 1.0) / (df + 2.0) + 1.0 / y
+    t = math.sqrt(df * y)
+    return t if p > 0.5 else -t
 
 
 def noise(samples, min_samples: int = MIN_SAMPLES, max_rel_stdev: float = NOISY_REL_STDEV,

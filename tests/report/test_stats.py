@@ -154,6 +154,19 @@ def test_student_t_quantile_inverts_the_cdf_at_welch_df(df, p):
     assert stats.t_cdf(stats.t_ppf(p, df), df) == pytest.approx(p, abs=1e-11)
 
 
+@pytest.mark.parametrize("df,within", [(4.5, 1e-4), (8.0, 2e-6)])
+def test_hills_start_is_one_halley_step_from_the_95_quantile(df, within):
+    """Why t_ppf starts from Hill's approximation: from df 4.5 on it lies within 1e-4 of the 97.5 %
+    quantile (one Halley step, one cdf evaluation), at every df up to 1e5 times that."""
+    z = stats._normal_ppf(0.975)
+    worst = 0.0
+    for k in range(400):
+        d = df * math.exp(k / 400 * math.log(1e5))
+        t = stats.t_ppf(0.975, d)
+        worst = max(worst, abs(stats._hill_start(0.975, d, z) - t) / t)
+    assert worst < within
+
+
 @pytest.mark.parametrize("values", [[], [3.0], [0.0, 2.0], [2.0, 2.0], [40.1, 44.7, 41.3], [1e9, 1.2e9, -1.0]])
 def test_a_side_of_one_value_per_round_is_the_side_of_those_rounds(values):
     assert stats.side_of_values(values) == stats.side([[v] for v in values if v > 0])
