@@ -7,7 +7,8 @@ Prints:
 - end to end: `vercompare report RUN --format table|html --out FILE` as a process, from its start
   (interpreter, imports) through load, the table model and the render, to its exit;
 - the ratio of each end to end to the parse, table and HTML side by side (target: <= 2x on the
-  2-core dev machine);
+  2-core dev machine), and of the floor beside them (report_floor.py: a process doing only the table's
+  core work - load, grouping, each figure's interval and ratio, text lines);
 - in this process, where the time goes: load (read + parse + the run directory's checks), build
   (the table model: grouping, intervals, ratios, output diffs), the terminal's render on a colour
   console, the table as text (what `--format table --out` writes), HTML; with the garbage
@@ -54,15 +55,20 @@ def parse(path: Path) -> int:
         return len([json.loads(line) for line in fh if line.strip()])
 
 
+FLOOR = Path(__file__).with_name("report_floor.py")
+
+
 def end_to_end(run_dir: Path, fmt: str, out: Path) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of `vercompare report` as a process."""
+    """(CPU seconds, wall seconds) of `vercompare report` as a process; fmt "floor": of
+    report_floor.py, the table's core work alone."""
     env = {**os.environ, "COLUMNS": "200", "VERCOMPARE_DB": str(out.parent / "history.db")}
+    command = ([sys.executable, str(FLOOR), str(run_dir), str(out)] if fmt == "floor" else
+               [sys.executable, "-m", "vercompare", "report", str(run_dir), "--format", fmt, "--out", str(out)])
     cpu, wall = children_cpu(), time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "vercompare", "report", str(run_dir), "--format", fmt,
-                           "--out", str(out)], env=env, capture_output=True, text=True)
+    proc = subprocess.run(command, env=env, capture_output=True, text=True)
     cpu, wall = children_cpu() - cpu, time.perf_counter() - wall
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"vercompare report --format {fmt} failed: {proc.stderr}")
+        raise SystemExit(f"{' '.join(command[1:4])} ({fmt}) failed: {proc.stderr}")
     return cpu, wall
 
 
@@ -86,7 +92,7 @@ def main() -> None:
             keep("parse", timed(lambda: parse(results))[1])
             keep("parse (wall)", time.perf_counter() - wall)
             # the first end to end indexes the run in the history; the later ones find it indexed
-            for fmt in ("table", "html"):
+            for fmt in ("table", "html", "floor"):
                 cpu, wall = end_to_end(run_dir, fmt, Path(tmp) / f"out-{fmt}-{i}")
                 keep(f"{fmt} end to end", cpu)
                 keep(f"{fmt} end to end (wall)", wall)
@@ -105,13 +111,16 @@ def main() -> None:
               f"{sum(len(c.figures) for t in report.tables for r in t.rows for c in r.cells)}, "
               f"html {len(html) / 1e6:.1f} MB")
         print("CPU seconds (wall):")
-        for k in ("parse", "load", "build", "terminal", "table text", "html", "table end to end", "html end to end"):
+        for k in ("parse", "load", "build", "terminal", "table text", "html", "table end to end", "html end to end",
+                  "floor end to end"):
             print(f"{k:>16}: {best[k]:.3f} s" + (f" ({best[k + ' (wall)']:.3f} s)" if k + " (wall)" in best else ""))
 
         def ratio(fmt: str, clock: str = "") -> str:
             return f"{best[f'{fmt} end to end{clock}'] / best[f'parse{clock}']:.2f}x"
         print(f"end to end / parse, table | html: {ratio('table')} | {ratio('html')} CPU, "
               f"{ratio('table', ' (wall)')} | {ratio('html', ' (wall)')} wall (target <= 2x)")
+        print(f"floor (report_floor.py: the table's core work alone) / parse: {ratio('floor')} CPU, "
+              f"{ratio('floor', ' (wall)')} wall")
 
 
 if __name__ == "__main__":
