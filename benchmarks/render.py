@@ -16,14 +16,18 @@ Prints:
 Each figure is the best of --repeat (a shared machine: the best is the least disturbed), in CPU
 seconds (user + system of this process, or of the child for end to end): on a machine that others
 load, wall time measures them as much as the report; the wall times are printed beside.
+Then each repeat's own ratio (its end to ends over the parse just before them), median and range:
+the machine's speed drifts over a run, and a best over a best can pair two different moments.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,15 +91,19 @@ def main() -> None:
         def keep(key: str, value: float) -> None:
             best[key] = min(best.get(key, 1e9), value)
 
+        ratios: dict[str, list[float]] = {"table": [], "html": [], "floor": []}  # each repeat's own
         for i in range(args.repeat):
+            gc.collect()  # the last repeat's model is gone: the parse (collector on) walks only its own records
             wall = time.perf_counter()
-            keep("parse", timed(lambda: parse(results))[1])
+            t_parse = timed(lambda: parse(results))[1]
+            keep("parse", t_parse)
             keep("parse (wall)", time.perf_counter() - wall)
             # the first end to end indexes the run in the history; the later ones find it indexed
             for fmt in ("table", "html", "floor"):
                 cpu, wall = end_to_end(run_dir, fmt, Path(tmp) / f"out-{fmt}-{i}")
                 keep(f"{fmt} end to end", cpu)
                 keep(f"{fmt} end to end (wall)", wall)
+                ratios[fmt].append(cpu / t_parse)
             stats.t_ppf.cache_clear()  # a cold statistics cache each time
             run, t_load = timed(lambda: load_run(run_dir))
             with collector_paused():
@@ -107,9 +115,11 @@ def main() -> None:
             for k, v in (("load", t_load), ("build", t_build), ("terminal", t_term), ("table text", t_text),
                          ("html", t_html)):
                 keep(k, v)
-        print(f"tables: {len(report.tables)}, figures: "
-              f"{sum(len(c.figures) for t in report.tables for r in t.rows for c in r.cells)}, "
-              f"html {len(html) / 1e6:.1f} MB")
+            shape = (f"tables: {len(report.tables)}, figures: "
+                     f"{sum(len(c.figures) for t in report.tables for r in t.rows for c in r.cells)}, "
+                     f"html {len(html) / 1e6:.1f} MB")
+            run = report = html = None  # freed before the next repeat's parse
+        print(shape)
         print("CPU seconds (wall):")
         for k in ("parse", "load", "build", "terminal", "table text", "html", "table end to end", "html end to end",
                   "floor end to end"):
@@ -121,6 +131,10 @@ def main() -> None:
               f"{ratio('table', ' (wall)')} | {ratio('html', ' (wall)')} wall (target <= 2x)")
         print(f"floor (report_floor.py: the table's core work alone) / parse: {ratio('floor')} CPU, "
               f"{ratio('floor', ' (wall)')} wall")
+        # the machine's speed drifts between repeats: each repeat's own ratio (its end to end over the
+        # parse just before it), so a ratio is not one side's best over the other's
+        print("each repeat's ratio (CPU), median [range]: " + ", ".join(
+            f"{fmt} {statistics.median(r):.2f}x [{min(r):.2f}-{max(r):.2f}]" for fmt, r in ratios.items()))
 
 
 if __name__ == "__main__":
