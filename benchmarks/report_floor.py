@@ -6,8 +6,8 @@ beside `vercompare report` (its "floor end to end" line).
 What it does, and no more: read results.jsonl (the collector paused, as the report reads it), group
 the ok records into tables (GPU x batch size x dtype x steps), and for each figure its median and
 range, and its ratio to the first variant's cell of the same compile mode with the report's interval
-(Student t on the log medians, Welch's df, stats.t_ppf); then one text line per row. What it leaves
-out is what the product adds: the CLI's argument parsing, provenance, footnotes, the shrinkage prior,
+(stats.side, stats.figure_interval, stats.ratio: the report's own functions); then one text line per
+row. What it leaves out is what the product adds: the CLI's argument parsing, provenance, footnotes, the shrinkage prior,
 noise checks, the verdict and its lines, compile cost, memory and step summaries, output drift, and
 wrapping to a width. The difference between the two lines is what those cost; this line is what no
 pure-Python report of the same table can go below by much.
@@ -16,34 +16,23 @@ from __future__ import annotations
 
 import gc
 import json
-import math
 import sys
 from pathlib import Path
 
-from vercompare.report.stats import t_ppf
+from vercompare.report import stats
 
 
-def figure(values: list[float]) -> tuple[float, float, float, float, float, float] | None:
-    """(median, min, max, log median, variance of the log median, df) of one process's calls."""
-    s = sorted(v for v in values if isinstance(v, (int, float)) and v > 0)
-    if not s:
-        return None
-    n, mid = len(s), len(s) // 2
-    med = s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2.0
-    logs = [math.log(v) for v in s]
-    mean = math.fsum(logs) / n
-    var = math.fsum([(x - mean) ** 2 for x in logs]) / (n - 1) if n > 1 else 0.0
-    return med, s[0], s[-1], math.log(med), math.pi / 2 * var / n, n - 1.0
+def figure(values) -> tuple[stats.Estimate, stats.Side] | None:
+    """One process's calls: their median and range, and the side the ratio reads (the report's own
+    functions, on one round)."""
+    rounds = [stats.clean(values)]
+    side = stats.side(rounds, cleaned=True)
+    return None if side is None else (stats.figure_interval(rounds, of_rounds=side, cleaned=True), side)
 
 
-def ratio(base, cand) -> str:
-    d = cand[3] - base[3]
-    vb, vc = base[4], cand[4]
-    if not vb + vc > 0:
-        return f"x{math.exp(d):.3f}"
-    df = (vb + vc) ** 2 / ((vb * vb / base[5] if vb else 0.0) + (vc * vc / cand[5] if vc else 0.0))
-    half = t_ppf(0.975, max(1.0, df)) * math.sqrt(vb + vc)
-    return f"x{math.exp(d):.3f} ({math.exp(d - half):.3f}-{math.exp(d + half):.3f})"
+def ratio(base: stats.Side, cand: stats.Side) -> str:
+    r = stats.ratio(base, cand)
+    return f"x{r.value:.3f} ({r.low:.3f}-{r.high:.3f})"
 
 
 def main(run_dir: Path, out: Path) -> None:
@@ -62,8 +51,7 @@ def main(run_dir: Path, out: Path) -> None:
         lines.append(" · ".join(key))
         for pipe, cells in tables[key].items():
             baseline = sorted(cells)[0][0]
-            figs = {cell: [f for s in (r.get("stages") or [r]) if (f := figure((s.get("samples") or {}).get("it_per_s")
-                                                                             or [])) is not None]
+            figs = {cell: [f for s in (r.get("stages") or [r]) if (f := figure((s.get("samples") or {}).get("it_per_s")))]
                     if r.get("status") == "ok" else None for cell, r in cells.items()}
             row = [str(pipe)]
             for cell in sorted(cells):
@@ -71,10 +59,10 @@ def main(run_dir: Path, out: Path) -> None:
                 if mine is None:
                     row.append(str(cells[cell].get("status")))
                     continue
-                for i, f in enumerate(mine):
-                    text = f"{f[0]:.2f} [{f[1]:.2f}-{f[2]:.2f}]"
+                for i, (est, side) in enumerate(mine):
+                    text = f"{est.value:.2f} [{est.low:.2f}-{est.high:.2f}]"
                     if cell[0] != baseline and base is not None and i < len(base):
-                        text += " " + ratio(base[i], f)
+                        text += " " + ratio(base[i][1], side)
                     row.append(text)
             lines.append("  ".join(row))
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")

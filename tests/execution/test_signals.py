@@ -67,9 +67,8 @@ def test_handlers_are_restored_when_no_stop_came():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-
 TEARDOWN = r"""
-import os, signal, sys
+import signal, sys
 from vercompare.execution.signals import Stop, stoppable
 
 try:
