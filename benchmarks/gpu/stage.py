@@ -12,6 +12,7 @@ dependency again, offline; unzipping exactly the missing ones is what is wanted 
 from __future__ import annotations
 
 import argparse
+import compileall
 import re
 import shutil
 import sys
@@ -27,6 +28,15 @@ def shim(repo: Path, dest: Path) -> None:
     shutil.copytree(repo / "cli", dest / "vercompare", ignore=ignore)
     shutil.copytree(repo / "images", dest / "vercompare" / "images", ignore=ignore)
     shutil.copytree(repo / "runner", dest / "vercompare_runner", ignore=ignore)
+    _compile(dest)
+
+
+def _compile(folder: Path) -> None:
+    """Bytecode for everything staged, as an install writes it: where PYTHONDONTWRITEBYTECODE is set
+    (this project's machines set it), every runner process would compile these sources again, and a
+    compiled case's cold compile time would count diffusers' share of that."""
+    if not compileall.compile_dir(str(folder), quiet=1, workers=0):
+        print(f"warning: some files under {folder} did not compile (their modules compile at import)")
 
 
 def _norm(name: str) -> str:
@@ -75,6 +85,7 @@ def install(wheels: Path, target: Path, diffusers: str) -> None:
         with zipfile.ZipFile(wheel) as zf:
             zf.extractall(target)
         print(f"staged {wheel.name}")
+    _compile(target)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,7 @@ from vercompare.planning.request import RunRequest, variants
 
 import pins
 import truth
-from behaviours import assert_complete_results, assert_logs, assert_run_json
+from behaviours import UNCOMPILED, assert_complete_results, assert_imports_have_bytecode, assert_logs, assert_run_json
 from cli import REPO, vercompare
 from engines import cache_dir, unavailable
 from reversion import reversion
@@ -260,6 +260,12 @@ def test_venv_backend_compares_two_diffusers_offline_and_reuses(torch_env, wheel
         assert Path(image["path"]).parent == root
         assert (tmp_path / "one" / "logs" / f"build-{Path(image['path']).name.rsplit('-', 1)[0]}.log").is_file()
     assert_logs(tmp_path / "one", expected)
+    for entry in meta["variants"]:  # each venv's runner reads bytecode, never compiles its imports
+        got = subprocess.run([str(Path(entry["image"]["path"]) / "bin" / "python"), "-c", UNCOMPILED],
+                             capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        assert got.returncode == 0, got.stderr[-2000:]
+        assert_imports_have_bytecode(got.stdout.strip().splitlines()[-1])
     # the gate on this real CPU run's records, rewritten to known truths (0.3 % noise, 3 rounds)
     truth.assert_gate_claims(truth.gate_claims(tmp_path / "one", tmp_path / "truths", vercompare))
 

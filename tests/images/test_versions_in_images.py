@@ -12,9 +12,11 @@ import json
 
 import pytest
 
+from vercompare.backends.docker.backend import RUNNER_CONTAINER, RUNNER_ENV, runner_user
 from vercompare_runner import schema
 from vercompare_runner.vocabulary import PIPELINES
 
+from behaviours import UNCOMPILED, assert_imports_have_bytecode
 from cli import vercompare
 from engines import build_args
 
@@ -111,6 +113,16 @@ def test_pins_are_shown_and_recorded(versions_run):
             assert int(freeze["transformers"].split(".")[0]) < 5, freeze
     # variants differing only in diffusers got different images
     assert len({v["image"]["id"] for v in variants.values()}) == len(VERSIONS)
+
+
+def test_the_runners_imports_have_bytecode_on_its_read_only_root(versions_run, engine):
+    # as the measuring runner's container starts (its user, no network, a read-only root): nothing it
+    # imports is compiled from source at its start, on the oldest stack and the newest
+    _, meta, _, _ = versions_run
+    for variant in (meta["variants"][0], meta["variants"][-1]):
+        logs = engine.client.containers.run(variant["image"]["id"], ["python", "-c", UNCOMPILED], remove=True,
+                                            user=runner_user(), environment=RUNNER_ENV, **RUNNER_CONTAINER)
+        assert_imports_have_bytecode(logs.decode().strip().splitlines()[-1])
 
 
 def test_every_tiny_workload_on_each_version(versions_run):

@@ -91,3 +91,29 @@ def assert_logs(run_dir: Path, variants) -> None:
 
     for name in variants:
         assert (Path(run_dir) / "logs" / f"runner-{slugify(name)}.log").is_file(), f"no runner log for {name}"
+
+
+# Run by a variant's interpreter (never writing bytecode itself): the runner's packages imported as a
+# pipeline case imports them, then every module of theirs whose source has no .pyc beside it for this
+# Python - what each runner process would otherwise compile from source at its start.
+UNCOMPILED = r"""
+import importlib.util, os, sys
+import torch, diffusers, transformers
+from diffusers import StableDiffusionPipeline
+# (torch.ops and torch.classes are objects named "_ops.py" and "_classes.py": no path, no import)
+missing = sorted(m.__name__ for m in list(sys.modules.values())
+                 if (getattr(m, "__file__", None) or "").endswith(".py") and os.path.isabs(m.__file__)
+                 and m.__name__.split(".")[0] in ("torch", "diffusers", "transformers")
+                 and not os.path.exists(importlib.util.cache_from_source(m.__file__)))
+print(len([m for m in sys.modules if m.split(".")[0] in ("torch", "diffusers", "transformers")]), len(missing),
+      " ".join(missing[:5]))
+"""
+
+
+def assert_imports_have_bytecode(last_line: str) -> None:
+    """UNCOMPILED's answer: the runner's packages imported, and every module of theirs had its bytecode
+    (the images and venvs compile it at install: a runner cannot write it on a read-only root, nor
+    where PYTHONDONTWRITEBYTECODE is set, as on this project's machines)."""
+    imported, missing, examples = (last_line.split(" ", 2) + [""])[:3]
+    assert int(imported) > 500, last_line  # torch, diffusers and transformers really imported
+    assert int(missing) == 0, f"{missing} of {imported} modules without bytecode, e.g. {examples}"

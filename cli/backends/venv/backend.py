@@ -51,7 +51,7 @@ from vercompare.images.secrets import redact
 from vercompare.planning.compat import python_ok, vtuple
 from vercompare.rundir import slugify
 
-LAYOUT = 1  # bump when what goes into a venv changes: every venv is then made anew
+LAYOUT = 2  # bump when what goes into a venv changes: every venv is then made anew (2: bytecode compiled)
 MARKER = "vercompare-venv.json"
 CHECK_FILE = "vercompare-check.json"  # the sanity check's verdict (runner/check.py)
 LAYER_PTH = "_vercompare_layer.pth"
@@ -215,14 +215,19 @@ def create_argv(installer: Installer, base: Base, venv: Path) -> list[str]:
 
 
 def install_argv(installer: Installer, venv_python: str, layer: Layer) -> list[str]:
+    # Byte-compiled at install, as pip does by default (uv only when asked): a venv is made once and
+    # runs a runner process per round and variant, and Python cannot be trusted to write each .pyc at
+    # its first import - not where PYTHONDONTWRITEBYTECODE is set, as CI images often set it. Then
+    # every runner process compiled the ~1,800 modules it imports (torch, diffusers, transformers) from
+    # source: 18.9 CPU s for a tiny SD case against 11.2 s with their bytecode, and a compiled case's
+    # compile time counted compiling dynamo's and inductor's sources too. Compiling all of torch at
+    # install costs once what about two runner processes save (pip: 9.3 -> 19.1 CPU s for torch
+    # 2.13.0+cpu; this 2-core machine, 2026-12-06).
     if installer.kind == "uv":
-        return [installer.uv, "pip", "install", "--python", venv_python, *layer.args]
-    # No byte-compiling at install (uv's default too): Python writes each .pyc at its first import, and
-    # compiling all of torch's modules up front took longer than unpacking it (18.6 s against 8.0 s
-    # for torch 2.13.0+cpu here, 2026-12-06).
+        return [installer.uv, "pip", "install", "--compile-bytecode", "--python", venv_python, *layer.args]
     if installer.host_pip:
-        return [sys.executable, "-m", "pip", "--python", venv_python, "install", "--no-compile", *layer.args]
-    return [venv_python, "-m", "pip", "install", "--no-compile", *layer.args]
+        return [sys.executable, "-m", "pip", "--python", venv_python, "install", *layer.args]
+    return [venv_python, "-m", "pip", "install", *layer.args]
 
 
 def pip_constraints(package: str, env: dict) -> list[str]:
