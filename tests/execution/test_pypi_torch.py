@@ -1,17 +1,17 @@
 """`--torch-index pypi`: a real old torch from the ordinary package index (the only place its default
-build is: torch 2.0.1 is the cu117 build, 620 MB, with its nvidia-*-cu11 wheels and Triton 2.0.0), next
-to the CPU 2.13.0 of the wheelhouse (find-links: part of the ordinary index to pip), on CPU with tiny
-weights; the compatibility table's pins (numpy<2, transformers<4.50 for torch 2.0) applied. Slow and
-cached: the engine keeps the images between sessions, so only the first session downloads; it prints
+build is: torch 2.0.1 is the cu117 build, 620 MB, with its nvidia-*-cu11 wheels and Triton 2.0.0), on CPU
+with tiny weights; the compatibility table's pins (numpy<2, transformers<4.50 for torch 2.0) applied. Slow
+and cached: the engine keeps the image between sessions, so only the first session downloads; it prints
 what the run took.
 
-Both variants compile (inductor) in their containers: torch 2.0's torch.compile needs Python <= 3.10, so
-its variant runs on Python 3.9 from an offline Debian bullseye base (scripts/base-image.sh), through the
-`{python}` template of --base-image, on bases that ship no compiler. The same 2.0.1 image then shows
-Triton 2.0's own build step compiling and linking its launcher against a stub libcuda.so.1, mounted the
-way the NVIDIA container toolkit mounts the driver, as the runner's user on a read-only root (the newest
-torch's Triton: test_triton_driver.py). These two images are this test's alone, as they were before it
-compiled (no other test builds torch from pypi).
+The variant compiles (inductor) in its container: torch 2.0's torch.compile needs Python <= 3.10, so it
+runs on Python 3.9 from an offline Debian bullseye base (scripts/base-image.sh), through the `{python}`
+template of --base-image, on a base that ships no compiler. The same image then shows Triton 2.0's own
+build step compiling and linking its launcher against a stub libcuda.so.1, mounted the way the NVIDIA
+container toolkit mounts the driver, as the runner's user on a read-only root (the newest torch's Triton:
+test_triton_driver.py). The newest torch compiling in its container is test_compile_in_containers.py's
+(a second variant here cost an image and an inductor compile of its own, minutes of the suite's CPU, and
+showed nothing that test does not). This image is this test's alone (no other test builds torch from pypi).
 """
 from __future__ import annotations
 
@@ -60,30 +60,28 @@ print("built and loaded: cuInit() = %d" % module.init())
 
 def test_old_torch_from_the_ordinary_index(engine, wheelhouse, ca_bundle, tmp_path):
     script("base-image.sh", BASES, str(cache_dir() / "base"), "3.9", env=engine.env, timeout=900)
-    engine.client.images.get(engine.base_image).tag(BASES.replace("{python}", "3.11"))
     out = tmp_path / "run"
     started = time.monotonic()
     args = [a if a != engine.base_image else BASES for a in build_args(engine, wheelhouse, ca_bundle)]
     proc = vercompare("run", "--torch-index", "pypi", "--variant", "torch=2.0.1,diffusers=0.30.3,python=3.9",
-                      "--variant", "torch=2.13.0,diffusers=0.30.3", "--compile", "default",
+                      "--compile", "default",
                       "--pipeline", "sd-txt2img", "--weights", "tiny", "--device", "cpu", "--steps", "2",
                       "--warmup", "0", "--repeats", "1", "--rounds", "1", "--cpu-threads", "1",
                       *args, "--out", str(out), engine=engine, timeout=3600)
     seconds = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr[-3000:]
     meta = json.loads((out / "run.json").read_text())
-    by_name = {v["name"]: v for v in meta["variants"]}
-    old, new = by_name["torch=2.0.1,diffusers=0.30.3,python=3.9"], by_name["torch=2.13.0,diffusers=0.30.3"]
+    (old,) = meta["variants"]
+    assert old["name"] == "torch=2.0.1,diffusers=0.30.3,python=3.9"
     assert old["plan"]["python"] == "3.9" and old["image"]["base_image"] == "vercompare-test/base:3.9"
-    assert old["resolved"]["torch"].startswith("2.0.1") and new["resolved"]["torch"] == "2.13.0+cpu"
+    assert old["resolved"]["torch"].startswith("2.0.1")
     assert old["plan"]["cuda"] == "cu117" and old["plan"]["torch_channel"] == "pypi"
     freeze = {line.split("==")[0].lower(): line.split("==")[-1] for line in old["image"]["freeze"] if "==" in line}
     assert freeze["numpy"].startswith("1."), freeze["numpy"]  # numpy<2
     assert tuple(int(x) for x in freeze["transformers"].split(".")[:2]) < (4, 50)
     assert any(name.startswith("nvidia-") and name.endswith("-cu11") for name in freeze)  # the cu117 build
-    assert old["check"]["ok"] and new["check"]["ok"], (old["check"], new["check"])
-    assert old["check"]["start"]["ok"] and new["check"]["start"]["ok"]  # inductor, before measuring
-    for r in records(out):  # tiny SD compiled by inductor in each container
+    assert old["check"]["ok"] and old["check"]["start"]["ok"], old["check"]  # inductor, before measuring
+    for r in records(out):  # tiny SD compiled by inductor in the container
         assert r["status"] == "ok", r.get("error")
         assert r["compiler"]["backend"] == "inductor" and r["compiler"]["frames"]["compiled"] >= 1, r["compiler"]
     built = [v["name"] for v in meta["variants"] if v["image"]["built"]]
