@@ -66,25 +66,59 @@ class OutputDiff:
     note: str | None = None
 
 
+_NOT_GIVEN = object()
+
+
+class Detail:
+    """A Cell field that may be computed when first read: a cell made by Cell.of reads it from its
+    details (report/cell_details.py), once, and keeps it; else it holds the value given (None by
+    default). The cell's repr, ==, hash, dataclasses.asdict and replace read it as any field: every
+    format, and the model's repr, are the same whenever it is read."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, cell, owner=None):
+        if cell is None:
+            return _NOT_GIVEN  # the field's default, as dataclass reads it
+        values = cell.__dict__
+        if self.name not in values:
+            details = values.get("_details")
+            values[self.name] = getattr(details, self.name) if details is not None else None
+        return values[self.name]
+
+    def __set__(self, cell, value) -> None:  # the dataclass's __init__ (the cell is frozen after it)
+        if value is not _NOT_GIVEN:
+            cell.__dict__[self.name] = value
+
+
 @dataclass(frozen=True)
 class Cell:
     state: str  # a record status, or "missing" (not run), "unproven" (no provenance)
     text: str | None = None  # the failure state in words (None for ok)
     figures: tuple[Figure, ...] = ()
     footnote: int | None = None  # number into Report.footnotes
-    compile_s: float | None = None
-    first_call_s: float | None = None
-    peak_mem_bytes: float | None = None
-    tflops: float | None = None
-    peak_fraction: float | None = None  # of the GPU's dense fp16 peak
+    compile_s: float | None = Detail()
+    first_call_s: float | None = Detail()
+    peak_mem_bytes: float | None = Detail()
+    tflops: float | None = Detail()
+    peak_fraction: float | None = Detail()  # of the GPU's dense fp16 peak
     output: OutputDiff | None = None
-    step_ms: tuple[float, float, float, float, float] | None = None  # min, q1, median, q3, max per step
+    step_ms: tuple[float, float, float, float, float] | None = Detail()  # min, q1, median, q3, max per step
     rounds: int = 0  # runner processes the figures come from
-    compile_cost: CompileCost | None = None  # compiled cells: timers, break-even, memory ratio, counters
-    page_it_per_s: float | None = None
+    compile_cost: CompileCost | None = Detail()  # compiled cells: timers, break-even, memory ratio, counters
+    page_it_per_s: float | None = Detail()
     throttled: bool = False  # the GPU slowed itself during the measured calls (flagged in every format)
-    gpu_text: str | None = None
-    latency_s: float | None = None  # median per round of the median call's wall time
+    gpu_text: str | None = Detail()
+    latency_s: float | None = Detail()  # median per round of the median call's wall time
+
+    @classmethod
+    def of(cls, details, *args, **kwargs) -> Cell:
+        """A cell whose Detail fields not given are read from `details` (an object with attributes of
+        their names) when first read."""
+        cell = cls(*args, **kwargs)
+        object.__setattr__(cell, "_details", details)
+        return cell
 
     @property
     def noisy(self) -> bool:

@@ -26,10 +26,10 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 from vercompare.errors import BadInput
-from vercompare.report import compile_cost, gpu_state, shrinkage, stats, verdict
+from vercompare.report import gpu_state, shrinkage, stats, verdict
+from vercompare.report.cell_details import CellDetails
 from vercompare.report.fingerprints import record_diff
 from vercompare.report.model import (
     EXTRAS,
@@ -43,7 +43,6 @@ from vercompare.report.model import (
     Row,
     Table,
 )
-from vercompare.report.peaks import peak_tflops
 from vercompare.report.provenance import provenance_of
 from vercompare.report.records import (
     Measured,
@@ -57,14 +56,10 @@ from vercompare_runner.vocabulary import (
     COMPILE_S,
     CPU_PEAK_RSS,
     FIRST_CALL_S,
-    FLOPS_PER_STEP,
-    LATENCY_S,
     OK,
-    PAGE_IT_PER_S,
     PEAK_MEM_ALLOCATED,
     PIPELINE_LABELS,
     PIPELINES,
-    STEP_S,
     UNSUPPORTED,
 )
 
@@ -533,14 +528,6 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, layout: _Layou
     if not figures:
         return Cell("error", "no samples", footnote=footnote("ok records without it/s samples are not shown"))
 
-    metrics = r.get("metrics") or {}
-    tflops = frac = None
-    fps = metrics.get(FLOPS_PER_STEP)
-    # for IF the runner counts stage I's UNet, so the figure is stage I's (figures[0])
-    if isinstance(fps, (int, float)) and fps > 0:
-        tflops = fps * figures[0].estimate.value / 1e12
-        peak = peak_tflops(m.gpu) if m.device() != "cpu" else None
-        frac = tflops / peak if peak else None
     out = None
     if base is not None:
         out = record_diff(r, base.last, options.output_psnr_min)
@@ -552,34 +539,6 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, layout: _Layou
         note = footnote(f"throttled, {col.variant} / {PIPELINE_LABELS.get(pipe, pipe)}: the GPU slowed itself "
                         f"during the measured calls ({why}); the figure is lower than the GPU can do")
     eager_record = eager.last if eager is not None and eager is not m and eager.status == OK else None
-    return Cell(OK, None, tuple(figures), note, _median(m.rounds_of(COMPILE_S)), _median(m.rounds_of(FIRST_CALL_S)),
-                _median(m.rounds_of(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(m), len(m.records),
-                compile_cost.cost(r, eager_record), _median(m.rounds_of(PAGE_IT_PER_S)), throttled, gpu_state.text(r),
-                _median(m.rounds_of(LATENCY_S)))
-
-
-def _median(values):
-    if len(values) == 1:  # one round (most cells): the value itself, as the median of one is
-        return values[0]
-    return stats.median(values) if values else None
-
-
-def _step_summary(m: Measured):
-    """Five-number summary (ms) of the per-step times of every measured call of every round."""
-    flat = []
-    for r in m.records:
-        steps = (r.get("samples") or {}).get(STEP_S)
-        if not steps and r.get("stages"):
-            steps = (r["stages"][0].get("samples") or {}).get(STEP_S)
-        flat += stats.clean([x for call in steps or () if isinstance(call, list) for x in call])
-    if not flat:
-        return None
-    flat.sort()
-    return tuple(flat[i] * 1000.0 for i in _quartile_indexes(len(flat)))
-
-
-@lru_cache(maxsize=256)
-def _quartile_indexes(n: int) -> tuple[int, ...]:
-    """Where min, q1, median, q3 and max lie in n sorted values (the nearest rank): the same few n
-    in every cell of a run."""
-    return tuple(min(n - 1, int(round(p * (n - 1)))) for p in (0.0, 0.25, 0.5, 0.75, 1.0))
+    # the details only some formats show (cell_details.py): computed when a format reads them
+    return Cell.of(CellDetails(m, eager_record, figures[0].estimate.value), OK, None, tuple(figures), note,
+                   output=out, rounds=len(m.records), throttled=throttled)
