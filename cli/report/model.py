@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from vercompare.planning.thresholds import Thresholds
 from vercompare.report import stats
 from vercompare.report.compile_cost import CompileCost
+from vercompare.report.frozen import frozen
 from vercompare.report.records import knob_text
 from vercompare.report.verdict import Verdict
 from vercompare_runner.vocabulary import PACKAGES
@@ -47,7 +48,7 @@ class Options:
         return default
 
 
-@dataclass(frozen=True)
+@frozen
 class Figure:
     """One it/s figure of a cell: the whole call, or one stage of a multi-stage pipeline."""
 
@@ -58,7 +59,7 @@ class Figure:
     regression: bool = False  # the verdict found this figure regressed (slower past the threshold)
 
 
-@dataclass(frozen=True)
+@frozen
 class OutputDiff:
     max_abs: int | None  # in uint8 units (0..255); None when shapes differ
     psnr: float | None  # dB; inf when identical
@@ -92,7 +93,7 @@ class Detail:
             cell.__dict__[self.name] = value
 
 
-@dataclass(frozen=True)
+@frozen
 class Cell:
     state: str  # a record status, or "missing" (not run), "unproven" (no provenance)
     text: str | None = None  # the failure state in words (None for ok)
@@ -125,7 +126,7 @@ class Cell:
         return any(f.noise.noisy for f in self.figures)
 
 
-@dataclass(frozen=True)
+@frozen
 class Column:
     variant: str
     compile: str  # compile mode label ("off", "reduce-overhead", "default+fullgraph", ...)
@@ -135,7 +136,7 @@ class Column:
     main: int = 0  # index of the main column this column belongs to
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     pipeline: str
     label: str

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 from vercompare.report import stats
+from vercompare.report.frozen import frozen
 from vercompare_runner import schema
 from vercompare_runner.vocabulary import INTERRUPTED, IT_PER_S, OK, UNSUPPORTED
 
@@ -180,7 +180,7 @@ class cached:
         return value
 
 
-@dataclass(frozen=True)
+@frozen
 class Measured:
     """One variant x case over its rounds: the last record of each round, in round order; with what
     a report reads of the last record's variant and case, read as the records are grouped (each

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
 from functools import lru_cache
 
+from vercompare.report.frozen import frozen
 from vercompare_runner import intervals
 
 CONFIDENCE = intervals.CONFIDENCE
@@ -47,7 +47,7 @@ LOOK_ALPHA = 0.011
 FIRST_LOOK_WITHIN, LATER_LOOK_WITHIN = 0.04, 0.004
 
 
-@dataclass(frozen=True)
+@frozen
 class Estimate:
     """A median and its distribution-free interval; `coverage` is the interval's real coverage."""
 
@@ -67,7 +67,7 @@ class Estimate:
         return self.high - self.low
 
 
-@dataclass(frozen=True)
+@frozen
 class Side:
     """One variant's figure of one cell, as the ratio sees it: log round medians and their spread."""
 
@@ -80,7 +80,7 @@ class Side:
     floor: float = 0.0  # the variance of one round's median of its calls: no variance goes below it
 
 
-@dataclass(frozen=True)
+@frozen
 class Ratio:
     """candidate / baseline, with a 95 % interval; `se` and `df` of the log ratio for the gate's tests."""
 
@@ -129,7 +129,7 @@ class Ratio:
         return 1.0 - t_cdf(t, self.df) if higher_is_better else t_cdf(t, self.df)
 
 
-@dataclass(frozen=True)
+@frozen
 class Noise:
     n: int
     mean: float | None

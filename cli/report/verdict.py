@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from vercompare.planning.thresholds import Thresholds
 from vercompare.report import stats
+from vercompare.report.frozen import frozen
 from vercompare_runner.vocabulary import INTERRUPTED, OK
 
 CATEGORIES = ("regressed", "broke", "fixed", "improved", "unchanged", "inconclusive", "interrupted", "failed")
@@ -45,7 +46,7 @@ _TESTED = {"speed": ("fail_on_regression", "it/s", True), "compile": ("fail_on_c
            "memory": ("fail_on_memory", "peak memory", False)}
 
 
-@dataclass(frozen=True)
+@frozen
 class Comparison:
     """One candidate cell against its baseline cell, as the tables show them."""
 
@@ -62,7 +63,7 @@ class Comparison:
     units: tuple[tuple[str, str], ...] = ()  # (variant, compile mode) of both sides: what another round measures
 
 
-@dataclass(frozen=True)
+@frozen
 class CellVerdict:
     where: str
     category: str
