@@ -200,6 +200,19 @@ def side_of_values(values) -> Side | None:
     return Side(len(logs), math.fsum(logs) / len(logs), own, len(logs) - 1.0, False, own, 0.0)
 
 
+def ratio_of_single_values(base_values, cand_values) -> Ratio | None:
+    """ratio(side_of_values(base_values), side_of_values(cand_values)) where each side is one
+    positive float (a metric of one round a side): cand / base with no interval, one process a side
+    (the same arithmetic: exp of the log difference). None where either is not one such value."""
+    if len(base_values) != 1 or len(cand_values) != 1:
+        return None
+    b, c = base_values[0], cand_values[0]
+    if type(b) is not float or type(c) is not float or not (0.0 < b < math.inf and 0.0 < c < math.inf):
+        return None
+    value = math.exp(math.log(c) - math.log(b))
+    return Ratio(value, value, value, None, math.inf, True, 1)
+
+
 def _positive(per_round: list[list[float]]) -> list[list[float]]:
     """The rounds with values, all of them positive (a log needs them so)."""
     return [r for r in per_round if r and min(r) > 0]
@@ -290,7 +303,7 @@ def ratio_of_samples(baseline, other, confidence: float = CONFIDENCE) -> Ratio:
 
 def holm(pvalues: list[float], alpha: float = ALPHA) -> list[bool]:
     """Holm's step-down: which hypotheses are rejected with the family-wise error rate at alpha."""
-    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    order = sorted(range(len(pvalues)), key=pvalues.__getitem__)
     rejected = [False] * len(pvalues)
     m = len(pvalues)
     for rank, i in enumerate(order):

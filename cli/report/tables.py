@@ -477,6 +477,9 @@ class _Measures:
         per round: its own between-round spread, Welch's df (stats.ratio)."""
         if base is None or cand is None:
             return None
+        one = stats.ratio_of_single_values(base.rounds_of(metric), cand.rounds_of(metric))
+        if one is not None:  # one round a side (most cells): no sides to make, nor keep
+            return one
         a, b = self._value_side(base, metric), self._value_side(cand, metric)
         return stats.ratio(a, b) if a is not None and b is not None else None
 

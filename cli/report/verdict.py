@@ -142,8 +142,13 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
             threshold = fractions[metric]
             if threshold is None:
                 continue
-            ratios = c.speed if metric == "speed" else ((None, getattr(c, metric)),)
-            tests.extend((i, metric, stage, r, threshold, _alpha(r, looks)) for stage, r in ratios if r is not None)
+            if metric == "speed":
+                tests.extend((i, metric, stage, r, threshold, _alpha(r, looks)) for stage, r in c.speed
+                             if r is not None)
+            else:
+                r = getattr(c, metric)
+                if r is not None:
+                    tests.append((i, metric, None, r, threshold, _alpha(r, looks)))
     # Holm at the look's level: p scaled by ALPHA / level, so Holm's alpha / (m - rank) becomes
     # level / (m - rank)
     pvalues = [min(1.0, r.p_worse_than(t, _TESTED[m][2]) * stats.ALPHA / a) for _, m, _, r, t, a in tests]
@@ -222,6 +227,10 @@ def _cell_verdict(c: Comparison, tests, judged: Thresholds) -> CellVerdict:
                        max(b for _, _, b in chosen), tuple(regressed_stages), c.units)
 
 
+# metric -> how a test's figure reads: its words, the stage, the ratio (memory's to 2 decimals)
+_WHAT = {metric: words + "{} x{:.%df}" % (2 if metric == "memory" else 3) for metric, (_, words, _) in _TESTED.items()}
+
+
 def _what(metric: str, stage: str | None, r: stats.Ratio) -> str:
     """A test's figure in words: "it/s stage I x0.912" (only a test that is reported is named)."""
-    return f"{_TESTED[metric][1]}{' ' + stage if stage else ''} x{r.value:.{2 if metric == 'memory' else 3}f}"
+    return _WHAT[metric].format(" " + stage if stage else "", r.value)
