@@ -107,7 +107,7 @@ def _read(loaded_run, options: Options) -> _Run:
     names = _variant_names(loaded_run, meta_variants, measured)
     baseline = _baseline(options, names)
     labels = short_labels(names, {v["name"]: v.get("spec") or {} for v in meta_variants})
-    provenance, proven = provenance_of(loaded_run, meta_variants, names, [m.last for m in measured.values()])
+    provenance, proven = provenance_of(loaded_run, meta_variants, names, measured.values())
     varying, shared = _setting_knobs([m.case for m in measured.values()])
     provenance = replace(provenance, shared_knobs=tuple(shared),
                          variants=tuple(replace(v, label=labels.get(v.name, "")) for v in provenance.variants))
