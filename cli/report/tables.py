@@ -356,7 +356,7 @@ def _finish(table: Table, regressed: set) -> Table:
                     noisy_cells.append(f"{row.label}{' (' + f.stage + ')' if f.stage else ''} / {col.label}: "
                                        f"{f.noise.reason}")
             cells.append(cell)
-        rows.append(replace(row, stages=tuple(stage_names), cells=tuple(cells)))
+        rows.append(Row(row.pipeline, row.label, tuple(stage_names), tuple(cells)))
     n_figures = sum(len(c.figures) for r in rows for c in r.cells)
     return replace(table, rows=tuple(rows), noise_line=_noise_line(spreads, noisy_cells, n_figures),
                    noisy_cells=tuple(noisy_cells))
