@@ -189,15 +189,11 @@ class Measured:
     records: tuple[dict, ...]
     variant: str | None  # the variant's name
     case: dict  # the last record's case ({} when it has none)
+    gpu: str | None  # the last record's GPU name (gpu_name of its env): the table's device, TFLOP/s's peak
 
     @property
     def last(self) -> dict:
         return self.records[-1]
-
-    @cached
-    def gpu(self) -> str | None:
-        """The last record's GPU name (gpu_name of its env): the table's device, TFLOP/s's peak."""
-        return gpu_name(self.last.get("env"))
 
     def device(self, known: dict | None = None) -> str:
         """device_label(self.last, known)."""
@@ -262,18 +258,20 @@ def _finite_number(v) -> bool:
 def measured_cells(records) -> dict[tuple[str, str], Measured]:
     """(variant name, case id) -> Measured, from a run's records; within a round the last record
     counts (a resumed or retried round replaces the earlier one)."""
-    latest: dict[tuple[str, str, int], tuple[dict, dict]] = {}
+    latest: dict[tuple[str, str, int], tuple[dict, dict, str | None]] = {}
     for r in records:
         case = r.get("case") or {}
         cid = case.get("id") or schema.case_id({**schema.CASE_DEFAULTS, **case})
-        latest[((r.get("variant") or {}).get("name"), cid, schema.round_of(r))] = r, case
-    grouped: dict[tuple[str, str], list[tuple[int, dict, dict]]] = {}
-    for (name, cid, rnd), (r, case) in latest.items():
-        grouped.setdefault((name, cid), []).append((rnd, r, case))
+        # its GPU read while the record is at hand (most cells are one record: it is the last)
+        latest[((r.get("variant") or {}).get("name"), cid, schema.round_of(r))] = r, case, gpu_name(r.get("env"))
+    grouped: dict[tuple[str, str], list[tuple[int, dict, dict, str | None]]] = {}
+    for (name, cid, rnd), (r, case, gpu) in latest.items():
+        grouped.setdefault((name, cid), []).append((rnd, r, case, gpu))
     # most cells have one round: nothing to sort
     out = {}
     for key, rounds in grouped.items():
         if len(rounds) > 1:
             rounds.sort(key=lambda x: x[0])
-        out[key] = Measured(tuple(r for _, r, _ in rounds), key[0], rounds[-1][2])
+        _, _, case, gpu = rounds[-1]
+        out[key] = Measured(tuple(x[1] for x in rounds), key[0], case, gpu)
     return out
