@@ -232,10 +232,11 @@ def _cell_verdict(c: Comparison, tests, judged: Thresholds) -> CellVerdict:
                        max(b for _, _, b in chosen), tuple(regressed_stages), c.units)
 
 
-# metric -> how a test's figure reads: its words, the stage, the ratio (memory's to 2 decimals)
-_WHAT = {metric: words + "{} x{:.%df}" % (2 if metric == "memory" else 3) for metric, (_, words, _) in _TESTED.items()}
+# metric -> how a test's figure reads: its words, the stage, the ratio (memory's to 2 decimals); with %,
+# the same text as an f-string's and twice as fast (some 30,000 tests are named in a 10,000-cell run)
+_WHAT = {metric: words + "%%s x%%.%df" % (2 if metric == "memory" else 3) for metric, (_, words, _) in _TESTED.items()}
 
 
 def _what(metric: str, stage: str | None, r: stats.Ratio) -> str:
     """A test's figure in words: "it/s stage I x0.912" (only a test that is reported is named)."""
-    return _WHAT[metric].format(" " + stage if stage else "", r.value)
+    return _WHAT[metric] % (" " + stage if stage else "", r.value)
