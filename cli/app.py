@@ -6,6 +6,7 @@ functions, so `vercompare --help` starts fast.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -66,11 +67,43 @@ def __getattr__(name: str):
     return app
 
 
+# Commands that leave nothing to tear down when they end: the history database committed and closed,
+# the output written and closed, no thread. Their process ends without freeing what they built (a
+# 10,000-cell report's records and model: 0.09 s, a twentieth of the command) - only when main is the
+# process's entry (argv None), never when a caller goes on after it.
+ENDS_WITHOUT_TEARDOWN = ("report", "diff")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if debug:
         args.remove("--debug")
+    if argv is not None or not args or args[0] not in ENDS_WITHOUT_TEARDOWN:
+        _run(args, debug)
+        return
+    try:
+        _run(args, debug)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            _exit_now(exc.code or 0)
+        raise
+    _exit_now(0)
+
+
+def _exit_now(code: int) -> None:
+    """End the process with `code` once stdout and stderr are flushed, without the interpreter's
+    teardown (atexit handlers, freeing every object): ENDS_WITHOUT_TEARDOWN's commands leave neither.
+    A flush that fails returns, so that the interpreter's own exit reports it as it would."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        return
+    os._exit(code)
+
+
+def _run(args: list[str], debug: bool) -> None:
     try:
         app = make_app(args[0] if args else None)
         # Outside standalone mode click returns typer.Exit's code instead of exiting.

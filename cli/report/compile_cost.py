@@ -12,8 +12,8 @@ eager record of the same case (pure functions of the records).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+from vercompare.report.frozen import frozen
 from vercompare_runner.vocabulary import (
     COMPILE_S,
     COMPILE_S_DERIVED,
@@ -27,7 +27,7 @@ from vercompare_runner.vocabulary import (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class CompileCost:
     compile_s: float | None  # the compiler's own timers, else derived
     source: str | None  # "dynamo" | "derived" (vocabulary.COMPILE_TIME_SOURCES)

@@ -112,16 +112,19 @@ def ratio_svg(table: Table, threshold: float) -> str:
             style = 'stroke="#333" stroke-dasharray="4 3"' if tick == 1.0 else 'stroke="#e4e4e4"'
             out.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 6}" y2="{bottom}" {style}/>'
                        f'<text x="{x(tick):.1f}" y="{bottom + 14}" text-anchor="middle">{tick:g}</text>')
+    # a row per ratio, 9,000 in a 10,000-cell report: numbers written with % (the text format(v, ".1f")
+    # writes, twice as fast), each once
     for k, (label, r) in enumerate(rows):
         yc = top + k * row_h + row_h / 2
         colour = ("#087f23" if r.value > 1 else "#b00020") if r.significant else "#777"
-        out.append(f'<text x="{left - 6}" y="{yc + 4:.1f}" text-anchor="end">{escape(label)}</text>')
+        label, y = escape(label), "%.1f" % yc
+        out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (left - 6, yc + 4, label))
         if math.isfinite(r.low) and math.isfinite(r.high):
-            out.append(f'<line class="ci" x1="{x(r.low):.1f}" x2="{x(r.high):.1f}" y1="{yc:.1f}" y2="{yc:.1f}" '
-                       f'stroke="{colour}" stroke-width="2"/>')
-        out.append(f'<circle class="ratio" cx="{x(r.value):.1f}" cy="{yc:.1f}" r="4" fill="{colour}">'
-                   f'<title>{escape(label)}: x{r.value:.3f} [{r.low:.3f}, {r.high:.3f}]'
-                   f'{"" if r.significant else " not significant"}</title></circle>')
+            out.append('<line class="ci" x1="%.1f" x2="%.1f" y1="%s" y2="%s" stroke="%s" stroke-width="2"/>'
+                       % (x(r.low), x(r.high), y, y, colour))
+        out.append('<circle class="ratio" cx="%.1f" cy="%s" r="4" fill="%s"><title>%s: x%.3f [%.3f, %.3f]%s</title>'
+                   '</circle>' % (x(r.value), y, colour, label, r.value, r.low, r.high,
+                                  "" if r.significant else " not significant"))
     out.append("</svg>")
     return "".join(out)
 
@@ -142,16 +145,18 @@ def steps_svg(table: Table) -> str:
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart steps" width="{width}" height="{H}" '
            f'role="img" aria-label="per-step time distributions: {escape(table.title)}">',
            '<text x="4" y="12" font-weight="bold">time per denoising step (ms): min, quartiles, max</text>']
+    # a box per cell, as ratio_svg's rows: with %, each number once
     for k, (label, ci, (mn, q1, md, q3, mx)) in enumerate(boxes):
         yc = 30 + k * row_h + row_h / 2
         colour = PALETTE[ci % len(PALETTE)]
-        out.append(f'<text x="{left - 6}" y="{yc + 4:.1f}" text-anchor="end">{escape(label)}</text>'
-                   f'<line x1="{x(mn):.1f}" x2="{x(mx):.1f}" y1="{yc:.1f}" y2="{yc:.1f}" stroke="#555"/>'
-                   f'<rect class="box" x="{x(q1):.1f}" y="{yc - 5:.1f}" width="{max(1, x(q3) - x(q1)):.1f}" '
-                   f'height="10" fill="{colour}" fill-opacity="0.6" stroke="{colour}">'
-                   f'<title>{escape(label)}: median {md:.2f} ms (min {mn:.2f}, max {mx:.2f})</title></rect>'
-                   f'<line x1="{x(md):.1f}" x2="{x(md):.1f}" y1="{yc - 6:.1f}" y2="{yc + 6:.1f}" stroke="#000" '
-                   f'stroke-width="2"/>')
+        label, y, x_md = escape(label), "%.1f" % yc, "%.1f" % x(md)
+        out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>'
+                   '<line x1="%.1f" x2="%.1f" y1="%s" y2="%s" stroke="#555"/>'
+                   '<rect class="box" x="%.1f" y="%.1f" width="%.1f" height="10" fill="%s" fill-opacity="0.6" stroke="%s">'
+                   '<title>%s: median %.2f ms (min %.2f, max %.2f)</title></rect>'
+                   '<line x1="%s" x2="%s" y1="%.1f" y2="%.1f" stroke="#000" stroke-width="2"/>'
+                   % (left - 6, yc + 4, label, x(mn), x(mx), y, y, x(q1), yc - 5, max(1, x(q3) - x(q1)), colour,
+                      colour, label, md, mn, mx, x_md, x_md, yc - 6, yc + 6))
     ay = 30 + row_h * len(boxes) + 4
     out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{ay}" y2="{ay}" stroke="#333"/>'
                f'<text x="{left}" y="{ay + 13}">0</text>'

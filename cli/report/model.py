@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from vercompare.planning.thresholds import Thresholds
 from vercompare.report import stats
 from vercompare.report.compile_cost import CompileCost
+from vercompare.report.frozen import frozen
 from vercompare.report.records import knob_text
 from vercompare.report.verdict import Verdict
 from vercompare_runner.vocabulary import PACKAGES
@@ -47,7 +48,7 @@ class Options:
         return default
 
 
-@dataclass(frozen=True)
+@frozen
 class Figure:
     """One it/s figure of a cell: the whole call, or one stage of a multi-stage pipeline."""
 
@@ -58,7 +59,7 @@ class Figure:
     regression: bool = False  # the verdict found this figure regressed (slower past the threshold)
 
 
-@dataclass(frozen=True)
+@frozen
 class OutputDiff:
     max_abs: int | None  # in uint8 units (0..255); None when shapes differ
     psnr: float | None  # dB; inf when identical
@@ -66,32 +67,66 @@ class OutputDiff:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+_NOT_GIVEN = object()
+
+
+class Detail:
+    """A Cell field that may be computed when first read: a cell made by Cell.of reads it from its
+    details (report/cell_details.py), once, and keeps it; else it holds the value given (None by
+    default). The cell's repr, ==, hash, dataclasses.asdict and replace read it as any field: every
+    format, and the model's repr, are the same whenever it is read."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, cell, owner=None):
+        if cell is None:
+            return _NOT_GIVEN  # the field's default, as dataclass reads it
+        values = cell.__dict__
+        if self.name not in values:
+            details = values.get("_details")
+            values[self.name] = getattr(details, self.name) if details is not None else None
+        return values[self.name]
+
+    def __set__(self, cell, value) -> None:  # the dataclass's __init__ (the cell is frozen after it)
+        if value is not _NOT_GIVEN:
+            cell.__dict__[self.name] = value
+
+
+@frozen
 class Cell:
     state: str  # a record status, or "missing" (not run), "unproven" (no provenance)
     text: str | None = None  # the failure state in words (None for ok)
     figures: tuple[Figure, ...] = ()
     footnote: int | None = None  # number into Report.footnotes
-    compile_s: float | None = None
-    first_call_s: float | None = None
-    peak_mem_bytes: float | None = None
-    tflops: float | None = None
-    peak_fraction: float | None = None  # of the GPU's dense fp16 peak
+    compile_s: float | None = Detail()
+    first_call_s: float | None = Detail()
+    peak_mem_bytes: float | None = Detail()
+    tflops: float | None = Detail()
+    peak_fraction: float | None = Detail()  # of the GPU's dense fp16 peak
     output: OutputDiff | None = None
-    step_ms: tuple[float, float, float, float, float] | None = None  # min, q1, median, q3, max per step
+    step_ms: tuple[float, float, float, float, float] | None = Detail()  # min, q1, median, q3, max per step
     rounds: int = 0  # runner processes the figures come from
-    compile_cost: CompileCost | None = None  # compiled cells: timers, break-even, memory ratio, counters
-    page_it_per_s: float | None = None
+    compile_cost: CompileCost | None = Detail()  # compiled cells: timers, break-even, memory ratio, counters
+    page_it_per_s: float | None = Detail()
     throttled: bool = False  # the GPU slowed itself during the measured calls (flagged in every format)
-    gpu_text: str | None = None
-    latency_s: float | None = None  # median per round of the median call's wall time
+    gpu_text: str | None = Detail()
+    latency_s: float | None = Detail()  # median per round of the median call's wall time
+
+    @classmethod
+    def of(cls, details, *args, **kwargs) -> Cell:
+        """A cell whose Detail fields not given are read from `details` (an object with attributes of
+        their names) when first read."""
+        cell = cls(*args, **kwargs)
+        object.__setattr__(cell, "_details", details)
+        return cell
 
     @property
     def noisy(self) -> bool:
         return any(f.noise.noisy for f in self.figures)
 
 
-@dataclass(frozen=True)
+@frozen
 class Column:
     variant: str
     compile: str  # compile mode label ("off", "reduce-overhead", "default+fullgraph", ...)
@@ -101,7 +136,7 @@ class Column:
     main: int = 0  # index of the main column this column belongs to
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     pipeline: str
     label: str

@@ -6,16 +6,28 @@ from vercompare.report.model import Provenance, VariantInfo
 from vercompare.report.records import device_label, find, gpu_info, knob_text, nightly_date, torch_git
 
 
-def provenance_of(loaded_run, meta_variants, names, records):
+def provenance_of(loaded_run, meta_variants, names, measured):
+    """The run's provenance from run.json and each cell's last record (`measured`: records.Measured,
+    in the records' order), and the variants it proves."""
     meta = loaded_run.meta or {}
     by_name = {v["name"]: v for v in meta_variants}
     rec_by_variant: dict[str, dict] = {}
-    for r in records:  # a record with env (failed-early ones may lack it)
-        name = (r.get("variant") or {}).get("name")
-        if name not in rec_by_variant or (r.get("env") and not rec_by_variant[name].get("env")):
-            rec_by_variant[name] = r
-    infos, proven = [], set()
     machines: list[str] = []
+    seen: set = set()
+    for m in measured:  # each record read once, for both
+        r, name, env = m.last, m.variant, m.last.get("env")
+        # a variant's record with env (failed-early ones may lack it)
+        if name not in rec_by_variant or (env and not rec_by_variant[name].get("env")):
+            rec_by_variant[name] = r
+        if env:
+            # one line per variant x device string is enough (a run is one machine)
+            key = (name, m.case.get("device"))
+            if key not in seen:
+                seen.add(key)
+                line = _machine_line(r, env)
+                if line not in machines:
+                    machines.append(line)
+    infos, proven = [], set()
     for name in names:
         mv = by_name.get(name, {})
         rv = (rec_by_variant.get(name) or {}).get("variant") or {}
@@ -39,31 +51,6 @@ def provenance_of(loaded_run, meta_variants, names, records):
         infos.append(VariantInfo(name, tuple(sorted((k, str(v)) for k, v in resolved.items())),
                                  str(image) if image else None, git,
                                  nightly_date(str(torch_v) if torch_v else None)))
-    seen: set = set()
-    for r in records:
-        env = r.get("env") or {}
-        if not env:
-            continue
-        # one line per variant x device string is enough (a run is one machine)
-        key = ((r.get("variant") or {}).get("name"), (r.get("case") or {}).get("device"))
-        if key in seen:
-            continue
-        seen.add(key)
-        if device_label(r) == "cpu":
-            cpu = env.get("cpu_model") or find(env, ("cpu", "processor"))
-            line = f"cpu{(' ' + str(cpu)) if cpu and not isinstance(cpu, dict) else ''}"
-            if env.get("torch_num_threads"):
-                line += f", {env['torch_num_threads']} torch threads"
-        else:
-            g = gpu_info(env)
-            line = str(g["name"] or "gpu")
-            line += f", driver {g['driver']}" if g["driver"] else ", driver unknown"
-            line += f", clocks {g['clocks']}" if g["clocks"] else ", clocks unknown"
-            cuda = env.get("torch_cuda") or find(env, ("cuda", "cuda_version"))
-            if cuda and not isinstance(cuda, dict):
-                line += f", CUDA {cuda}"
-        if line not in machines:
-            machines.append(line)
     if not machines and meta.get("machine"):
         machines.append(knob_text(meta["machine"]) if not isinstance(meta["machine"], dict)
                         else ", ".join(f"{k} {v}" for k, v in sorted(meta["machine"].items())))
@@ -73,4 +60,22 @@ def provenance_of(loaded_run, meta_variants, names, records):
     prov = Provenance(str(loaded_run.path), command, meta.get("created_at"), tuple(infos), tuple(machines),
                       (), len(loaded_run.problems))
     return prov, proven
+
+
+def _machine_line(record: dict, env: dict) -> str:
+    """The machine a record ran on, in one line: the CPU, or the GPU with its driver, clocks, CUDA."""
+    if device_label(record) == "cpu":
+        cpu = env.get("cpu_model") or find(env, ("cpu", "processor"))
+        line = f"cpu{(' ' + str(cpu)) if cpu and not isinstance(cpu, dict) else ''}"
+        if env.get("torch_num_threads"):
+            line += f", {env['torch_num_threads']} torch threads"
+        return line
+    g = gpu_info(env)
+    line = str(g["name"] or "gpu")
+    line += f", driver {g['driver']}" if g["driver"] else ", driver unknown"
+    line += f", clocks {g['clocks']}" if g["clocks"] else ", clocks unknown"
+    cuda = env.get("torch_cuda") or find(env, ("cuda", "cuda_version"))
+    if cuda and not isinstance(cuda, dict):
+        line += f", CUDA {cuda}"
+    return line
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 from vercompare.report import stats
+from vercompare.report.frozen import frozen
 from vercompare_runner import schema
 from vercompare_runner.vocabulary import INTERRUPTED, IT_PER_S, OK, UNSUPPORTED
 
@@ -87,12 +87,16 @@ def torch_git(env) -> str | None:
 def device_label(record: dict, known: dict | None = None) -> str:
     """The GPU's name (or "cpu"); `known` maps a device string to the GPU name other records
     of the run saw, for records without env (a runner that died before reporting one)."""
-    case = record.get("case") or {}
+    return case_device(record.get("case") or {}, gpu_name(record.get("env")), known)
+
+
+def case_device(case: dict, gpu: str | None, known: dict | None = None) -> str:
+    """device_label of a record from its case and its GPU's name (gpu_name of its env)."""
     if case.get("gpu_type"):  # a fleet's machine axis: the type asked for names the table (Ray's name)
         return str(case["gpu_type"])
     device = str(case.get("device", "cpu"))
     if device.startswith("cuda"):
-        return gpu_name(record.get("env")) or (known or {}).get(device) or device
+        return gpu or (known or {}).get(device) or device
     return "cpu"
 
 
@@ -176,15 +180,24 @@ class cached:
         return value
 
 
-@dataclass(frozen=True)
+@frozen
 class Measured:
-    """One variant x case over its rounds: the last record of each round, in round order."""
+    """One variant x case over its rounds: the last record of each round, in round order; with what
+    a report reads of the last record's variant and case, read as the records are grouped (each
+    record's dicts are read once there: 10,000 records read again for each fact missed the cache)."""
 
     records: tuple[dict, ...]
+    variant: str | None  # the variant's name
+    case: dict  # the last record's case ({} when it has none)
+    gpu: str | None  # the last record's GPU name (gpu_name of its env): the table's device, TFLOP/s's peak
 
     @property
     def last(self) -> dict:
         return self.records[-1]
+
+    def device(self, known: dict | None = None) -> str:
+        """device_label(self.last, known)."""
+        return case_device(self.case, self.gpu, known)
 
     # cached: a report asks each cell's status and figures several times (the Measured is
     # frozen, its records are not changed after loading; the cache lives in the instance's __dict__)
@@ -245,14 +258,20 @@ def _finite_number(v) -> bool:
 def measured_cells(records) -> dict[tuple[str, str], Measured]:
     """(variant name, case id) -> Measured, from a run's records; within a round the last record
     counts (a resumed or retried round replaces the earlier one)."""
-    latest: dict[tuple[str, str, int], dict] = {}
+    latest: dict[tuple[str, str, int], tuple[dict, dict, str | None]] = {}
     for r in records:
         case = r.get("case") or {}
         cid = case.get("id") or schema.case_id({**schema.CASE_DEFAULTS, **case})
-        latest[((r.get("variant") or {}).get("name"), cid, schema.round_of(r))] = r
-    grouped: dict[tuple[str, str], list[tuple[int, dict]]] = {}
-    for (name, cid, rnd), r in latest.items():
-        grouped.setdefault((name, cid), []).append((rnd, r))
+        # its GPU read while the record is at hand (most cells are one record: it is the last)
+        latest[((r.get("variant") or {}).get("name"), cid, schema.round_of(r))] = r, case, gpu_name(r.get("env"))
+    grouped: dict[tuple[str, str], list[tuple[int, dict, dict, str | None]]] = {}
+    for (name, cid, rnd), (r, case, gpu) in latest.items():
+        grouped.setdefault((name, cid), []).append((rnd, r, case, gpu))
     # most cells have one round: nothing to sort
-    return {key: Measured((rounds[0][1],) if len(rounds) == 1 else tuple(r for _, r in sorted(rounds, key=lambda x: x[0])))
-            for key, rounds in grouped.items()}
+    out = {}
+    for key, rounds in grouped.items():
+        if len(rounds) > 1:
+            rounds.sort(key=lambda x: x[0])
+        _, _, case, gpu = rounds[-1]
+        out[key] = Measured(tuple(x[1] for x in rounds), key[0], case, gpu)
+    return out

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
 from functools import lru_cache
 
+from vercompare.report.frozen import frozen
 from vercompare_runner import intervals
 
 CONFIDENCE = intervals.CONFIDENCE
@@ -47,7 +47,7 @@ LOOK_ALPHA = 0.011
 FIRST_LOOK_WITHIN, LATER_LOOK_WITHIN = 0.04, 0.004
 
 
-@dataclass(frozen=True)
+@frozen
 class Estimate:
     """A median and its distribution-free interval; `coverage` is the interval's real coverage."""
 
@@ -67,7 +67,7 @@ class Estimate:
         return self.high - self.low
 
 
-@dataclass(frozen=True)
+@frozen
 class Side:
     """One variant's figure of one cell, as the ratio sees it: log round medians and their spread."""
 
@@ -80,7 +80,7 @@ class Side:
     floor: float = 0.0  # the variance of one round's median of its calls: no variance goes below it
 
 
-@dataclass(frozen=True)
+@frozen
 class Ratio:
     """candidate / baseline, with a 95 % interval; `se` and `df` of the log ratio for the gate's tests."""
 
@@ -129,7 +129,7 @@ class Ratio:
         return 1.0 - t_cdf(t, self.df) if higher_is_better else t_cdf(t, self.df)
 
 
-@dataclass(frozen=True)
+@frozen
 class Noise:
     n: int
     mean: float | None
@@ -198,6 +198,19 @@ def side_of_values(values) -> Side | None:
         return Side(1, logs[0], None, 0.0, True)
     own = _variance(logs)  # one value per round: no calls within a round, so the floor is 0
     return Side(len(logs), math.fsum(logs) / len(logs), own, len(logs) - 1.0, False, own, 0.0)
+
+
+def ratio_of_single_values(base_values, cand_values) -> Ratio | None:
+    """ratio(side_of_values(base_values), side_of_values(cand_values)) where each side is one
+    positive float (a metric of one round a side): cand / base with no interval, one process a side
+    (the same arithmetic: exp of the log difference). None where either is not one such value."""
+    if len(base_values) != 1 or len(cand_values) != 1:
+        return None
+    b, c = base_values[0], cand_values[0]
+    if type(b) is not float or type(c) is not float or not (0.0 < b < math.inf and 0.0 < c < math.inf):
+        return None
+    value = math.exp(math.log(c) - math.log(b))
+    return Ratio(value, value, value, None, math.inf, True, 1)
 
 
 def _positive(per_round: list[list[float]]) -> list[list[float]]:
@@ -290,7 +303,7 @@ def ratio_of_samples(baseline, other, confidence: float = CONFIDENCE) -> Ratio:
 
 def holm(pvalues: list[float], alpha: float = ALPHA) -> list[bool]:
     """Holm's step-down: which hypotheses are rejected with the family-wise error rate at alpha."""
-    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    order = sorted(range(len(pvalues)), key=pvalues.__getitem__)
     rejected = [False] * len(pvalues)
     m = len(pvalues)
     for rank, i in enumerate(order):

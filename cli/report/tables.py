@@ -24,11 +24,12 @@ regressed.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 from vercompare.errors import BadInput
-from vercompare.report import compile_cost, gpu_state, shrinkage, stats, verdict
+from vercompare.report import gpu_state, shrinkage, stats, verdict
+from vercompare.report.cell_details import CellDetails
 from vercompare.report.fingerprints import record_diff
 from vercompare.report.model import (
     EXTRAS,
@@ -42,14 +43,11 @@ from vercompare.report.model import (
     Row,
     Table,
 )
-from vercompare.report.peaks import peak_tflops
 from vercompare.report.provenance import provenance_of
 from vercompare.report.records import (
     Measured,
     compile_label,
-    device_label,
     failure_text,
-    gpu_name,
     knob_text,
     measured_cells,
 )
@@ -58,17 +56,14 @@ from vercompare_runner.vocabulary import (
     COMPILE_S,
     CPU_PEAK_RSS,
     FIRST_CALL_S,
-    FLOPS_PER_STEP,
-    LATENCY_S,
     OK,
-    PAGE_IT_PER_S,
     PEAK_MEM_ALLOCATED,
     PIPELINE_LABELS,
     PIPELINES,
-    STEP_S,
     UNSUPPORTED,
 )
 
+_MISSING = Cell("missing", "-")  # a cell not run (frozen: one for every such cell)
 VERSION_KEYS = ("torch", "diffusers", "transformers", "huggingface_hub", "python", "cuda")
 
 
@@ -107,15 +102,13 @@ class _Run:
 
 def _read(loaded_run, options: Options) -> _Run:
     meta = loaded_run.meta or {}
-    records = list(loaded_run.records)
     meta_variants = [v for v in meta.get("variants") or [] if isinstance(v, dict) and v.get("name")]
-    names = _variant_names(loaded_run, meta_variants, records)
+    measured = measured_cells(loaded_run.records)
+    names = _variant_names(loaded_run, meta_variants, measured)
     baseline = _baseline(options, names)
-    measured = measured_cells(records)
-    lasts = [m.last for m in measured.values()]
     labels = short_labels(names, {v["name"]: v.get("spec") or {} for v in meta_variants})
-    provenance, proven = provenance_of(loaded_run, meta_variants, names, lasts)
-    varying, shared = _setting_knobs(lasts)
+    provenance, proven = provenance_of(loaded_run, meta_variants, names, measured.values())
+    varying, shared = _setting_knobs([m.case for m in measured.values()])
     provenance = replace(provenance, shared_knobs=tuple(shared),
                          variants=tuple(replace(v, label=labels.get(v.name, "")) for v in provenance.variants))
     return _Run(meta, names, baseline, measured, labels, provenance, proven, varying)
@@ -134,7 +127,7 @@ class _LaidOut:
 
 def _lay_out(run: _Run, options: Options) -> _LaidOut:
     """One table per device x batch size x setting, in order: GPUs by name, then the CPU."""
-    groups, compiles = _group(run.measured, run.varying, _known_gpus([m.last for m in run.measured.values()]))
+    groups, compiles = _group(run.measured, run.varying, _known_gpus(run.measured.values()))
     layout = _Layout(run.names, run.labels, compiles, options, run.baseline, run.proven, _Footnotes(),
                      _Measures(run.measured.values()),
                      incomplete=bool(run.meta.get("stopped")))  # stopped early: its missing cells have not run yet
@@ -165,12 +158,12 @@ def _check_extras(options: Options) -> None:
                        hint=f"choose from {', '.join(EXTRAS)}")
 
 
-def _variant_names(loaded_run, meta_variants: list[dict], records: list[dict]) -> list[str]:
-    """The variants, in run.json order, then any only the records name."""
+def _variant_names(loaded_run, meta_variants: list[dict], measured: dict) -> list[str]:
+    """The variants, in run.json order, then any only the records name (in the records' order: the
+    cells are, by their first record)."""
     names = [v["name"] for v in meta_variants]
     seen = set(names)
-    for r in records:
-        n = (r.get("variant") or {}).get("name")
+    for n, _cid in measured:
         if n and n not in seen:
             names.append(n)
             seen.add(n)
@@ -190,13 +183,19 @@ def _baseline(options: Options, names: list[str]) -> str:
     return baseline
 
 
-def _setting_knobs(lasts: list[dict]) -> tuple[list[str], list[tuple[str, str]]]:
+_KNOBS_OF = operator.itemgetter(*SETTING_KNOBS)
+
+
+def _setting_knobs(cases: list[dict]) -> tuple[list[str], list[tuple[str, str]]]:
     """(the setting knobs that vary across the run, (knob, value) of those the header shows once)."""
-    cases = [r.get("case") or {} for r in lasts]
+    try:  # each case read once for all its knobs (the runner writes every knob; a knob at a time
+        # read 10,000 cases 9 times, missing the cache each time)
+        columns = list(zip(*map(_KNOBS_OF, cases)))
+    except KeyError:  # an older record without some knob: its default
+        columns = [[c.get(k, schema.CASE_DEFAULTS.get(k)) for c in cases] for k in SETTING_KNOBS]
     varying, shared = [], []
-    for k in SETTING_KNOBS:
-        default = schema.CASE_DEFAULTS.get(k)
-        values = _texts([c.get(k, default) for c in cases])
+    for k, column in zip(SETTING_KNOBS, columns):
+        values = _texts(column)
         if len(values) > 1:
             varying.append(k)
         elif values and k in ("dtype", "attention", "weights", "steps", "seed", "channels_last"):
@@ -207,12 +206,15 @@ def _setting_knobs(lasts: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
 _PLAIN = {str, int, bool, type(None)}  # types whose text is a function of their value (not float: -0.0 == 0.0)
 
 
-def _texts(values: list) -> set[str]:
+def _texts(values) -> set[str]:
     """{knob_text(v) for v in values}, each distinct value read once: a str, int, bool or None reads
     the same as another of its exact type and value (10,000 cases share a few values)."""
-    types = set(map(type, values))
-    if len(types) == 1 and types <= _PLAIN:  # one type: equal values are the same value (no 1 == True)
-        return {knob_text(v) for v in set(values)}
+    try:
+        distinct = set(zip(map(type, values), values))  # (type, value): no 1 == True == 1.0
+    except TypeError:  # a list among them
+        distinct = None
+    if distinct is not None and all(t in _PLAIN for t, _ in distinct):
+        return {knob_text(v) for _, v in distinct}
     plain, other = set(), []
     for v in values:
         t = type(v)
@@ -223,13 +225,13 @@ def _texts(values: list) -> set[str]:
     return {knob_text(v) for _, v in plain} | {knob_text(v) for v in other}
 
 
-def _known_gpus(lasts: list[dict]) -> dict[str, str]:
+def _known_gpus(measured) -> dict[str, str]:
     """Device string -> the GPU name a record of the run saw on it (for records without env)."""
     known: dict[str, str] = {}
-    for r in lasts:
-        name = gpu_name(r.get("env"))
+    for m in measured:
+        name = m.gpu
         if name:
-            known.setdefault(str((r.get("case") or {}).get("device")), name)
+            known.setdefault(str(m.case.get("device")), name)
     return known
 
 
@@ -240,9 +242,9 @@ def _group(measured: dict, varying: list[str], known_gpus: dict[str, str]):
     compiles: list[str] = []
     defaults = [(k, schema.CASE_DEFAULTS.get(k)) for k in varying]
     for (vname, _cid), m in measured.items():
-        case = m.last.get("case") or {}
+        case = m.case
         setting = tuple([(k, _hashable_value(case.get(k, default))) for k, default in defaults])
-        key = (device_label(m.last, known_gpus), int(case.get("batch_size") or 1), setting)
+        key = (m.device(known_gpus), int(case.get("batch_size") or 1), setting)
         cl = compile_label(case)
         if cl not in compiles:
             compiles.append(cl)
@@ -323,7 +325,7 @@ def _table(key: tuple, by_pipe: dict, layout: _Layout):
             if len(layout.names) == 1 and cell.state not in (OK, "missing"):
                 failed.append((f"{title}: {label} / {col.label}", cell.text or cell.state))
             if base_name != col.variant:
-                base_cell = by_column.get((base_name, col.compile), Cell("missing", "-"))
+                base_cell = by_column.get((base_name, col.compile), _MISSING)
                 comparisons.append(_comparison(f"{title}: {label} / {col.label}", cell, base_cell,
                                                recs.get((col.variant, col.compile)),
                                                recs.get((base_name, col.compile)), layout.measures,
@@ -354,7 +356,7 @@ def _finish(table: Table, regressed: set) -> Table:
                     noisy_cells.append(f"{row.label}{' (' + f.stage + ')' if f.stage else ''} / {col.label}: "
                                        f"{f.noise.reason}")
             cells.append(cell)
-        rows.append(replace(row, stages=tuple(stage_names), cells=tuple(cells)))
+        rows.append(Row(row.pipeline, row.label, tuple(stage_names), tuple(cells)))
     n_figures = sum(len(c.figures) for r in rows for c in r.cells)
     return replace(table, rows=tuple(rows), noise_line=_noise_line(spreads, noisy_cells, n_figures),
                    noisy_cells=tuple(noisy_cells))
@@ -400,8 +402,7 @@ def _comparison(where: str, cell: Cell, base_cell: Cell, m, base, measures: _Mea
         first_call = measures.metric_ratio(base, m, FIRST_CALL_S)
         memory = measures.metric_ratio(base, m, memory_metric(base, m))
     psnr = cell.output.psnr if cell.output is not None and cell.output.psnr is not None else None
-    units = tuple(((x.last.get("variant") or {}).get("name"), (x.last.get("case") or {}).get("compile", "off"))
-                  for x in (base, m) if x is not None)
+    units = tuple((x.variant, x.case.get("compile", "off")) for x in (base, m) if x is not None)
     return verdict.Comparison(where, cell.state, base_cell.state, cell.text, speed, compile_ratio, first_call,
                               memory, psnr if psnr is None or math.isfinite(psnr) else None,
                               pending=pending and (cell.state == "missing" or base_cell.state == "missing"),
@@ -476,6 +477,9 @@ class _Measures:
         per round: its own between-round spread, Welch's df (stats.ratio)."""
         if base is None or cand is None:
             return None
+        one = stats.ratio_of_single_values(base.rounds_of(metric), cand.rounds_of(metric))
+        if one is not None:  # one round a side (most cells): no sides to make, nor keep
+            return one
         a, b = self._value_side(base, metric), self._value_side(cand, metric)
         return stats.ratio(a, b) if a is not None and b is not None else None
 
@@ -491,7 +495,7 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, layout: _Layou
     """One table cell: its failure in words, or its figures with their ratio to `base` (None in a
     baseline column); `eager`: the same variant's uncompiled cell, for a compiled cell's compile cost."""
     if m is None:
-        return Cell("missing", "-")
+        return _MISSING
     r = m.last
     status = m.status
     options, footnote = layout.options, layout.footnote
@@ -527,53 +531,17 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, layout: _Layou
     if not figures:
         return Cell("error", "no samples", footnote=footnote("ok records without it/s samples are not shown"))
 
-    metrics = r.get("metrics") or {}
-    tflops = frac = None
-    fps = metrics.get(FLOPS_PER_STEP)
-    # for IF the runner counts stage I's UNet, so the figure is stage I's (figures[0])
-    if isinstance(fps, (int, float)) and fps > 0:
-        tflops = fps * figures[0].estimate.value / 1e12
-        peak = peak_tflops(gpu_name(r.get("env"))) if device_label(r) != "cpu" else None
-        frac = tflops / peak if peak else None
     out = None
     if base is not None:
         out = record_diff(r, base.last, options.output_psnr_min)
     throttled = gpu_state.throttled(r)
     note = None
     if throttled:
-        pipe = (r.get("case") or {}).get("pipeline")
+        pipe = m.case.get("pipeline")
         why = ", ".join(gpu_state.reasons(r)) or "clock-event reasons"
         note = footnote(f"throttled, {col.variant} / {PIPELINE_LABELS.get(pipe, pipe)}: the GPU slowed itself "
                         f"during the measured calls ({why}); the figure is lower than the GPU can do")
     eager_record = eager.last if eager is not None and eager is not m and eager.status == OK else None
-    return Cell(OK, None, tuple(figures), note, _median(m.rounds_of(COMPILE_S)), _median(m.rounds_of(FIRST_CALL_S)),
-                _median(m.rounds_of(PEAK_MEM_ALLOCATED)), tflops, frac, out, _step_summary(m), len(m.records),
-                compile_cost.cost(r, eager_record), _median(m.rounds_of(PAGE_IT_PER_S)), throttled, gpu_state.text(r),
-                _median(m.rounds_of(LATENCY_S)))
-
-
-def _median(values):
-    if len(values) == 1:  # one round (most cells): the value itself, as the median of one is
-        return values[0]
-    return stats.median(values) if values else None
-
-
-def _step_summary(m: Measured):
-    """Five-number summary (ms) of the per-step times of every measured call of every round."""
-    flat = []
-    for r in m.records:
-        steps = (r.get("samples") or {}).get(STEP_S)
-        if not steps and r.get("stages"):
-            steps = (r["stages"][0].get("samples") or {}).get(STEP_S)
-        flat += stats.clean([x for call in steps or () if isinstance(call, list) for x in call])
-    if not flat:
-        return None
-    flat.sort()
-    return tuple(flat[i] * 1000.0 for i in _quartile_indexes(len(flat)))
-
-
-@lru_cache(maxsize=256)
-def _quartile_indexes(n: int) -> tuple[int, ...]:
-    """Where min, q1, median, q3 and max lie in n sorted values (the nearest rank): the same few n
-    in every cell of a run."""
-    return tuple(min(n - 1, int(round(p * (n - 1)))) for p in (0.0, 0.25, 0.5, 0.75, 1.0))
+    # the details only some formats show (cell_details.py): computed when a format reads them
+    return Cell.of(CellDetails(m, eager_record, figures[0].estimate.value), OK, None, tuple(figures), note,
+                   output=out, rounds=len(m.records), throttled=throttled)

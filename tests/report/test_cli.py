@@ -132,3 +132,23 @@ def test_history_indexes_and_shows_a_sparkline(tmp_path):
     out2 = vc("history", "--pipeline", "sd-txt2img", "--index", runs[0], env={"VERCOMPARE_DB": str(db)})
     assert out2.returncode == 0 and out2.stdout.count("2026-11-20") == 1
     assert "no indexed results" in vc("history", "--pipeline", "if", "--db", db).stdout
+
+
+def test_report_ends_without_teardown_yet_leaves_everything_written(tmp_path, slow_run):
+    """`report` and `diff` end their process with os._exit (app.ENDS_WITHOUT_TEARDOWN): whatever they
+    wrote is complete - a piped stdout of some hundred kilobytes, the --out file, the gate's lines on
+    stderr and its exit code, the run indexed in the history."""
+    import sqlite3
+
+    db = tmp_path / "h.db"
+    big = synthetic.big_run(tmp_path / "big", cells=400, n=5)
+    r = vc("report", big, "--format", "json", env={"VERCOMPARE_DB": str(db)})
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout) > 100_000 and json.loads(r.stdout)["kind"] == "vercompare.report"
+    cells = {(rec["variant"]["name"], rec["case"]["id"]) for rec in map(json.loads, open(big / "results.jsonl"))}
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT COUNT(DISTINCT variant || ' ' || case_id) FROM results").fetchone()[0] == len(cells)
+    out = tmp_path / "r.md"
+    r = vc("report", slow_run, "--format", "md", "--out", out, "--fail-on-regression", "5%")
+    assert r.returncode == 1 and "FAIL" in r.stderr and f"wrote {out}" in r.stderr
+    assert out.read_text().startswith("### vercompare: **FAIL**") and out.read_text().endswith("\n")

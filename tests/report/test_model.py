@@ -130,3 +130,38 @@ def test_output_diff_reads_the_runners_fingerprint():
     assert differ.flagged and differ.max_abs > 10
     other = dict(fp(1, "cc"), shape=[1, 32, 32, 3])
     assert output_diff(other, fp(1, "aa"), 40.0).flagged
+
+
+DETAILS = ("compile_s", "first_call_s", "peak_mem_bytes", "tflops", "peak_fraction", "step_ms", "compile_cost",
+           "page_it_per_s", "gpu_text", "latency_s")
+
+
+def test_a_cells_details_computed_when_read_are_those_computed_at_once(page_dir):
+    """The details only some formats show (report/cell_details.py) are computed when a format reads
+    them: the table leaves them unread; read late, each is the value the cell would have held built
+    with it - the same cell to ==, repr and dataclasses.asdict."""
+    import dataclasses
+
+    from vercompare.report import formats
+    from vercompare.report.cell_details import CellDetails, median_or_none, step_summary
+    from vercompare.report.model import Cell
+    from vercompare.report.records import measured_cells
+    from vercompare_runner.vocabulary import COMPILE_S
+
+    report = build(load_run(page_dir))
+    formats.render(report, "table")
+    cells = [c for t in report.tables for r in t.rows for c in r.cells if c.state == "ok"]
+    assert cells and not any(name in vars(c) for c in cells for name in DETAILS)  # none computed yet
+    for c in cells:
+        eager = Cell(c.state, c.text, c.figures, c.footnote, **{name: getattr(c, name) for name in DETAILS},
+                     output=c.output, rounds=c.rounds, throttled=c.throttled)
+        assert c == eager and repr(c) == repr(eager) and dataclasses.asdict(c) == dataclasses.asdict(eager)
+    assert any(c.step_ms for c in cells) and any(c.compile_cost for c in cells) and any(c.tflops for c in cells)
+    # each detail is its function of the cell's records
+    m = next(m for m in measured_cells(load_run(page_dir).records).values()
+             if m.status == "ok" and m.case.get("compile") != "off")
+    details = CellDetails(m, None, 10.0)
+    assert details.compile_s == median_or_none(m.rounds_of(COMPILE_S)) and details.step_ms == step_summary(m)
+    lazy = Cell.of(details, "ok", None, (), None)
+    assert lazy.compile_s == details.compile_s and lazy.compile_cost == details.compile_cost
+    assert Cell("missing", "-").compile_s is None and Cell("ok", compile_s=2.0).compile_s == 2.0

@@ -198,3 +198,17 @@ def test_non_finite_values_are_dropped():
 def test_psnr():
     assert stats.psnr(0) == math.inf
     assert stats.psnr(1.0) == pytest.approx(48.13, abs=0.01)
+
+
+@pytest.mark.parametrize("base,cand", [((3.0,), (4.5,)), ((1e9,), (1.2e9,)), ((0.1,), (0.3,)), ((7.0,), (7.0,)),
+                                       ((2.0,), ()), ((2.0, 3.0), (4.0,)), ((0.0,), (1.0,)), ((-1.0,), (1.0,)),
+                                       ((2.0,), (math.inf,)), ((3,), (4.0,))])
+def test_a_ratio_of_single_values_is_the_ratio_of_their_sides(base, cand):
+    """The metric ratio of one round a side, without its sides: the same Ratio to the bit, or None
+    where it does not apply (no value, several rounds, a value that is not a positive float)."""
+    got = stats.ratio_of_single_values(base, cand)
+    single = len(base) == len(cand) == 1 and all(type(v) is float and 0 < v < math.inf for v in base + cand)
+    if not single:
+        assert got is None
+        return
+    assert got == stats.ratio(stats.side_of_values(base), stats.side_of_values(cand))
