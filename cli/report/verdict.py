@@ -138,8 +138,7 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
     tests = []
     fractions = {metric: judged.fraction(name) for metric, (name, _, _) in _TESTED.items()}  # parsed once
     states = [_states(c) for c in comparisons]
-    # fixed sampling: one look, every test at ALPHA (no call per test of some 30,000)
-    fixed = stats.ALPHA if looks is None else None
+    level = _levels(looks)
     for i, c in enumerate(comparisons):
         if states[i] is not None:
             continue
@@ -148,19 +147,19 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
             if threshold is None:
                 continue
             if metric == "speed":
-                tests.extend((i, metric, stage, r, threshold, fixed or _alpha(r, looks)) for stage, r in c.speed
+                tests.extend((i, metric, stage, r, threshold, level(r)) for stage, r in c.speed
                              if r is not None)
             else:
                 r = getattr(c, metric)
                 if r is not None:
-                    tests.append((i, metric, None, r, threshold, fixed or _alpha(r, looks)))
+                    tests.append((i, metric, None, r, threshold, level(r)))
     # Holm at the look's level: p scaled by ALPHA / level, so Holm's alpha / (m - rank) becomes
     # level / (m - rank)
     pvalues = [min(1.0, r.p_worse_than(t, _TESTED[m][2]) * stats.ALPHA / a) for _, m, _, r, t, a in tests]
     rejected = stats.holm(pvalues) if pvalues else []
     by_cell: dict[int, list] = {}
     for (i, metric, stage, r, threshold, a), reject in zip(tests, rejected):
-        shown_within = r.p_within(threshold, _TESTED[metric][2]) <= (fixed or _alpha(r, looks, within=True))
+        shown_within = r.p_within(threshold, _TESTED[metric][2]) <= level(r, within=True)
         by_cell.setdefault(i, []).append((metric, stage, r, threshold, reject, shown_within))
     # a cell decided by its states (broke, interrupted, no provenance) gains nothing from more rounds:
     # it names no units
@@ -174,8 +173,13 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
     return Verdict(result, counts, tuple(cells), gated, thresholds)
 
 
-def _alpha(r: stats.Ratio, looks: tuple[int, int] | None, within: bool = False) -> float:
-    return stats.ALPHA if looks is None else stats.spent(r.rounds, looks[0], looks[1], within=within)
+def _levels(looks: tuple[int, int] | None):
+    """The level a test of ratio r is held to at this look (within: the PASS side's): fixed sampling's one
+    look, every test at ALPHA; a sequential look, its share of the error rate (stats.spent)."""
+    if looks is None:
+        return lambda r, within=False: stats.ALPHA
+    first, last = looks
+    return lambda r, within=False: stats.spent(r.rounds, first, last, within=within)
 
 
 def undecided(verdict: Verdict) -> tuple[CellVerdict, ...]:
