@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make an offline base image (Debian minbase + python3 + venv + CA certs) in the engine named by
 # $DOCKER_HOST, unless it is there already. No registry is needed:
-#   debootstrap -> rootfs tarball (cached in CACHE_DIR) -> docker import.
+#   debootstrap -> rootfs tarball (cached in CACHE_DIR) -> docker load (the same image ID on every engine).
 # PYTHON picks the Debian release that ships it: 3.9 bullseye, 3.11 bookworm (the default), 3.13
 # trixie; torch 2.0's torch.compile needs <= 3.10, so its compiled column needs the 3.9 base. A
 # "{python}" in NAME:TAG is replaced by it, so one --base-image template serves every variant:
@@ -72,14 +72,37 @@ build_tarball() {
   rm -rf "$root"
 }
 
+# The image's creation time is the tarball's mtime (see the load below): an image of that time is this
+# tarball's; one of another (an older script's `docker import`, another tarball) is loaded again.
+created_of() { date -u -d "@$(stat -c %Y "$1")" +%Y-%m-%dT%H:%M:%SZ; }
+loaded() {
+  local have
+  have=$(docker image inspect -f '{{.Created}}' "$IMAGE" 2>/dev/null) || return 1
+  [[ ! -f $TARBALL || $have == "$(created_of "$TARBALL")" ]]
+}
+
 [[ $IMAGE == --print-mirror ]] && { mirror; exit 0; }
-docker image inspect "$IMAGE" >/dev/null 2>&1 && exit 0
+loaded && exit 0
 
 mkdir -p "$CACHE"
 # One builder per cache dir: engines started in parallel wait for the same tarball.
 exec 9>"$CACHE/.lock"
 flock 9
 [[ -f $TARBALL ]] || build_tarball
-docker import --change 'ENV LANG=C.UTF-8' --change 'CMD ["/bin/bash"]' \
-  --message "debootstrap $SUITE minbase +$INCLUDE" "$TARBALL" "$IMAGE" >/dev/null
-echo "base-image.sh: imported $IMAGE from $TARBALL" >&2
+# `docker load` of an image archive made here, not `docker import`: import stamps the image with the
+# time it ran, so every engine got a base of its own ID, and with it every image built on it a content
+# digest of its own (images/definition.py) - a fleet's nodes (the Ray backend) could reuse no image another
+# node built or pulled, and built it again. The archive's config is a function of the tarball alone (its
+# digest and mtime): the same base, by ID, on every engine of this machine, as from a registry.
+loaded && exit 0  # by another engine's start, while this one waited for the lock
+load_dir=$(mktemp -d "$CACHE/load.XXXXXX")
+trap 'rm -rf "$load_dir"' EXIT
+ln "$TARBALL" "$load_dir/layer.tar" 2>/dev/null || cp "$TARBALL" "$load_dir/layer.tar"
+diff_id=$(sha256sum "$TARBALL" | cut -d' ' -f1)
+created=$(created_of "$TARBALL")
+comment="debootstrap $SUITE minbase +$INCLUDE"
+printf '{"architecture":"%s","os":"linux","created":"%s","comment":"%s","config":{"Env":["LANG=C.UTF-8"],"Cmd":["/bin/bash"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"%s","comment":"%s"}]}' \
+  "$(dpkg --print-architecture)" "$created" "$comment" "$diff_id" "$created" "$comment" >"$load_dir/config.json"
+printf '[{"Config":"config.json","RepoTags":["%s"],"Layers":["layer.tar"]}]' "$IMAGE" >"$load_dir/manifest.json"
+tar -C "$load_dir" -cf - manifest.json config.json layer.tar | docker load -q >/dev/null
+echo "base-image.sh: loaded $IMAGE from $TARBALL" >&2

@@ -3,16 +3,38 @@ from __future__ import annotations
 
 import pytest
 
+import disk
 from engines import (  # noqa: F401  (fixtures, found by pytest in this namespace)
     ca_bundle,
+    cache_dir,
     compose_plugins,
     engine,
     engine_group,
     mark_engine_tests,
+    own_images,
     plain_engine,
     wheelhouse,
 )
 from registries import image_registry  # noqa: F401  (a loopback image registry)
+
+DISK = pytest.StashKey[disk.DiskWatch]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # the session's own process (not an xdist worker), when it runs tests
+    if not hasattr(config, "workerinput") and not config.option.collectonly:
+        config.stash[DISK] = disk.watch(cache_dir())
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return config.stash[DISK].header() if DISK in config.stash else None
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if DISK in config.stash:
+        config.stash[DISK].stop()
+        for line in config.stash[DISK].summary():
+            terminalreporter.write_line(line)
 
 
 @pytest.hookimpl(wrapper=True)  # around pytest-xdist's, which reads the groups to name the items

@@ -11,11 +11,13 @@ QUICK = ["--torch", "2.13.0+cpu", "--pipeline", "sd-txt2img", "--weights", "tiny
          "--steps", "4", "--warmup", "1", "--repeats", "3", "--cpu-threads", "1", "--rounds", "1"]
 
 
-def test_gpu_request_reaches_the_engine(engine, wheelhouse, ca_bundle, tmp_path):
+def test_gpu_request_reaches_the_engine(own_images, wheelhouse, ca_bundle, tmp_path):
     """With the stand-in NVIDIA hook the engine starts GPU containers: the runner sees the request.
     Built by the legacy builder (asked for; the other engine tests build with BuildKit): the same
     Dockerfile without its mounts makes a working image. --rebuild: the engine's data-root is cached
-    across CI runs, so without it the image of an earlier run is reused and nothing is built."""
+    across CI runs, so without it the image of an earlier run is reused and nothing is built. The
+    image shares no layer with BuildKit's (1.6 GB of its own): removed after the test (own_images)."""
+    engine = own_images
     out = tmp_path / "run"
     proc = vercompare("run", *QUICK, "--diffusers", "0.42.1", "--batch-size", "1", "--gpus", "all",
                       "--builder", "legacy", "--rebuild", *build_args(engine, wheelhouse, ca_bundle), "--out", str(out),

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,13 +51,15 @@ UNet2DConditionModel.forward = _vc_paced_forward
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory) -> dict:
+def env(tmp_path_factory) -> Iterator[dict]:
     """One venv root for the module: GOOD's environment, and every build measured twice, is made once.
     The bisects run from torch_env (torch 2.13.0+cpu, diffusers 0.42.1), so a probe's venv installs
-    only what it changes: the nightly's torch, or the commit's diffusers."""
+    only what it changes: the nightly's torch, or the commit's diffusers. Removed with the module: a
+    torch a probe, about 1 GB with its bytecode."""
     root = tmp_path_factory.mktemp("bisect")
-    return {"VERCOMPARE_VENV_ROOT": str(root / "venvs"), "VERCOMPARE_INDEX_CACHE": str(root / "index-cache"),
-            "VERCOMPARE_WHEEL_CACHE": str(root / "wheels")}
+    yield {"VERCOMPARE_VENV_ROOT": str(root / "venvs"), "VERCOMPARE_INDEX_CACHE": str(root / "index-cache"),
+           "VERCOMPARE_WHEEL_CACHE": str(root / "wheels")}
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _wait_for(predicate, proc, seconds: float) -> None:

@@ -1,8 +1,8 @@
 """`--torch-index pypi`: a real old torch from the ordinary package index (the only place its default
 build is: torch 2.0.1 is the cu117 build, 620 MB, with its nvidia-*-cu11 wheels and Triton 2.0.0), on CPU
-with tiny weights; the compatibility table's pins (numpy<2, transformers<4.50 for torch 2.0) applied. Slow
-and cached: the engine keeps the image between sessions, so only the first session downloads; it prints
-what the run took.
+with tiny weights; the compatibility table's pins (numpy<2, transformers<4.50 for torch 2.0) applied. Slow,
+and not cached: its image (5.2 GB, the cu117 torch layer 4.4 GB) is removed after the test (own_images),
+so every session downloads it again; it prints what the run took.
 
 The variant compiles (inductor) in its container: torch 2.0's torch.compile needs Python <= 3.10, so it
 runs on Python 3.9 from an offline Debian bullseye base (scripts/base-image.sh), through the `{python}`
@@ -58,7 +58,8 @@ print("built and loaded: cuInit() = %d" % module.init())
 """
 
 
-def test_old_torch_from_the_ordinary_index(engine, wheelhouse, ca_bundle, tmp_path):
+def test_old_torch_from_the_ordinary_index(own_images, wheelhouse, ca_bundle, tmp_path):
+    engine = own_images
     script("base-image.sh", BASES, str(cache_dir() / "base"), "3.9", env=engine.env, timeout=900)
     out = tmp_path / "run"
     started = time.monotonic()

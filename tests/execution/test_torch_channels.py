@@ -69,7 +69,9 @@ def test_plan_offline_falls_back_to_the_table_with_a_warning(tmp_path):
 
 
 @pytest.mark.slow
-def test_docker_exact_nightlies_the_rc_and_a_broken_wheel(engine, wheelhouse, ca_bundle, index, index_root, tmp_path):
+def test_docker_exact_nightlies_the_rc_and_a_broken_wheel(own_images, wheelhouse, ca_bundle, index, index_root,
+                                                           tmp_path):
+    engine = own_images  # its torches are its own: their images go after it
     out = tmp_path / "run"
     args = ["--torch", "nightly@2026-11-20", "--torch", "nightly", "--torch", "test", "--torch", torch_index.BROKEN,
             "--torch-index-url", index, *QUICK, *build_args(engine, wheelhouse, ca_bundle), "--out", str(out)]

@@ -48,6 +48,15 @@ def test_base_image_runs_python(which: str, request: pytest.FixtureRequest) -> N
     assert out.decode().strip() == "py 3 11"
 
 
+def test_every_engine_gets_the_same_base_image_by_id(engine: Engine, plain_engine: Engine) -> None:
+    """scripts/base-image.sh loads an archive whose config is a function of the rootfs tarball: the
+    content digest of every image built on the base (images/definition.py) is then the same on every
+    engine, so a fleet's node reuses what another built."""
+    base = engine.client.images.get(engine.base_image)
+    assert base.id == plain_engine.client.images.get(plain_engine.base_image).id
+    assert base.attrs["Config"]["Env"] == ["LANG=C.UTF-8"] and base.attrs["Config"]["Cmd"] == ["/bin/bash"]
+
+
 def test_base_image_makes_venvs(engine: Engine) -> None:
     out = engine.client.containers.run(
         engine.base_image, ["sh", "-c", "python3 -m venv /v && /v/bin/python -m pip --version"],

@@ -9,6 +9,7 @@ Where no engine can be had (not root, no docker.io, ...) the fixtures skip, exce
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import io
 import os
@@ -30,7 +31,7 @@ TEST_LABEL = "vercompare.test"  # label tests may put on their containers; every
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 SLOTS = 4
 # Fixtures that need this machine's engines or network; tests using them get the `engine` marker.
-ENGINE_FIXTURES = frozenset({"engine", "plain_engine", "wheelhouse", "compose_plugins"})
+ENGINE_FIXTURES = frozenset({"engine", "own_images", "plain_engine", "wheelhouse", "compose_plugins"})
 
 
 def cache_dir() -> Path:
@@ -204,6 +205,13 @@ def engine() -> Iterator[Engine]:
     yield from engine_session("gpu", nvidia_stub=True)
 
 
+@pytest.fixture()
+def own_images(engine: Engine) -> Iterator[Engine]:
+    """The engine, for a test whose images no other test uses: removed after it (images_of_its_own)."""
+    with images_of_its_own(engine):
+        yield engine
+
+
 @pytest.fixture(scope="session")
 def plain_engine() -> Iterator[Engine]:
     """Private dockerd without NVIDIA support: `--gpus` fails like on a machine without the toolkit."""
@@ -262,6 +270,24 @@ def build_args(engine: Engine, wheelhouse: Path, ca_bundle: Path) -> list[str]:
     """What every engine test's `vercompare run` builds with: the offline base image, torch from the
     wheelhouse, this network's CA bundle."""
     return ["--base-image", engine.base_image, "--wheelhouse", str(wheelhouse), "--ca-bundle", str(ca_bundle)]
+
+
+@contextlib.contextmanager
+def images_of_its_own(engine: Engine) -> Iterator[None]:
+    """Around a test whose images no other test uses (a torch no other test installs: GBs each): the
+    images made inside are removed after it, and with them the build cache only they held (their
+    layers, and the package cache the builds mounted). Kept, a cold run's engine ended the session
+    holding every such image at once, on top of the fleet's and the temporary folders; a CI machine's
+    disk ran out. The images that many tests share stay cached between sessions."""
+    before = {i.id for i in engine.client.images.list(all=True)}
+    try:
+        yield
+    finally:
+        for image in engine.client.images.list():
+            if image.id not in before:
+                engine.client.images.remove(image.id, force=True)
+        # Without --all: the cache no image uses any more; the layers of the images kept stay cached.
+        engine.client.api.prune_builds()
 
 
 def managed_containers(engine: Engine) -> list:
