@@ -12,6 +12,7 @@ import sys
 import typer
 import typer.core
 
+from vercompare import lifetime
 from vercompare.errors import VercompareError
 
 # Typer 0.29 shows each option's Python annotation as its type (<bool>, <list[str]>): words for
@@ -68,9 +69,9 @@ def __getattr__(name: str):
 
 
 # Commands that leave nothing to tear down when they end: the history database committed and closed,
-# the output written and closed, no thread. Their process ends without freeing what they built (a
-# 10,000-cell report's records and model: 0.09 s, a twentieth of the command) - only when main is the
-# process's entry (argv None), never when a caller goes on after it.
+# the output written and closed, no thread. Their process ends without freeing what they built (they
+# keep it alive past their return: lifetime.keep) - only when main is the process's entry (argv None),
+# never when a caller goes on after it.
 ENDS_WITHOUT_TEARDOWN = ("report", "diff")
 
 
@@ -80,7 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     if debug:
         args.remove("--debug")
     if argv is not None or not args or args[0] not in ENDS_WITHOUT_TEARDOWN:
-        _run(args, debug)
+        try:
+            _run(args, debug)
+        finally:
+            lifetime.release()
         return
     try:
         _run(args, debug)

@@ -26,7 +26,7 @@ def report_cmd(run_dir: Path = typer.Argument(..., help="a run directory (the --
 
     Example: vercompare report runs/2026-11-26 --format md --out comment.md
     """
-    from vercompare import api
+    from vercompare import api, lifetime
     from vercompare.report import history, output
     from vercompare.rundir import collector_paused
 
@@ -34,6 +34,7 @@ def report_cmd(run_dir: Path = typer.Argument(..., help="a run directory (the --
         run = api.load(run_dir, options=output.options(baseline, options))
         history.index_if_new(run.loaded)  # a failure: one line on stderr
         output.emit(run, options)
+    lifetime.keep(run)  # not freed on return: the process ends next (app.ENDS_WITHOUT_TEARDOWN)
     output.gate(run.report)
 
 
@@ -47,7 +48,7 @@ def diff_cmd(run_a: Path = typer.Argument(..., help="the older run (the baseline
 
     Example: vercompare diff runs/last-week runs/today --fail-on-regression 5%
     """
-    from vercompare import api
+    from vercompare import api, lifetime
     from vercompare.report import history, output
     from vercompare.rundir import collector_paused, load_run
 
@@ -57,6 +58,7 @@ def diff_cmd(run_a: Path = typer.Argument(..., help="the older run (the baseline
             history.index_if_new(side)  # a failure: one line on stderr
         run = api.compare(a, b, options=output.options(None, options))
         output.emit(run, options)
+    lifetime.keep(run)  # not freed on return: the process ends next (app.ENDS_WITHOUT_TEARDOWN)
     output.gate(run.report)
 
 
