@@ -55,7 +55,7 @@ def env(tmp_path_factory) -> Iterator[dict]:
     """One venv root for the module: GOOD's environment, and every build measured twice, is made once.
     The bisects run from torch_env (torch 2.13.0+cpu, diffusers 0.42.1), so a probe's venv installs
     only what it changes: the nightly's torch, or the commit's diffusers. Removed with the module: a
-    torch a probe, about 1 GB with its bytecode."""
+    torch a probe, with its bytecode (4.0 GB in all mid-way through the torch bisect, 2026-12-07)."""
     root = tmp_path_factory.mktemp("bisect")
     yield {"VERCOMPARE_VENV_ROOT": str(root / "venvs"), "VERCOMPARE_INDEX_CACHE": str(root / "index-cache"),
            "VERCOMPARE_WHEEL_CACHE": str(root / "wheels")}
