@@ -14,11 +14,16 @@ GB = 1e9
 EVERY_S = 5.0
 
 
-def _free(path: Path) -> float:
-    """Free bytes on the filesystem that holds path (or its nearest existing parent), as root sees it."""
+def _existing(path: Path) -> Path:
+    """path, or its nearest existing parent (the cache folder is made by the first engine test)."""
     while not path.exists():
         path = path.parent
-    st = os.statvfs(path)
+    return path
+
+
+def _free(path: Path) -> float:
+    """Free bytes on the filesystem that holds path, as root sees it."""
+    st = os.statvfs(_existing(path))
     return st.f_bavail * st.f_frsize
 
 
@@ -34,10 +39,7 @@ class DiskWatch:
         # one filesystem, one line: the cache and /tmp are often the same disk
         by_device: dict[int, Path] = {}
         for p in self.paths:
-            q = p
-            while not q.exists():
-                q = q.parent
-            by_device.setdefault(os.stat(q).st_dev, p)
+            by_device.setdefault(os.stat(_existing(p)).st_dev, p)
         self.paths = tuple(by_device.values())
         self.at_start = {p: _free(p) for p in self.paths}
         self.least = {p: (free, 0.0) for p, free in self.at_start.items()}

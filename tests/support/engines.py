@@ -165,9 +165,14 @@ def bound_image_cache(client: docker.DockerClient, cap_gb: float | None = None) 
     cap = IMAGE_CACHE_CAP_GB if cap_gb is None else cap_gb
     if image_cache_gb(client) <= cap:
         return False
-    client.images.prune(filters={"dangling": False})  # every image: no container is left to use one
-    client.api.prune_builds(all=True)
+    empty_image_cache(client)
     return True
+
+
+def empty_image_cache(client: docker.DockerClient) -> None:
+    """Every image and all build cache gone (no container is left to use an image)."""
+    client.images.prune(filters={"dangling": False})
+    client.api.prune_builds(all=True)
 
 
 def release(slot: Slot, engine: Engine) -> None:

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from engines import Engine, Slot, bound_image_cache, release, start_engine, unavailable
+from engines import Engine, Slot, empty_image_cache, release, start_engine, unavailable
 
 ENGINE_ENV = "VERCOMPARE_DOCKER_HOST"
 
@@ -87,6 +87,6 @@ def fleet_session(gpu_types: tuple[str, ...]) -> Iterator[Fleet]:
             cluster.shutdown()
         for slot, engine in slots:
             try:
-                bound_image_cache(engine.client, cap_gb=0.0)
+                empty_image_cache(engine.client)
             finally:
                 release(slot, engine)
