@@ -141,11 +141,6 @@ def test_killed_nodes_retried_or_lost_then_resumed(fleet, wheelhouse, ca_bundle,
     assert len(final) == 8 and all(r["status"] == "ok" for r in final.values())
     assert all(final[(r["variant"]["name"], r["case"]["id"])]["node"]["id"] == back.id for r in lost)
     assert fleet.managed_containers() == {e.docker_host: [] for e in fleet.engines}
-    # every node kept both images, by the tag every node computes alike (one base image ID on all of them,
-    # scripts/base-image.sh): whichever node's turn it was to build, none built or pulled anything again
-    images = [v["image"] for v in json.loads((out / "run.json").read_text())["variants"]]
-    assert not any(i["built"] for i in images), images
-    assert all(not n.get("pulled_bytes") for i in images for n in i["nodes"].values()), images
 
 
 
