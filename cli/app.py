@@ -2,18 +2,20 @@
 turns user errors into one line and exit code 2.
 
 Command modules import heavy things (docker, matplotlib, rich tables) inside their
-functions, so `vercompare --help` starts fast.
+functions, so `vercompare --help` starts fast; `report` and `diff` read their line without
+Typer where they can (commands/report.py:direct), which imports pydantic.
 """
 from __future__ import annotations
 
 import os
 import sys
-
-import typer
-import typer.core
+from typing import TYPE_CHECKING
 
 from vercompare import lifetime
 from vercompare.errors import VercompareError
+
+if TYPE_CHECKING:
+    import typer
 
 # Typer 0.29 shows each option's Python annotation as its type (<bool>, <list[str]>): words for
 # programmers, and a column that squeezes the help into half the width of an 80-column log. A flag
@@ -22,6 +24,8 @@ _WORDS = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "Path": "PATH", "p
 
 
 def _display_type(param, ctx) -> str | None:
+    import typer.core
+
     if getattr(param, "is_flag", False):
         return None
     if param.metavar is not None:
@@ -32,17 +36,24 @@ def _display_type(param, ctx) -> str | None:
     return "|".join(_WORDS.get(word, word) for word in label.split("|"))
 
 
-# Older Typer (before display_type) prints click's own words (TEXT, INTEGER) and needs nothing.
-if hasattr(getattr(typer.core, "_TyperParameter", None), "display_type"):
-    typer.core._TyperParameter.display_type_rich = _display_type
-    typer.core.TyperOption.display_type_rich = _display_type
+def _plain_types() -> None:
+    """--help's types as plain words (_display_type). Older Typer (before display_type) prints click's
+    own words (TEXT, INTEGER) and needs nothing."""
+    import typer.core
 
+    if hasattr(getattr(typer.core, "_TyperParameter", None), "display_type"):
+        typer.core._TyperParameter.display_type_rich = _display_type
+        typer.core.TyperOption.display_type_rich = _display_type
 
 
 def make_app(typed: str | None = None) -> typer.Typer:
     """The Typer app: each command module adds its commands (vercompare.commands); `typed`, the
     command on the line, lets commands.register leave out the modules it does not need."""
+    import typer
+
     from vercompare import commands
+
+    _plain_types()
 
     app = typer.Typer(
         name="vercompare",
@@ -73,6 +84,19 @@ def __getattr__(name: str):
 # keep it alive past their return: lifetime.keep) - only when main is the process's entry (argv None),
 # never when a caller goes on after it.
 ENDS_WITHOUT_TEARDOWN = ("report", "diff")
+
+
+# Commands whose line is read without Typer where it can be (commands/report.py:direct).
+DIRECT = ("report", "diff")
+
+
+def _read_directly(args: list[str]) -> bool:
+    """Ran the command with its line read directly; False: Typer must read it."""
+    if not args or args[0] not in DIRECT:
+        return False
+    from vercompare.commands import report
+
+    return report.direct(args)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -109,6 +133,8 @@ def _exit_now(code: int) -> None:
 
 def _run(args: list[str], debug: bool) -> None:
     try:
+        if _read_directly(args):
+            return
         app = make_app(args[0] if args else None)
         # Outside standalone mode click returns typer.Exit's code instead of exiting.
         code = app(args=args, prog_name="vercompare", standalone_mode=False)
@@ -137,7 +163,8 @@ def _run(args: list[str], debug: bool) -> None:
                 line = VercompareError(exc.format_message(), f"see `{where} --help`").one_line()
                 print(f"error: {line}", file=sys.stderr)
             sys.exit(exc.exit_code)
-        if isinstance(exc, typer.Abort):
+        typer = sys.modules.get("typer")  # not imported where the line was read directly: no Abort then
+        if typer is not None and isinstance(exc, typer.Abort):
             sys.exit(130)
         if debug:
             raise

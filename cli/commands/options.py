@@ -3,20 +3,20 @@ request.
 
 An option that sets a RunRequest or Settings field is that field (planning/fields.py): its name,
 type, default, --help panel, help text and flags come from the dataclass. Options that set no
-field are declared below as parameters. `@takes(...)` gives a command a list of them: Typer reads
-a command's options from its signature, so the decorator writes the signature once for every
-command that shares them (`plan` takes exactly `run`'s options and so shows what `run` would run;
-`report` and `diff` share theirs).
+field are declared below. A declaration (`Declared`) is data, not Typer's: `takes(...)` turns a list
+of them into a command's signature, where Typer reads a command's options (`plan` takes exactly
+`run`'s options and so shows what `run` would run; `report` and `diff` share theirs), and
+command_line.py reads `report`'s and `diff`'s line by them without Typer. Typer is imported only
+where a signature is made (it imports pydantic: 0.1 s of a small report).
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, List, Optional
-
-import typer
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 from vercompare.planning import thresholds as thresholds_mod
 
@@ -29,10 +29,54 @@ _TYPES = {"tuple[str, ...]": Optional[List[str]], "tuple[int, ...]": Optional[Li
           "float | None": Optional[float], "bool | None": Optional[bool]}
 
 
+REQUIRED = object()  # an argument's default: it must be typed
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One option (`flags`) or argument (no flags) of a command: the name its value arrives under, the
+    type it arrives as, its default (`REQUIRED`: an argument that must be typed), its --help text,
+    panel (a PANELS key), whether --help hides it and the default it shows."""
+
+    name: str
+    kind: object
+    default: object
+    flags: tuple[str, ...]
+    help: str
+    panel: str | None = None
+    hidden: bool = False
+    shown: str | bool = False
+
+    @property
+    def argument(self) -> bool:
+        return not self.flags
+
+    def parameter(self) -> inspect.Parameter:
+        """The keyword-only parameter Typer reads it from."""
+        import typer
+
+        if self.argument:
+            info = typer.Argument(help=self.help, show_default=self.shown)
+        else:
+            info = typer.Option(*self.flags, help=self.help, rich_help_panel=PANELS[self.panel], hidden=self.hidden,
+                                show_default=self.shown)
+        default = inspect.Parameter.empty if self.default is REQUIRED else self.default
+        return inspect.Parameter(self.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                 annotation=Annotated[self.kind, info])
+
+
+if TYPE_CHECKING:
+    import typer
+
+
 def _param(name: str, kind, default, flags: tuple[str, ...], help: str, panel: str, hidden: bool = False,
-           shown: str | bool = False) -> inspect.Parameter:
-    info = typer.Option(*flags, help=help, rich_help_panel=PANELS[panel], hidden=hidden, show_default=shown)
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, info])
+           shown: str | bool = False) -> Declared:
+    return Declared(name, kind, default, flags, help, panel, hidden, shown)
+
+
+def argument(name: str, kind, help: str, default=REQUIRED) -> Declared:
+    """A positional argument."""
+    return Declared(name, kind, default, (), help)
 
 
 def _shown(default) -> str | bool:
@@ -42,7 +86,7 @@ def _shown(default) -> str | bool:
     return ", ".join(map(str, default)) if isinstance(default, tuple) else str(default)
 
 
-def _field_params(cls) -> list[inspect.Parameter]:
+def _field_params(cls) -> list[Declared]:
     out = []
     for f in dataclasses.fields(cls):
         meta = f.metadata
@@ -76,13 +120,16 @@ GATE = _field_params(thresholds_mod.Thresholds)
 
 
 
-def _panel_of(p: inspect.Parameter) -> str | None:
-    """The --help panel of an option, declared either way (Annotated[..., Option] or = Option(...))."""
+def _panel_of(p: inspect.Parameter | Declared) -> str | None:
+    """The --help panel of an option: declared, or given to Typer either way (Annotated[..., Option] or
+    = Option(...))."""
+    if isinstance(p, Declared):
+        return PANELS.get(p.panel)
     info = getattr(p.annotation, "__metadata__", (p.default,))[0]
     return getattr(info, "rich_help_panel", None)
 
 
-def _panel_order(parameters: list[inspect.Parameter]) -> list[inspect.Parameter]:
+def _panel_order(parameters: list) -> list:
     """In the order of PANELS (stable within a panel): --help shows the panels in that order."""
     order = list(PANELS.values())
     return sorted(parameters, key=lambda p: order.index(_panel_of(p)))
@@ -118,20 +165,24 @@ REPORT = [
 ]
 
 
-def takes(parameters: list[inspect.Parameter]):
-    """Give `command(ctx, ..., **options)` these options after its own parameters; the values
-    arrive as keyword arguments."""
+def takes(declared: list[Declared]):
+    """Give `command(ctx, ..., **options)` these options and arguments, besides the parameters its own
+    signature gives with typer.Option / typer.Argument (a declared name in the signature is the
+    declaration's); the values arrive as keyword arguments."""
     def decorate(command):
-        own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.kind != p.VAR_KEYWORD]
+        names = {d.name for d in declared}
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
+               if p.kind != p.VAR_KEYWORD and p.name not in names]
+        mine = own + [d.parameter() for d in declared]
 
         @functools.wraps(command)
         def wrapper(**kwargs):
             return command(**kwargs)
 
-        # a command's own options with a panel join the shared ones in PANELS order
-        paneled = [p for p in own if _panel_of(p) in PANELS.values()]
-        everything = [p for p in own if p not in paneled] + _panel_order(
-            [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in paneled] + parameters)
+        # the options with a panel in PANELS order, after the arguments and the options without one
+        paneled = [p for p in mine if _panel_of(p) in PANELS.values()]
+        everything = [p for p in mine if p not in paneled] + _panel_order(
+            [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in paneled])
         del wrapper.__wrapped__  # inspect.signature must see the signature below, not the command's
         wrapper.__signature__ = inspect.Signature(everything)
         wrapper.__annotations__ = {p.name: p.annotation for p in everything}

@@ -1,23 +1,27 @@
 """Commands that read saved runs: report, diff.
 
 Heavy modules (the report package, matplotlib) are imported inside the commands so
-`vercompare --help` stays fast.
+`vercompare --help` stays fast. Their options are declarations (options.Declared), so that their
+line is read without Typer where it can be (`direct`, vercompare/command_line.py): Typer and pydantic were half
+of a small report's time.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
 
-import typer
-
+from vercompare import command_line
 from vercompare.commands import options as opts
 
+REPORT = [opts.argument("run_dir", Path, "a run directory (the --out of `vercompare run`)"),
+          opts.Declared("baseline", Optional[str], None, ("--baseline",),
+                        "the variant ratios are taken to (default: the first)", "report"),
+          *opts.REPORT]
+DIFF = [opts.argument("run_a", Path, "the older run (the baseline)"),
+        opts.argument("run_b", Path, "the newer run"), *opts.REPORT]
 
-@opts.takes(opts.REPORT)
-def report_cmd(run_dir: Path = typer.Argument(..., help="a run directory (the --out of `vercompare run`)"),
-               baseline: Optional[str] = typer.Option(None, "--baseline", rich_help_panel=opts.PANELS["report"],
-                                                      help="the variant ratios are taken to (default: the first)"),
-               **options) -> None:
+
+def report_cmd(run_dir: Path, baseline: str | None = None, **options) -> None:
     """Show a saved run: the verdict, then a table per GPU x batch size.
 
     A row per pipeline, a column per variant x compile mode: median it/s with
@@ -38,9 +42,7 @@ def report_cmd(run_dir: Path = typer.Argument(..., help="a run directory (the --
     output.gate(run.report)
 
 
-@opts.takes(opts.REPORT)
-def diff_cmd(run_a: Path = typer.Argument(..., help="the older run (the baseline)"),
-             run_b: Path = typer.Argument(..., help="the newer run"), **options) -> None:
+def diff_cmd(run_a: Path, run_b: Path, **options) -> None:
     """Compare two saved runs cell by cell: RUN_B against RUN_A.
 
     Each variant of RUN_B against the same variant of RUN_A (by position when
@@ -62,6 +64,20 @@ def diff_cmd(run_a: Path = typer.Argument(..., help="the older run (the baseline
     output.gate(run.report)
 
 
-def register(app: typer.Typer) -> None:
-    app.command("report")(report_cmd)
-    app.command("diff")(diff_cmd)
+COMMANDS = {"report": (report_cmd, REPORT), "diff": (diff_cmd, DIFF)}
+
+
+def direct(args: list[str]) -> bool:
+    """Run `report` or `diff` (args[0]) with its line read without Typer; False where Typer must read
+    it (--help, anything to explain: vercompare/command_line.py)."""
+    command, declared = COMMANDS[args[0]]
+    values = command_line.read(args[1:], declared)
+    if values is None:
+        return False
+    command(**values)
+    return True
+
+
+def register(app) -> None:
+    for name, (command, declared) in COMMANDS.items():
+        app.command(name)(opts.takes(declared)(command))

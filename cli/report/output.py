@@ -3,9 +3,8 @@ chosen format on stdout or into a file, the PNG chart, the gate's verdict as the
 comparison `run` prints at its end (--format, --json)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-
-import typer
 
 from vercompare.errors import BadInput
 from vercompare.planning import thresholds
@@ -53,10 +52,10 @@ def emit(run, values: dict) -> None:
     else:
         content = run.render(fmt, width=width or 200)
         if out is None:
-            typer.echo(content, nl=False)
+            _echo(content, nl=False)
         else:
             write(out, content)
-            typer.echo(f"wrote {out}", err=True)
+            _echo(f"wrote {out}", err=True)
     if png is not None:
         from vercompare.report.png import write_png
 
@@ -64,7 +63,7 @@ def emit(run, values: dict) -> None:
             write_png(report, png)
         except OSError as exc:
             raise BadInput(f"cannot write {png}: {exc}") from None
-        typer.echo(f"wrote {png}", err=True)
+        _echo(f"wrote {png}", err=True)
 
 
 def check_run_format(fmt: str, machine: bool) -> None:
@@ -90,7 +89,7 @@ def comparison(run, fmt: str = "table", machine: bool = False) -> None:
     if fmt == "table":
         terminal.render(run.report, Console(stderr=machine))
     else:
-        typer.echo(run.render(fmt), nl=False)
+        _echo(run.render(fmt), nl=False)
 
 
 def summary(run_dir, code: int, gate=None, baseline: str | None = None) -> None:
@@ -107,7 +106,14 @@ def summary(run_dir, code: int, gate=None, baseline: str | None = None) -> None:
         data = {"kind": "vercompare.summary", "run_dir": str(run_dir), "verdict": None, "error": exc.one_line(),
                 "results": str(rundir.results_path(run_dir))}
     data["exit_code"] = code
-    typer.echo(json.dumps(data, indent=1, sort_keys=True))
+    _echo(json.dumps(data, indent=1, sort_keys=True))
+
+
+def _echo(text: str, nl: bool = True, err: bool = False) -> None:
+    """Text on stdout (or stderr), flushed (as typer.echo; `report` starts without Typer)."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n" if nl else text)
+    stream.flush()
 
 
 def write(path: Path, content: str) -> None:
