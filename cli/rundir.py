@@ -16,7 +16,6 @@ import fcntl
 import gc
 import json
 import os
-import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +192,8 @@ def lock(run_dir: Path) -> Iterator[None]:
     """One command at a time in a run directory (a retry job and a resume, say): an exclusive
     flock on RUN_DIR/.vercompare.lock, which names its holder. The kernel releases the lock of a
     process that dies however it dies, so a stale lock is simply taken over."""
+    import socket  # here: a report (which reads, never locks) starts without it
+
     run_dir.mkdir(parents=True, exist_ok=True)
     handle = locks.take(run_dir / LOCK, fcntl.LOCK_EX, f"vercompare on {socket.gethostname()}, pid {os.getpid()}",
                         lambda holder: RunDirError(f"{run_dir} is in use by {holder or 'another process'}",

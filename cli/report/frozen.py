@@ -25,8 +25,13 @@ def frozen(cls):
         else:
             scope[f"__default{i}"] = f.default
             params.append(f"{f.name}=__default{i}")
-        if hasattr(type(cls.__dict__.get(f.name)), "__set__"):  # a descriptor-typed field
-            body.append(f"    __setattr(self, {f.name!r}, {f.name})")
+        descriptor = cls.__dict__.get(f.name)
+        if hasattr(type(descriptor), "__set__"):  # a descriptor-typed field
+            # a default its __set__ ignores (its `not_given`) is not handed to it: a cell has 9 such
+            # fields, nearly always left at their default
+            skip = f.default is getattr(descriptor, "not_given", dataclasses.MISSING)
+            guard = f"if {f.name} is not __default{i}: " if skip else ""
+            body.append(f"    {guard}__setattr(self, {f.name!r}, {f.name})")
         else:
             body.append(f"    values[{f.name!r}] = {f.name}")
     source = f"def __init__(self, {', '.join(params)}):\n    values = self.__dict__\n" + "\n".join(body) + "\n"

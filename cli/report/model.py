@@ -76,6 +76,8 @@ class Detail:
     default). The cell's repr, ==, hash, dataclasses.asdict and replace read it as any field: every
     format, and the model's repr, are the same whenever it is read."""
 
+    not_given = _NOT_GIVEN  # the default, which __set__ ignores (report/frozen.py: not handed to it)
+
     def __set_name__(self, owner, name: str) -> None:
         self.name = name
 
