@@ -90,6 +90,9 @@ def test_matrix_lands_on_nodes_of_each_type(fleet, wheelhouse, ca_bundle, image_
         assert all(n["pulled_bytes"] >= 0 and n["id"] == image["id"] for i, n in nodes.items() if i != image["built_on"])
         ran_on = {r["node"]["id"] for r in recs if r["variant"]["name"] == variant["name"]}
         assert all(engines[i].client.images.get(image["ref"]).id == image["id"] for i in ran_on)  # by digest
+        # and under the variant's tag on every node, pulled ones too: a later run or --resume finds it there
+        # whichever node's turn it is to build (node.pull_here)
+        assert all(engine.client.images.get(image["tag"]).id == image["id"] for engine in engines.values())
     assert f"pulled by digest on {len(engines) - 1} node(s)" in proc.stdout + proc.stderr
     builder = engines[meta["variants"][0]["image"]["built_on"]]
     listed = json.loads(vercompare("images", "ls", "--json", env={"DOCKER_HOST": builder.docker_host}).stdout)
@@ -141,6 +144,12 @@ def test_killed_nodes_retried_or_lost_then_resumed(fleet, wheelhouse, ca_bundle,
     assert len(final) == 8 and all(r["status"] == "ok" for r in final.values())
     assert all(final[(r["variant"]["name"], r["case"]["id"])]["node"]["id"] == back.id for r in lost)
     assert fleet.managed_containers() == {e.docker_host: [] for e in fleet.engines}
+    # every node kept both images under the variant's tag (built there, or pulled and tagged: node.pull_here),
+    # which every node computes alike (one base image ID on all of them, scripts/base-image.sh): whichever
+    # node's turn it was to build, none built or pulled anything again
+    images = [v["image"] for v in json.loads((out / "run.json").read_text())["variants"]]
+    assert not any(i["built"] for i in images), images
+    assert all(not n.get("pulled_bytes") for i in images for n in i["nodes"].values()), images
 
 
 

@@ -394,12 +394,12 @@ class RayBackend(Backend):
             return self._unreachable
 
     def _pull_everywhere(self, variant: str, built: dict, others: list[dict], into: dict, say, cancel) -> str:
-        """The pushed image pulled by digest on the other nodes, at once; a node that cannot pull it
-        runs none of the variant's units. What the log line adds."""
+        """The pushed image pulled by digest on the other nodes, at once, and given the variant's tag there
+        (node.pull_here); a node that cannot pull it runs none of the variant's units. What the log line adds."""
         ref = built["ref"]
         self._refs[variant] = ref
         say(f"pushed {ref}; pulling it on {len(others)} node(s)")
-        pulled, _ = self._gather(others, self._on_each(others, node.pull_here, ref), cancel)
+        pulled, _ = self._gather(others, self._on_each(others, node.pull_here, ref, built["tag"]), cancel)
         for p in pulled:
             if "error" in p:
                 with self._lock:

@@ -81,14 +81,19 @@ def build_here(config, plan, urls) -> dict:
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
-def pull_here(ref: str) -> dict:
-    """The image `repo@sha256:...` on this node's engine: {"node", "id", "bytes" (downloaded)}, or
-    {"node", "error": one line naming the registry} when this engine cannot pull it."""
+def pull_here(ref: str, tag: str) -> dict:
+    """The image `repo@sha256:...` on this node's engine, under the variant's own tag too:
+    {"node", "id", "bytes" (downloaded)}, or {"node", "error": one line naming the registry} when this
+    engine cannot pull it. The tag (content-addressed: the builder's image is this one) is what a later
+    run or --resume looks for where it is this node's turn to build: pulled by digest alone, the image
+    was not found there and the variant was built again (the Ray killed-nodes test: 2 of 4 cold runs)."""
     from vercompare.images import registry
 
     client = _client()
     try:
         pulled = registry.pull(client, ref)
+        repository, _, name = tag.rpartition(":")
+        client.api.tag(pulled.id, repository, name)
         return {"node": here(), "id": pulled.id, "bytes": pulled.bytes}
     except registry.RegistryFailed as exc:
         return {"node": here(), "error": str(exc)}
