@@ -2,8 +2,8 @@
 `diff` start this way, since Typer 0.29 imports pydantic and builds a TypeAdapter for each option -
 0.1 s, half of a small report's time.
 
-It reads only what it reads exactly as Typer would (tests/test_command_line.py compares the two on
-every option): each argument, an option it knows by a flag with its value after it or after `=`, a flag
+It reads only what it reads exactly as Typer would (tests/commands/test_command_line.py compares the two
+on every option): each argument, an option it knows by a flag with its value after it or after `=`, a flag
 of a switch, a repeatable option again. Anything else - --help, an unknown or misspelt option, a
 missing or extra argument, an option twice, a value Typer would convert its own way or refuse (a
 negative or exponent number, an empty text, a value that starts with `-`) - returns None, and Typer

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Annotated, List, Optional
 
 from vercompare.planning import thresholds as thresholds_mod
 
+if TYPE_CHECKING:
+    import typer
+
 PANELS = {"versions": "Versions (what is installed)", "matrix": "Matrix (what is measured)",
           "build": "Build (how environments are made)", "run": "Run", "gate": "Gate (when to fail)",
           "report": "Report"}
@@ -63,10 +66,6 @@ class Declared:
         default = inspect.Parameter.empty if self.default is REQUIRED else self.default
         return inspect.Parameter(self.name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                  annotation=Annotated[self.kind, info])
-
-
-if TYPE_CHECKING:
-    import typer
 
 
 def _param(name: str, kind, default, flags: tuple[str, ...], help: str, panel: str, hidden: bool = False,

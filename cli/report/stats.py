@@ -465,7 +465,7 @@ def t_ppf_converged(p: float, df: float) -> float:
 # df lie (a one-round side of n calls has n - 1; two sides of 5 calls give 4-8): Chebyshev series in
 # u = 1/df on three segments of u, 12 terms each, made from the converged root (`_t975_series`; a test
 # checks this table against it). Within 5e-15 of that root (relative, over 20,000 df), where Halley's step
-# from Hill's start is within 1e-12 - and a fifth of the time: no cdf to evaluate (a 10,000-cell report
+# from Hill's start is within 1e-12 - and in a twelfth of the time: no cdf to evaluate (a 10,000-cell report
 # asks for 9,250 of them; they were an eighth of its model's instructions).
 _T975_P = 0.5 + CONFIDENCE / 2.0
 _T975_SEGMENTS = ((0.05, 0.125), (0.125, 0.25), (0.25, 0.5))

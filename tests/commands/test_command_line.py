@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import typing
 from pathlib import Path
 
 import pytest
@@ -84,15 +83,6 @@ ODD = ["", "-1", "1e2", "inf", "1.5", "x"]
 JUNK = st.sampled_from(["--help", "--bogus", "-", "--", "-x", "--no-strict", "-fmd", "--format"])
 
 
-def leaf(kind):
-    """str, Path, int or float: the kind of one value of an option (Optional[List[X]] -> X)."""
-    for k in typing.get_args(kind) or (kind,):
-        for inner in typing.get_args(k) or (k,):
-            if inner in PLAIN:
-                return inner
-    return kind
-
-
 @st.composite
 def lines(draw):
     """A command and a line for it: its arguments (one too few or many at times), options of its own
@@ -112,7 +102,7 @@ def lines(draw):
         if d.kind is bool:
             units.append([flag])
             continue
-        value = draw(st.sampled_from(ODD if draw(st.integers(0, 11)) == 0 else PLAIN[leaf(d.kind)]))
+        value = draw(st.sampled_from(ODD if draw(st.integers(0, 11)) == 0 else PLAIN[command_line._leaf(d.kind)]))
         units.append([f"{flag}={value}"] if flag.startswith("--") and draw(st.booleans()) else [flag, value])
     if draw(st.integers(0, 7)) == 0:
         units.append([draw(JUNK)])
