@@ -6,6 +6,7 @@ format first reads them (model.Detail): the table and Markdown show them only as
 from __future__ import annotations
 
 from functools import lru_cache
+from math import isfinite
 
 from vercompare.report import compile_cost, gpu_state, stats
 from vercompare.report.peaks import peak_tflops
@@ -84,11 +85,14 @@ def step_summary(m: Measured):
         steps = (r.get("samples") or {}).get(STEP_S)
         if not steps and r.get("stages"):
             steps = (r["stages"][0].get("samples") or {}).get(STEP_S)
-        flat += stats.clean([x for call in steps or () if isinstance(call, list) for x in call])
+        # stats.clean's test, in the one pass that flattens the calls
+        flat += [float(x) for call in steps or () if isinstance(call, list) for x in call
+                 if (type(x) is float or type(x) is int) and isfinite(x)]
     if not flat:
         return None
     flat.sort()
-    return tuple(flat[i] * 1000.0 for i in _quartile_indexes(len(flat)))
+    lo, q1, mid, q3, hi = _quartile_indexes(len(flat))
+    return flat[lo] * 1000.0, flat[q1] * 1000.0, flat[mid] * 1000.0, flat[q3] * 1000.0, flat[hi] * 1000.0
 
 
 @lru_cache(maxsize=256)

@@ -27,7 +27,7 @@ from vercompare_runner.vocabulary import (
 )
 
 
-@frozen
+@frozen(slots=True)
 class CompileCost:
     compile_s: float | None  # the compiler's own timers, else derived
     source: str | None  # "dynamo" | "derived" (vocabulary.COMPILE_TIME_SOURCES)

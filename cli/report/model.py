@@ -48,7 +48,7 @@ class Options:
         return default
 
 
-@frozen
+@frozen(slots=True)
 class Figure:
     """One it/s figure of a cell: the whole call, or one stage of a multi-stage pipeline."""
 
@@ -59,7 +59,7 @@ class Figure:
     regression: bool = False  # the verdict found this figure regressed (slower past the threshold)
 
 
-@frozen
+@frozen(slots=True)
 class OutputDiff:
     max_abs: int | None  # in uint8 units (0..255); None when shapes differ
     psnr: float | None  # dB; inf when identical
@@ -128,7 +128,7 @@ class Cell:
         return any(f.noise.noisy for f in self.figures)
 
 
-@frozen
+@frozen(slots=True)
 class Column:
     variant: str
     compile: str  # compile mode label ("off", "reduce-overhead", "default+fullgraph", ...)
@@ -138,7 +138,7 @@ class Column:
     main: int = 0  # index of the main column this column belongs to
 
 
-@frozen
+@frozen(slots=True)
 class Row:
     pipeline: str
     label: str

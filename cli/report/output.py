@@ -50,9 +50,12 @@ def emit(run, values: dict) -> None:
 
         terminal.render(report, Console(width=width) if width else Console())
     else:
-        content = run.render(fmt, width=width or 200)
+        from vercompare.report import formats
+
+        content = formats.parts(report, fmt, width or 200, run.loaded)
         if out is None:
-            _echo(content, nl=False)
+            sys.stdout.writelines(content)
+            sys.stdout.flush()
         else:
             write(out, content)
             _echo(f"wrote {out}", err=True)
@@ -116,9 +119,11 @@ def _echo(text: str, nl: bool = True, err: bool = False) -> None:
     stream.flush()
 
 
-def write(path: Path, content: str) -> None:
+def write(path: Path, content: str | list[str]) -> None:
+    """Text, or its pieces (formats.parts), into a file."""
     try:
-        path.write_text(content, encoding="utf-8")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.writelines([content] if isinstance(content, str) else content)
     except OSError as exc:
         raise BadInput(f"cannot write {path}: {exc}") from None
 

@@ -205,6 +205,9 @@ class Measured:
     def failure(self) -> dict | None:
         """The record that says how the cell failed: a failure of the software under test in any
         round wins (a flaky OOM is an OOM), then an interrupted round; None when every round is ok."""
+        if len(self.records) == 1:  # most cells: its one record, unless it is ok
+            only = self.records[0]
+            return None if only.get("status") == OK else only
         bad = [r for r in self.records if r.get("status") not in (OK, INTERRUPTED)]
         if bad:
             return bad[0]
@@ -237,14 +240,17 @@ class Measured:
     def rounds_of(self, metric: str) -> tuple[float, ...]:
         """per_round(metric) as the tuple kept (no copy: a report asks some 100,000 times)."""
         known = self._per_round
-        if metric not in known:  # each asked for several times: the cell, its comparison, the verdict's memory
-            if len(self.records) == 1:  # most cells: one round, no generators
+        values = known.get(metric)
+        if values is None:  # each asked for several times: the cell, its comparison, the verdict's memory
+            if len(self.records) == 1:  # most cells: one round, no generators (_finite_number, written out)
                 v = (self.records[0].get("metrics") or {}).get(metric)
-                known[metric] = (float(v),) if _finite_number(v) else ()
+                ok = isinstance(v, (int, float)) and type(v) is not bool and math.isfinite(v)
+                values = (float(v),) if ok else ()
             else:
-                known[metric] = tuple(float(v) for v in ((r.get("metrics") or {}).get(metric) for r in self.records)
-                                      if _finite_number(v))
-        return known[metric]
+                values = tuple(float(v) for v in ((r.get("metrics") or {}).get(metric) for r in self.records)
+                               if _finite_number(v))
+            known[metric] = values
+        return values
 
     @cached
     def _per_round(self) -> dict[str, tuple[float, ...]]:

@@ -129,7 +129,7 @@ def _lay_out(run: _Run, options: Options) -> _LaidOut:
     """One table per device x batch size x setting, in order: GPUs by name, then the CPU."""
     groups, compiles = _group(run.measured, run.varying, _known_gpus(run.measured.values()))
     layout = _Layout(run.names, run.labels, compiles, options, run.baseline, run.proven, _Footnotes(),
-                     _Measures(run.measured.values()),
+                     _Measures(run.measured.values(), options.confidence),
                      incomplete=bool(run.meta.get("stopped")))  # stopped early: its missing cells have not run yet
     tables, comparisons, output_flags, failed = [], [], [], []
     for key in sorted(groups, key=lambda k: (k[0] == "cpu", k[0], k[1], str(k[2]))):
@@ -209,6 +209,9 @@ _PLAIN = {str, int, bool, type(None)}  # types whose text is a function of their
 def _texts(values) -> set[str]:
     """{knob_text(v) for v in values}, each distinct value read once: a str, int, bool or None reads
     the same as another of its exact type and value (10,000 cases share a few values)."""
+    types = set(map(type, values))
+    if len(types) == 1 and types <= _PLAIN:  # one type: equal values are the same value (no 1 == True)
+        return {knob_text(v) for v in set(values)}
     try:
         distinct = set(zip(map(type, values), values))  # (type, value): no 1 == True == 1.0
     except TypeError:  # a list among them
@@ -305,30 +308,32 @@ def _table(key: tuple, by_pipe: dict, layout: _Layout):
 
     rows, comparisons, output_flags, failed = [], [], [], []
     pipes = sorted(by_pipe, key=lambda p: (PIPELINES.index(p) if p in PIPELINES else 99, p))
+    # per column, the same in every row: its key, its baseline variant's key (None: it is the baseline)
+    keys = [(col.variant, col.compile) for col in main_cols]
+    base_keys = [None if base == col.variant else (base, col.compile)
+                 for base, col in ((options.baseline_of(col.variant, layout.baseline), col) for col in main_cols)]
+    one_variant = len(layout.names) == 1
     for pipe in pipes:
         recs = by_pipe[pipe]
         label = PIPELINE_LABELS.get(pipe, pipe)
-        cells = []
-        for col in main_cols:
-            base_name = options.baseline_of(col.variant, layout.baseline)
-            m, base = recs.get((col.variant, col.compile)), recs.get((base_name, col.compile))
-            cell = _cell(m, None if base_name == col.variant else base, col, layout,
-                         eager=recs.get((col.variant, "off")))
+        cells, sides = [], []
+        for col, key, base_key in zip(main_cols, keys, base_keys):
+            m, base = recs.get(key), None if base_key is None else recs.get(base_key)
+            cell = _cell(m, base, col, layout, eager=recs.get((col.variant, "off")))
             if cell.output is not None and cell.output.flagged:
                 what = (cell.output.note or f"PSNR {cell.output.psnr:.1f} dB, max abs {cell.output.max_abs}")
+                base_name = base_key[0] if base_key else col.variant
                 output_flags.append(f"{title}: {label} / {col.label}: output differs from "
                                     f"{labels.get(base_name, base_name)}: {what}")
             cells.append(cell)
-        by_column = dict(zip(((c.variant, c.compile) for c in main_cols), cells))
-        for col, cell in zip(main_cols, cells):
-            base_name = options.baseline_of(col.variant, layout.baseline)
-            if len(layout.names) == 1 and cell.state not in (OK, "missing"):
+            sides.append((m, base))
+        by_column = dict(zip(keys, cells))
+        for col, base_key, cell, (m, base) in zip(main_cols, base_keys, cells, sides):
+            if one_variant and cell.state not in (OK, "missing"):
                 failed.append((f"{title}: {label} / {col.label}", cell.text or cell.state))
-            if base_name != col.variant:
-                base_cell = by_column.get((base_name, col.compile), _MISSING)
-                comparisons.append(_comparison(f"{title}: {label} / {col.label}", cell, base_cell,
-                                               recs.get((col.variant, col.compile)),
-                                               recs.get((base_name, col.compile)), layout.measures,
+            if base_key is not None:
+                comparisons.append(_comparison(f"{title}: {label} / {col.label}", cell,
+                                               by_column.get(base_key, _MISSING), m, base, layout.measures,
                                                pending=layout.incomplete))
         rows.append(Row(pipe, label, (), tuple(cells)))
     table = Table(device, batch, setting, title, tuple(columns), tuple(main_cols), tuple(rows), "", ())
@@ -395,26 +400,16 @@ def short_labels(names: list[str], specs: dict[str, dict]) -> dict[str, str]:
 
 def _comparison(where: str, cell: Cell, base_cell: Cell, m, base, measures: _Measures,
                 pending: bool) -> verdict.Comparison:
-    speed = tuple((f.stage, f.ratio) for f in cell.figures if f.ratio is not None)
+    speed = tuple([(f.stage, f.ratio) for f in cell.figures if f.ratio is not None])
     compile_ratio = first_call = memory = None
-    if cell.state == OK and base_cell.state == OK:
-        compile_ratio = measures.metric_ratio(base, m, COMPILE_S)
-        first_call = measures.metric_ratio(base, m, FIRST_CALL_S)
-        memory = measures.metric_ratio(base, m, memory_metric(base, m))
+    if cell.state == OK and base_cell.state == OK and base is not None and m is not None:
+        compile_ratio, first_call, memory = measures.metric_ratios(base, m)
     psnr = cell.output.psnr if cell.output is not None and cell.output.psnr is not None else None
-    units = tuple((x.variant, x.case.get("compile", "off")) for x in (base, m) if x is not None)
+    units = tuple([(x.variant, x.case.get("compile", "off")) for x in (base, m) if x is not None])
     return verdict.Comparison(where, cell.state, base_cell.state, cell.text, speed, compile_ratio, first_call,
                               memory, psnr if psnr is None or math.isfinite(psnr) else None,
                               pending=pending and (cell.state == "missing" or base_cell.state == "missing"),
                               units=units)
-
-
-def memory_metric(*cells: Measured | None) -> str:
-    """Which peak memory the cells have: the GPU's allocated bytes, else (a CPU run) the process's
-    peak resident set, so a memory gate judges CPU runs too."""
-    if all(c is not None and c.rounds_of(PEAK_MEM_ALLOCATED) for c in cells):
-        return PEAK_MEM_ALLOCATED
-    return CPU_PEAK_RSS
 
 
 def _hashable_value(v):
@@ -449,35 +444,48 @@ def _noise_line(spreads, noisy_cells, n_figures) -> str:
 
 
 class _Measures:
-    """Each Measured's statistics, computed once per build: its figures' ratio sides (stage ->
-    stats.Side; a baseline cell is the base of every other column's cell) and its per-round metrics'
-    sides; and the shrinkage prior fitted over every ok cell's sides of the run (the it/s ratios'
-    moderated variances, report/shrinkage.py)."""
+    """Each Measured's statistics, computed once per build: its figures' ratio sides, estimates and
+    noise (stage -> stats.figure_stats; a baseline cell is the base of every other column's cell)
+    and its per-round metrics' sides; and the shrinkage prior fitted over every ok cell's sides of
+    the run (the it/s ratios' moderated variances, report/shrinkage.py)."""
 
-    def __init__(self, measured=()):
-        self._sides: dict[int, dict] = {}
+    def __init__(self, measured=(), confidence: float = stats.CONFIDENCE):
+        self._figures: dict[int, dict] = {}
         self._values: dict[tuple[int, str], stats.Side | None] = {}
         self._measured = [m for m in measured if m.status == OK]
         self._prior: list = []  # [] until fitted, then [Prior or None]
+        self._confidence = confidence
 
-    def sides(self, m: Measured) -> dict:
-        done = self._sides.get(id(m))
-        if done is None:
-            done = self._sides[id(m)] = {stage: stats.side(rounds, cleaned=True) for stage, rounds in m.figures()}
+    def figures(self, m: Measured) -> dict:
+        """Stage -> (ratio side (stats.Side, or None), estimate, noise), in the figures' order."""
+        done = self._figures.get(id(m))
+        if done is None:  # cleaned rounds (records.figures_samples): not cleaned again
+            done = self._figures[id(m)] = {stage: stats.figure_stats(rounds, self._confidence)
+                                           for stage, rounds in m.figures()}
         return done
 
     @property
     def prior(self) -> shrinkage.Prior | None:
         if not self._prior:
-            self._prior.append(shrinkage.fit(s for m in self._measured for s in self.sides(m).values()))
+            self._prior.append(shrinkage.fit(f[0] for m in self._measured for f in self.figures(m).values()))
         return self._prior[0]
 
-    def metric_ratio(self, base: Measured | None, cand: Measured | None, metric: str):
-        """A per-round metric (compile time, first call, peak memory) candidate / baseline, one value
-        per round: its own between-round spread, Welch's df (stats.ratio)."""
-        if base is None or cand is None:
+    def metric_ratios(self, base: Measured, cand: Measured) -> tuple:
+        """(compile time, first call, peak memory) candidate / baseline, each a per-round metric: one
+        value per round, its own between-round spread, Welch's df (stats.ratio); None where a side
+        lacks it. Memory is the GPU's allocated bytes where both sides have them, else (a CPU run) the
+        process's peak resident set, so a memory gate judges CPU runs too."""
+        b, c = base.rounds_of, cand.rounds_of
+        memory = PEAK_MEM_ALLOCATED if b(PEAK_MEM_ALLOCATED) and c(PEAK_MEM_ALLOCATED) else CPU_PEAK_RSS
+        return (self.metric_ratio(base, cand, COMPILE_S, b(COMPILE_S), c(COMPILE_S)),
+                self.metric_ratio(base, cand, FIRST_CALL_S, b(FIRST_CALL_S), c(FIRST_CALL_S)),
+                self.metric_ratio(base, cand, memory, b(memory), c(memory)))
+
+    def metric_ratio(self, base: Measured, cand: Measured, metric: str, base_values, cand_values):
+        """One per-round metric's ratio (metric_ratios), from the values of each side's rounds."""
+        if not base_values or not cand_values:
             return None
-        one = stats.ratio_of_single_values(base.rounds_of(metric), cand.rounds_of(metric))
+        one = stats.ratio_of_single_values(base_values, cand_values)
         if one is not None:  # one round a side (most cells): no sides to make, nor keep
             return one
         a, b = self._value_side(base, metric), self._value_side(cand, metric)
@@ -517,17 +525,14 @@ def _cell(m: Measured | None, base: Measured | None, col: Column, layout: _Layou
         return Cell(status, text, footnote=n)
 
     measures, confidence = layout.measures, options.confidence
-    base_figs = measures.sides(base) if base is not None and base.status == OK else {}
-    mine = measures.sides(m)
+    base_figures = measures.figures(base) if base is not None and base.status == OK else {}
     figures = []
-    for stage, rounds in m.figures():  # cleaned rounds (records.figures_samples): not cleaned again
-        samples = rounds[0] if len(rounds) == 1 else [x for rnd in rounds for x in rnd]
-        bs, cs = base_figs.get(stage), mine.get(stage)
-        est = stats.figure_interval(rounds, confidence, cs, cleaned=True)
+    for stage, (cs, est, noise) in measures.figures(m).items():
+        bs = base_figures.get(stage)
         ratio = None
-        if bs is not None and cs is not None:
-            ratio = stats.ratio(bs, cs, confidence, measures.prior)
-        figures.append(Figure(stage, est, stats.noise(samples, cleaned=True), ratio))
+        if bs is not None and bs[0] is not None and cs is not None:
+            ratio = stats.ratio(bs[0], cs, confidence, measures.prior)
+        figures.append(Figure(stage, est, noise, ratio))
     if not figures:
         return Cell("error", "no samples", footnote=footnote("ok records without it/s samples are not shown"))
 

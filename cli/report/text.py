@@ -6,8 +6,6 @@ or drop it. Colour is only ever given where a difference is significant.
 """
 from __future__ import annotations
 
-import math
-
 from vercompare.report import compile_cost
 from vercompare.report.gpu_state import THROTTLED_MARK
 from vercompare.report.model import Cell, Column, Figure, Report, Table
@@ -20,24 +18,22 @@ Line = list[Segment]
 # precision), twice as fast as an f-string's format spec: a 10,000-cell report writes some 70,000.
 
 def num(v: float | None) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if v is None:
         return "?"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
     a = abs(v)
-    if a >= 100:
+    if a >= 100:  # inf too: "inf", "-inf"
         return "%.1f" % v
     if a >= 1:
         return "%.2f" % v
     if a >= 0.01:
         return "%.3f" % v
+    if a != a:  # NaN: no comparison above held
+        return "?"
     return "%.3g" % v
 
 
 def ratio_num(v: float) -> str:
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return "%.3f" % v if abs(v) < 10 else "%.1f" % v
+    return "%.3f" % v if abs(v) < 10 else "%.1f" % v  # inf: "inf", "-inf"
 
 
 def bytes_text(v: float | None) -> str:

@@ -47,7 +47,7 @@ _TESTED = {"speed": ("fail_on_regression", "it/s", True), "compile": ("fail_on_c
            "memory": ("fail_on_memory", "peak memory", False)}
 
 
-@frozen
+@frozen(slots=True)
 class Comparison:
     """One candidate cell against its baseline cell, as the tables show them."""
 
@@ -64,7 +64,7 @@ class Comparison:
     units: tuple[tuple[str, str], ...] = ()  # (variant, compile mode) of both sides: what another round measures
 
 
-@frozen
+@frozen(slots=True)
 class CellVerdict:
     where: str
     category: str
@@ -155,11 +155,13 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
                     tests.append((i, metric, None, r, threshold, level(r)))
     # Holm at the look's level: p scaled by ALPHA / level, so Holm's alpha / (m - rank) becomes
     # level / (m - rank)
-    pvalues = [min(1.0, r.p_worse_than(t, _TESTED[m][2]) * stats.ALPHA / a) for _, m, _, r, t, a in tests]
+    # (a ratio of one process a side has p = 1 both ways: Ratio.p_worse_than, p_within)
+    pvalues = [1.0 if r.one_process else min(1.0, r.p_worse_than(t, _TESTED[m][2]) * stats.ALPHA / a)
+               for _, m, _, r, t, a in tests]
     rejected = stats.holm(pvalues) if pvalues else []
     by_cell: dict[int, list] = {}
     for (i, metric, stage, r, threshold, a), reject in zip(tests, rejected):
-        shown_within = r.p_within(threshold, _TESTED[metric][2]) <= level(r, within=True)
+        shown_within = not r.one_process and r.p_within(threshold, _TESTED[metric][2]) <= level(r, within=True)
         by_cell.setdefault(i, []).append((metric, stage, r, threshold, reject, shown_within))
     # a cell decided by its states (broke, interrupted, no provenance) gains nothing from more rounds:
     # it names no units
@@ -209,31 +211,33 @@ def _states(c: Comparison) -> CellVerdict | None:
 
 
 def _cell_verdict(c: Comparison, tests, judged: Thresholds) -> CellVerdict:
-    """The verdict of a cell whose states leave it to the numbers: its tests' worst outcome."""
-    found = []  # (category, reason, badness)
+    """The verdict of a cell whose states leave it to the numbers: its tests' worst outcome (regressed,
+    then inconclusive, then improved: _SEVERITY's order), with the reasons of that outcome."""
+    regressed, inconclusive, improved = [], [], []  # (reason, badness) per test, in the tests' order
     regressed_stages = []
     for metric, stage, r, threshold, reject, shown_within in tests:
         higher = _TESTED[metric][2]
         if reject:
-            found.append(("regressed", _what(metric, stage, r), abs(math.log(r.value))))
+            regressed.append((_what(metric, stage, r), abs(math.log(r.value))))
             if metric == "speed":
                 regressed_stages.append(stage)
         elif not shown_within:
-            worse = r.value < 1 - threshold if higher else r.value > 1 + threshold
-            why = ("one process per side" if r.one_process else
-                   "too noisy to decide" if worse else f"not shown within {threshold:.0%}")
-            found.append(("inconclusive", f"{_what(metric, stage, r)}, {why}", abs(math.log(r.value))))
+            if r.one_process:
+                why = "one process per side"
+            else:
+                worse = r.value < 1 - threshold if higher else r.value > 1 + threshold
+                why = "too noisy to decide" if worse else f"not shown within {threshold:.0%}"
+            inconclusive.append((f"{_what(metric, stage, r)}, {why}", abs(math.log(r.value))))
         elif r.significant and (r.value > 1 if higher else r.value < 1):
-            found.append(("improved", _what(metric, stage, r), 0.0))
+            improved.append((_what(metric, stage, r), 0.0))
     floor = judged.fail_on_psnr
     if floor is not None and c.psnr is not None and c.psnr < float(floor):
-        found.append(("regressed", f"output drift: PSNR {c.psnr:.1f} dB", float(floor) - c.psnr))
-    if not found:
-        return CellVerdict(c.where, "unchanged", units=c.units)
-    worst = max(_SEVERITY[category] for category, _, _ in found)
-    chosen = [f for f in found if _SEVERITY[f[0]] == worst]
-    return CellVerdict(c.where, chosen[0][0], tuple(reason for _, reason, _ in chosen),
-                       max(b for _, _, b in chosen), tuple(regressed_stages), c.units)
+        regressed.append((f"output drift: PSNR {c.psnr:.1f} dB", float(floor) - c.psnr))
+    for category, chosen in (("regressed", regressed), ("inconclusive", inconclusive), ("improved", improved)):
+        if chosen:
+            return CellVerdict(c.where, category, tuple([reason for reason, _ in chosen]),
+                               max([badness for _, badness in chosen]), tuple(regressed_stages), c.units)
+    return CellVerdict(c.where, "unchanged", units=c.units)
 
 
 # metric -> how a test's figure reads: its words, the stage, the ratio (memory's to 2 decimals); with %,

@@ -4,6 +4,7 @@ import random
 
 import pytest
 
+import vercompare as api
 from vercompare_runner import schema
 
 import synthetic
@@ -57,6 +58,10 @@ def test_report_formats_to_file(page_dir, tmp_path, fmt, needle):
     r = vc("report", page_dir, "--format", fmt, "--out", out, "--show", "compile,tflops")
     assert r.returncode == 0, r.stderr
     assert needle in out.read_text()
+    # written in pieces (formats.parts: HTML a table at a time), on stdout too: the text render() gives
+    rendered = api.load(page_dir, extras=("compile", "tflops")).render(fmt)
+    assert out.read_text(encoding="utf-8") == rendered
+    assert vc("report", page_dir, "--format", fmt, "--show", "compile,tflops").stdout == rendered
 
 
 def test_report_png(page_dir, tmp_path):

@@ -3,6 +3,8 @@ import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vercompare.report import stats
 from vercompare_runner import intervals
@@ -200,6 +202,52 @@ def test_holm_step_down():
     assert stats.holm([0.01, 0.04, 0.03, 0.005], alpha=0.05) == [True, False, False, True]
     assert stats.holm([0.001] * 3) == [True] * 3
     assert stats.holm([0.9, 0.02]) == [False, True]
+
+
+def _holm_every_p_ranked(pvalues, alpha):
+    """Holm's procedure as written: every p-value sorted, the step-down over all of them."""
+    order = sorted(range(len(pvalues)), key=pvalues.__getitem__)
+    rejected = [False] * len(pvalues)
+    for rank, i in enumerate(order):
+        if pvalues[i] > alpha / (len(pvalues) - rank):
+            break
+        rejected[i] = True
+    return rejected
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.lists(st.one_of(st.just(1.0), st.just(0.05), st.floats(0.0, 1.0), st.floats(0.0, 0.002)), max_size=60),
+       st.sampled_from([0.05, 0.01, 0.2]))
+def test_holm_ranks_only_what_it_can_reject_and_decides_as_the_whole_ranking(pvalues, alpha):
+    """stats.holm sorts only the p-values up to alpha (a run of one round a side has 30,000 at p = 1): the
+    same rejections as ranking them all, ties and p = alpha included."""
+    assert stats.holm(pvalues, alpha) == _holm_every_p_ranked(pvalues, alpha)
+
+
+def _separately(rounds, confidence=stats.CONFIDENCE):
+    one = stats.side(rounds, cleaned=True)
+    samples = rounds[0] if len(rounds) == 1 else [x for r in rounds for x in r]
+    return one, stats.figure_interval(rounds, confidence, one, cleaned=True), stats.noise(samples, cleaned=True)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(st.lists(st.floats(0.01, 1e4), min_size=1, max_size=9), min_size=1, max_size=4),
+       st.sampled_from([0.95, 0.9]))
+def test_a_figures_three_statistics_together_are_those_made_one_by_one(rounds, confidence):
+    """stats.figure_stats (one sort of a round for its median, range and side) gives side(),
+    figure_interval() and noise() to the last bit, one round or several, one value or many."""
+    assert stats.figure_stats(rounds, confidence) == _separately(rounds, confidence)
+
+
+def test_a_figure_with_a_value_a_log_cannot_take_fails_as_figure_interval_fails():
+    for figure in ([[0.0, 1.0, 2.0]], [[-1.0]], [[1.0], [0.0]]):
+        try:
+            expected = _separately(figure)
+        except ValueError as exc:
+            with pytest.raises(ValueError, match=str(exc)):
+                stats.figure_stats(figure)
+        else:
+            assert stats.figure_stats(figure) == expected
 
 
 def test_reproducible():

@@ -40,3 +40,20 @@ def test_valid_lines_survive_whatever_stands_beside_them(tmp_path_factory, lines
     expected = [json.loads(schema.dump_line(item)) for kind, item in lines if kind == "ok"]
     assert records == expected
     assert [n for n, _ in problems] == [i for i, (kind, _) in enumerate(lines, 1) if kind == "bad"]
+
+
+def _outcome(parse, line):
+    try:
+        return "value", parse(line)
+    except ValueError as exc:
+        return "error", str(exc)
+
+
+@BUDGET
+@given(st.one_of(RECORDS.map(schema.dump_line), DAMAGE), st.sampled_from(["", "\n", " \n", "\r\n", "x", " {}"]),
+       st.sampled_from(["", " ", "\ufeff"]))
+def test_a_line_reads_as_json_loads_reads_it(line, tail, head):
+    """schema._loads calls json's scanner directly: each line, whole or damaged, with anything before or
+    after it, gives json.loads's value or its error message."""
+    line = head + line.rstrip("\n") + tail
+    assert _outcome(schema._loads, line) == _outcome(json.loads, line)
