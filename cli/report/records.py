@@ -276,8 +276,11 @@ def measured_cells(records) -> dict[tuple[str, str], Measured]:
     # most cells have one round: nothing to sort
     out = {}
     for key, rounds in grouped.items():
-        if len(rounds) > 1:
-            rounds.sort(key=lambda x: x[0])
+        if len(rounds) == 1:
+            _, r, case, gpu = rounds[0]
+            out[key] = Measured((r,), key[0], case, gpu)
+            continue
+        rounds.sort(key=lambda x: x[0])
         _, _, case, gpu = rounds[-1]
-        out[key] = Measured(tuple(x[1] for x in rounds), key[0], case, gpu)
+        out[key] = Measured(tuple([x[1] for x in rounds]), key[0], case, gpu)
     return out

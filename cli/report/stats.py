@@ -23,7 +23,6 @@ never PASSes a gate.
 from __future__ import annotations
 
 import math
-import statistics
 from functools import lru_cache
 
 from vercompare.report.frozen import frozen
@@ -156,6 +155,8 @@ def median(samples) -> float:
     xs = clean(samples)
     if not xs:
         raise ValueError("median of no values")
+    import statistics  # only here and in _start: 3 ms of every report's start (fractions, decimal, random)
+
     return statistics.median(xs)
 
 
@@ -424,6 +425,8 @@ def t_pdf(t: float, df: float, log_density: float | None = None) -> float:
 @lru_cache(maxsize=64)
 def _normal_ppf(p: float) -> float:
     # a report asks t_ppf at one or two confidence levels, each with its own df: the same p every time
+    import statistics
+
     return statistics.NormalDist().inv_cdf(p)
 
 

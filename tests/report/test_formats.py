@@ -1,6 +1,7 @@
 """md / html (checked in headless Chromium) / json / csv / png renderers."""
 import csv
 import dataclasses
+import html
 import io
 import json
 import math
@@ -11,9 +12,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vercompare.report import Options, build, render
-from vercompare.report.html import ratio_svg
+from vercompare.report.html import escape, ratio_svg
 from vercompare.report.png import write_png
 from vercompare_runner.vocabulary import STATUSES, UNSUPPORTED
 
@@ -77,6 +80,13 @@ def test_png_chart(report, tmp_path):
     path = write_png(report, tmp_path / "chart.png")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab &<>\"'·↑x;#"), max_size=30) | st.text(max_size=30))
+def test_html_escapes_as_the_html_module_does(text):
+    """html.escape's replaces, written in the page's module (the html module loads 2,231 entities)."""
+    assert escape(text) == html.escape(text)
 
 
 def test_html_is_self_contained(report):
