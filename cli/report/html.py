@@ -143,8 +143,9 @@ def steps_svg(table: Table) -> str:
     boxes = []
     for row in table.rows:
         for i, (c, cell) in enumerate(zip(table.main_columns, row.cells)):
-            if cell.step_ms:
-                boxes.append((f"{row.label} / {c.label}", i, cell.step_ms))
+            step_ms = cell.step_ms  # a Detail: read once
+            if step_ms:
+                boxes.append((f"{row.label} / {c.label}", i, step_ms))
     if not boxes:
         return ""
     top = max(b[2][4] for b in boxes) * 1.05 or 1.0
