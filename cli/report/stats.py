@@ -321,14 +321,15 @@ def ratio_of_samples(baseline, other, confidence: float = CONFIDENCE) -> Ratio:
     return ratio(a, b, confidence)
 
 
-def holm(pvalues: list[float], alpha: float = ALPHA) -> list[bool]:
-    """Holm's step-down: which hypotheses are rejected with the family-wise error rate at alpha."""
-    m = len(pvalues)
+def holm(pvalues: list[float], alpha: float = ALPHA, m: int | None = None) -> list[bool]:
+    """Holm's step-down: which hypotheses are rejected with the family-wise error rate at alpha. `m`: the
+    family's size where it holds more tests than `pvalues` (those left out have p = 1: never rejected)."""
+    m = len(pvalues) if m is None else m
     # only p-values up to alpha are ranked: one above it is never rejected (alpha / (m - rank) <= alpha)
-    # and sorts after all of them, so their ranks are those of the full order (a run of one round a
-    # side has only p = 1: a 10,000-cell one, 30,000 tests to sort)
+    # and sorts after all of them, so their ranks are those of the full order (a matrix's tests are
+    # mostly far above alpha)
     order = sorted([i for i, p in enumerate(pvalues) if p <= alpha], key=pvalues.__getitem__)
-    rejected = [False] * m
+    rejected = [False] * len(pvalues)
     for rank, i in enumerate(order):
         if pvalues[i] > alpha / (m - rank):
             break

@@ -134,45 +134,56 @@ def decide(comparisons: list[Comparison], thresholds: Thresholds | None = None,
         cells = tuple(CellVerdict(where, "failed", (text,)) for where, text in failed)
         tally = Counter(c.category for c in cells)
         return Verdict(NO_COMPARISON, tuple((name, tally[name]) for name in CATEGORIES), cells, gated, thresholds)
-    # every one-sided test of the matrix: (comparison index, metric, stage, ratio, threshold, alpha)
-    tests = []
+    # every one-sided test of the matrix, per cell in order: (metric, stage, ratio, threshold, rejected, shown
+    # within). A ratio of one process a side has p = 1 both ways (Ratio.p_worse_than, p_within): decided here,
+    # Holm counting it; the others wait for Holm over the matrix: (their cell's tests, index, p-value).
     fractions = {metric: judged.fraction(name) for metric, (name, _, _) in _TESTED.items()}  # parsed once
     states = [_states(c) for c in comparisons]
     level = _levels(looks)
-    for i, c in enumerate(comparisons):
-        if states[i] is not None:
+    by_cell: list[list] = []
+    held, n_tests = [], 0
+    for c, state in zip(comparisons, states):
+        tests: list = []
+        by_cell.append(tests)
+        if state is not None:
             continue
-        for metric in _TESTED:
+        for metric, stage, r in _ratios(c):
             threshold = fractions[metric]
             if threshold is None:
                 continue
-            if metric == "speed":
-                tests.extend((i, metric, stage, r, threshold, level(r)) for stage, r in c.speed
-                             if r is not None)
-            else:
-                r = getattr(c, metric)
-                if r is not None:
-                    tests.append((i, metric, None, r, threshold, level(r)))
-    # Holm at the look's level: p scaled by ALPHA / level, so Holm's alpha / (m - rank) becomes
-    # level / (m - rank)
-    # (a ratio of one process a side has p = 1 both ways: Ratio.p_worse_than, p_within)
-    pvalues = [1.0 if r.one_process else min(1.0, r.p_worse_than(t, _TESTED[m][2]) * stats.ALPHA / a)
-               for _, m, _, r, t, a in tests]
-    rejected = stats.holm(pvalues) if pvalues else []
-    by_cell: dict[int, list] = {}
-    for (i, metric, stage, r, threshold, a), reject in zip(tests, rejected):
-        shown_within = not r.one_process and r.p_within(threshold, _TESTED[metric][2]) <= level(r, within=True)
-        by_cell.setdefault(i, []).append((metric, stage, r, threshold, reject, shown_within))
+            n_tests += 1
+            tests.append((metric, stage, r, threshold, False, False))
+            if not r.one_process:
+                # Holm at the look's level: p scaled by ALPHA / level, so Holm's alpha / (m - rank) becomes
+                # level / (m - rank)
+                p = min(1.0, r.p_worse_than(threshold, _TESTED[metric][2]) * stats.ALPHA / level(r))
+                held.append((tests, len(tests) - 1, p))
+    rejected = stats.holm([p for _, _, p in held], m=n_tests) if held else []
+    for (tests, k, _), reject in zip(held, rejected):
+        metric, stage, r, threshold, _, _ = tests[k]
+        shown_within = r.p_within(threshold, _TESTED[metric][2]) <= level(r, within=True)
+        tests[k] = (metric, stage, r, threshold, reject, shown_within)
     # a cell decided by its states (broke, interrupted, no provenance) gains nothing from more rounds:
     # it names no units
-    cells = [_cell_verdict(c, by_cell.get(i, ()), judged) if states[i] is None else states[i]
-             for i, c in enumerate(comparisons)]
+    cells = [_cell_verdict(c, tests, judged) if state is None else state
+             for c, state, tests in zip(comparisons, states, by_cell)]
     tally = Counter(c.category for c in cells)
     counts = tuple((name, tally[name]) for name in CATEGORIES)
     n = dict(counts)
     result = "FAIL" if n["regressed"] or n["broke"] else ("INCONCLUSIVE" if n["inconclusive"] or n["interrupted"]
                                                            else "PASS")
     return Verdict(result, counts, tuple(cells), gated, thresholds)
+
+
+def _ratios(c: Comparison):
+    """(metric, stage, ratio) of each kind of change a comparison has, in _TESTED's order."""
+    for stage, r in c.speed:
+        if r is not None:
+            yield "speed", stage, r
+    for metric in ("compile", "first_call", "memory"):
+        r = getattr(c, metric)
+        if r is not None:
+            yield metric, None, r
 
 
 def _levels(looks: tuple[int, int] | None):

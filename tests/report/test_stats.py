@@ -222,6 +222,10 @@ def test_holm_ranks_only_what_it_can_reject_and_decides_as_the_whole_ranking(pva
     """stats.holm sorts only the p-values up to alpha (a run of one round a side has 30,000 at p = 1): the
     same rejections as ranking them all, ties and p = alpha included."""
     assert stats.holm(pvalues, alpha) == _holm_every_p_ranked(pvalues, alpha)
+    # the tests at p = 1 left out and counted in m (the verdict decides one-process ratios so)
+    kept = [i for i, p in enumerate(pvalues) if p < 1.0]
+    full = _holm_every_p_ranked(pvalues, alpha)
+    assert stats.holm([pvalues[i] for i in kept], alpha, m=len(pvalues)) == [full[i] for i in kept]
 
 
 def _separately(rounds, confidence=stats.CONFIDENCE):
