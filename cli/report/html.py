@@ -125,7 +125,8 @@ def ratio_svg(table: Table, threshold: float) -> str:
     # writes, twice as fast), each once
     for k, (label, r) in enumerate(rows):
         yc = top + k * row_h + row_h / 2
-        colour = ("#087f23" if r.value > 1 else "#b00020") if r.significant else "#777"
+        significant = r.significant
+        colour = ("#087f23" if r.value > 1 else "#b00020") if significant else "#777"
         label, y = escape(label), "%.1f" % yc
         out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (left - 6, yc + 4, label))
         if math.isfinite(r.low) and math.isfinite(r.high):
@@ -133,7 +134,7 @@ def ratio_svg(table: Table, threshold: float) -> str:
                        % (x(r.low), x(r.high), y, y, colour))
         out.append('<circle class="ratio" cx="%.1f" cy="%s" r="4" fill="%s"><title>%s: x%.3f [%.3f, %.3f]%s</title>'
                    '</circle>' % (x(r.value), y, colour, label, r.value, r.low, r.high,
-                                  "" if r.significant else " not significant"))
+                                  "" if significant else " not significant"))
     out.append("</svg>")
     return "".join(out)
 

@@ -316,7 +316,7 @@ def _table(key: tuple, by_pipe: dict, layout: _Layout):
     for pipe in pipes:
         recs = by_pipe[pipe]
         label = PIPELINE_LABELS.get(pipe, pipe)
-        cells, sides = [], []
+        cells, pairs = [], []  # the cells, and each one's (Measured, its baseline's Measured)
         for col, key, base_key in zip(main_cols, keys, base_keys):
             m, base = recs.get(key), None if base_key is None else recs.get(base_key)
             cell = _cell(m, base, col, layout, eager=recs.get((col.variant, "off")))
@@ -326,9 +326,9 @@ def _table(key: tuple, by_pipe: dict, layout: _Layout):
                 output_flags.append(f"{title}: {label} / {col.label}: output differs from "
                                     f"{labels.get(base_name, base_name)}: {what}")
             cells.append(cell)
-            sides.append((m, base))
+            pairs.append((m, base))
         by_column = dict(zip(keys, cells))
-        for col, base_key, cell, (m, base) in zip(main_cols, base_keys, cells, sides):
+        for col, base_key, cell, (m, base) in zip(main_cols, base_keys, cells, pairs):
             if one_variant and cell.state not in (OK, "missing"):
                 failed.append((f"{title}: {label} / {col.label}", cell.text or cell.state))
             if base_key is not None:
