@@ -6,7 +6,6 @@ format first reads them (model.Detail): the table and Markdown show them only as
 from __future__ import annotations
 
 from functools import lru_cache
-from math import isfinite
 
 from vercompare.report import compile_cost, gpu_state, stats
 from vercompare.report.peaks import peak_tflops
@@ -85,9 +84,7 @@ def step_summary(m: Measured):
         steps = (r.get("samples") or {}).get(STEP_S)
         if not steps and r.get("stages"):
             steps = (r["stages"][0].get("samples") or {}).get(STEP_S)
-        # stats.clean's test, in the one pass that flattens the calls
-        flat += [float(x) for call in steps or () if isinstance(call, list) for x in call
-                 if (type(x) is float or type(x) is int) and isfinite(x)]
+        flat += stats.clean(x for call in steps or () if isinstance(call, list) for x in call)  # one pass
     if not flat:
         return None
     flat.sort()

@@ -89,11 +89,9 @@ def ratio_svg(table: Table, threshold: float) -> str:
     for row in table.rows:
         for stage in row.stages or (None,):
             for i, c in cols:
-                for f in row.cells[i].figures:  # the stage's figure (a loop, not next(): 9,000 cells)
-                    if f.stage == stage:
-                        if f.ratio is not None:
-                            rows.append((f"{row.label}{' ' + stage if stage else ''} / {c.label}", f.ratio))
-                        break
+                f = next((f for f in row.cells[i].figures if f.stage == stage), None)
+                if f is not None and f.ratio is not None:
+                    rows.append((f"{row.label}{' ' + stage if stage else ''} / {c.label}", f.ratio))
     if not rows:
         return ""
     ends = [v for _, r in rows for v in (r.low, r.high, r.value) if math.isfinite(v) and v > 0]
@@ -155,21 +153,20 @@ def steps_svg(table: Table) -> str:
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart steps" width="{width}" height="{H}" '
            f'role="img" aria-label="per-step time distributions: {escape(table.title)}">',
            '<text x="4" y="12" font-weight="bold">time per denoising step (ms): min, quartiles, max</text>']
-    # a box per cell, as ratio_svg's rows: with %, each number once; x = left + plot_w * v / top, written
-    # out (10,000 boxes, 6 positions each)
+    x = lambda v: left + plot_w * v / top  # noqa: E731
+    # a box per cell, as ratio_svg's rows: with %, each number once
     for k, (label, ci, (mn, q1, md, q3, mx)) in enumerate(boxes):
         yc = 30 + k * row_h + row_h / 2
         colour = PALETTE[ci % len(PALETTE)]
-        x_q1 = left + plot_w * q1 / top
-        label, y, x_md = escape(label), "%.1f" % yc, "%.1f" % (left + plot_w * md / top)
+        x_q1 = x(q1)
+        label, y, x_md = escape(label), "%.1f" % yc, "%.1f" % x(md)
         out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>'
                    '<line x1="%.1f" x2="%.1f" y1="%s" y2="%s" stroke="#555"/>'
                    '<rect class="box" x="%.1f" y="%.1f" width="%.1f" height="10" fill="%s" fill-opacity="0.6" stroke="%s">'
                    '<title>%s: median %.2f ms (min %.2f, max %.2f)</title></rect>'
                    '<line x1="%s" x2="%s" y1="%.1f" y2="%.1f" stroke="#000" stroke-width="2"/>'
-                   % (left - 6, yc + 4, label, left + plot_w * mn / top, left + plot_w * mx / top, y, y, x_q1, yc - 5,
-                      max(1, left + plot_w * q3 / top - x_q1), colour, colour, label, md, mn, mx, x_md, x_md, yc - 6,
-                      yc + 6))
+                   % (left - 6, yc + 4, label, x(mn), x(mx), y, y, x_q1, yc - 5, max(1, x(q3) - x_q1), colour,
+                      colour, label, md, mn, mx, x_md, x_md, yc - 6, yc + 6))
     ay = 30 + row_h * len(boxes) + 4
     out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{ay}" y2="{ay}" stroke="#333"/>'
                f'<text x="{left}" y="{ay + 13}">0</text>'
@@ -182,10 +179,6 @@ def speed_threshold(report: Report) -> float:
     v = report.verdict
     return (v.thresholds.fraction("fail_on_regression") if v.gated else None) or \
         DEFAULTS.fraction("fail_on_regression")
-
-
-def render_html(report: Report) -> str:
-    return "".join(html_parts(report))
 
 
 def html_parts(report: Report) -> Iterator[str]:

@@ -242,10 +242,9 @@ class Measured:
         known = self._per_round
         values = known.get(metric)
         if values is None:  # each asked for several times: the cell, its comparison, the verdict's memory
-            if len(self.records) == 1:  # most cells: one round, no generators (_finite_number, written out)
+            if len(self.records) == 1:  # most cells: one round, no generators
                 v = (self.records[0].get("metrics") or {}).get(metric)
-                ok = isinstance(v, (int, float)) and type(v) is not bool and math.isfinite(v)
-                values = (float(v),) if ok else ()
+                values = (float(v),) if _finite_number(v) else ()
             else:
                 values = tuple(float(v) for v in ((r.get("metrics") or {}).get(metric) for r in self.records)
                                if _finite_number(v))
@@ -276,11 +275,8 @@ def measured_cells(records) -> dict[tuple[str, str], Measured]:
     # most cells have one round: nothing to sort
     out = {}
     for key, rounds in grouped.items():
-        if len(rounds) == 1:
-            _, r, case, gpu = rounds[0]
-            out[key] = Measured((r,), key[0], case, gpu)
-            continue
-        rounds.sort(key=lambda x: x[0])
+        if len(rounds) > 1:
+            rounds.sort(key=lambda x: x[0])
         _, _, case, gpu = rounds[-1]
         out[key] = Measured(tuple([x[1] for x in rounds]), key[0], case, gpu)
     return out

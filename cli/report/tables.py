@@ -475,14 +475,13 @@ class _Measures:
         value per round, its own between-round spread, Welch's df (stats.ratio); None where a side
         lacks it. Memory is the GPU's allocated bytes where both sides have them, else (a CPU run) the
         process's peak resident set, so a memory gate judges CPU runs too."""
-        b, c = base.rounds_of, cand.rounds_of
-        memory = PEAK_MEM_ALLOCATED if b(PEAK_MEM_ALLOCATED) and c(PEAK_MEM_ALLOCATED) else CPU_PEAK_RSS
-        return (self.metric_ratio(base, cand, COMPILE_S, b(COMPILE_S), c(COMPILE_S)),
-                self.metric_ratio(base, cand, FIRST_CALL_S, b(FIRST_CALL_S), c(FIRST_CALL_S)),
-                self.metric_ratio(base, cand, memory, b(memory), c(memory)))
+        both = base.rounds_of(PEAK_MEM_ALLOCATED) and cand.rounds_of(PEAK_MEM_ALLOCATED)
+        memory = PEAK_MEM_ALLOCATED if both else CPU_PEAK_RSS
+        return tuple(self.metric_ratio(base, cand, metric) for metric in (COMPILE_S, FIRST_CALL_S, memory))
 
-    def metric_ratio(self, base: Measured, cand: Measured, metric: str, base_values, cand_values):
-        """One per-round metric's ratio (metric_ratios), from the values of each side's rounds."""
+    def metric_ratio(self, base: Measured, cand: Measured, metric: str):
+        """One per-round metric's ratio (metric_ratios); None where a side lacks it."""
+        base_values, cand_values = base.rounds_of(metric), cand.rounds_of(metric)
         if not base_values or not cand_values:
             return None
         one = stats.ratio_of_single_values(base_values, cand_values)
