@@ -46,6 +46,11 @@ def listing(client, used: dict[str, str] | None = None) -> list[dict]:
     return sorted(rows, key=lambda r: r["created"], reverse=True)
 
 
+def names_of(image) -> set[str]:
+    """What `images rm` and `prune --keep` know an image by: its variant and each of its tags."""
+    return {(image.labels or {}).get(LABEL_PREFIX + "variant", "?"), *image.tags, image.short_id}
+
+
 def named(client, names) -> list:
     """Our images whose tag or variant is one of names (all of ours for none); BadInput for a name
     that matches none."""
@@ -54,7 +59,7 @@ def named(client, names) -> list:
         return images
     out = []
     for name in names:
-        hits = [img for img in images if name in (describe(img)["tag"], describe(img)["variant"])]
+        hits = [img for img in images if name in names_of(img)]
         if not hits:
             raise BadInput(f"no vercompare image named {name}", hint="see `vercompare images ls`")
         out.extend(h for h in hits if h not in out)
@@ -65,9 +70,7 @@ def remove(client, name: str) -> int:
     """Remove the images whose tag or variant is `name`; BadInput when there is none."""
     import docker
 
-    hits = [img for img in ours(client) if name in (describe(img)["tag"], describe(img)["variant"])]
-    if not hits:
-        raise BadInput(f"no vercompare image named {name}", hint="see `vercompare images ls`")
+    hits = named(client, [name])
     for img in hits:
         try:
             client.images.remove(img.id, force=True)
@@ -77,9 +80,11 @@ def remove(client, name: str) -> int:
 
 
 def prunable(client, keep=(), keep_days: float = 0, used: dict[str, str] | None = None, now=None) -> list:
-    """Our images except those of the variants in `keep` and those a run used in the last keep_days."""
+    """Our images except those `keep` names (by variant or tag, as `remove` takes them) and those a run
+    used in the last keep_days."""
     now = now or dt.datetime.now(dt.timezone.utc)
-    return [i for i in ours(client) if describe(i)["variant"] not in set(keep or ())
+    kept = set(keep or ())
+    return [i for i in ours(client) if kept.isdisjoint(names_of(i))
             and not recently_used((used or {}).get(i.id), keep_days, now)]
 
 

@@ -190,7 +190,7 @@ def test_weights_are_a_function_of_config_and_seed(versions_run, newest_alone):
 # `vercompare images ls | rm | prune`, on the images the run above built plus throw-away ones
 # (labelled like ours, made in a second from the base image), so the cache survives the test.
 
-def _disposable(engine, variant: str):
+def _disposable(engine, variant: str, tag: str | None = None):
     import io
 
     from vercompare.images.definition import LABEL_PREFIX
@@ -198,7 +198,7 @@ def _disposable(engine, variant: str):
     plan = {"python": "3.11", "pins": [{"requirement": "x<1", "reason": "test"}]}
     image, _ = engine.client.images.build(
         fileobj=io.BytesIO(f"FROM {engine.base_image}\nLABEL vercompare.test.disposable={variant}\n".encode()),
-        tag=f"vercompare/variant:test-{variant}", rm=True,
+        tag=tag or f"vercompare/variant:test-{variant}", rm=True,
         labels={LABEL_PREFIX + "managed": "true", LABEL_PREFIX + "variant": variant,
                 LABEL_PREFIX + "plan": json.dumps(plan)})
     return image
@@ -248,15 +248,24 @@ def test_images_ls_rm_prune(engine, versions_run):
         assert row["shared_layers"] >= 3 and row["shared_mb"] > 100 and row["last_used"] >= meta["created_at"], row
     assert listed["vercompare/variant:test-disposable-c"]["last_used"] is None
 
-    # prune: what no run used in the last 7 days (the default), but what --keep names; the images of
-    # this module's runs stay because they were used today, not because they are named
-    keep = [a for name in sorted(variants) if not name.startswith("disposable-") and name not in built.values()
-            for a in ("--keep", name)]
+    # prune: what no run used in the last 7 days (the default) - recency is an image's, not its variant's:
+    # an older build of a variant this run used (a stale one made here) goes - but what --keep names,
+    # by variant (disposable-d) or by tag (whatever else this engine holds: a cache that lives across CI
+    # runs keeps builds of earlier pins, unused for weeks). This run's images stay because they were
+    # used today, not because they are named.
+    stale = "vercompare/variant:test-stale-" + name_of("0.17.1")
+    _disposable(engine, name_of("0.17.1"), tag=stale)
+    _disposable(engine, "disposable-d")
+    listed = _ls(engine)
+    others = sorted(tag for tag, row in listed.items()
+                    if tag not in built and tag != stale and not row["variant"].startswith("disposable-"))
+    keep = ["--keep", "disposable-d", *(a for tag in others for a in ("--keep", tag))]
     proc = vercompare("images", "prune", *keep, "--yes", engine=engine, timeout=300)
-    assert proc.returncode == 0 and "removed 1 image(s)" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "removed 2 image(s)" in proc.stdout, proc.stdout + proc.stderr
     after = _ls(engine)
-    assert {row["variant"] for row in after.values()} == variants - {"disposable-c"}
-    assert set(built) <= set(after)
+    assert set(after) == set(listed) - {"vercompare/variant:test-disposable-c", stale}
     # nothing left to prune under the same --keep
     proc = vercompare("images", "prune", *keep, "--yes", engine=engine, timeout=120)
     assert proc.returncode == 0 and "nothing to prune" in proc.stdout
+    proc = vercompare("images", "rm", "disposable-d", engine=engine, timeout=120)
+    assert proc.returncode == 0, proc.stderr
