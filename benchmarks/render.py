@@ -91,12 +91,12 @@ def compile_bytecode() -> None:
 
 
 def main() -> None:
-    compile_bytecode()
     ap = argparse.ArgumentParser()
     ap.add_argument("--cells", type=int, default=10_000)
     ap.add_argument("--samples", type=int, default=5, help="measured calls per cell")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    compile_bytecode()
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = big_run(Path(tmp) / "big", cells=args.cells, n=args.samples)
         results = run_dir / "results.jsonl"

@@ -177,16 +177,25 @@ def side(rounds, cleaned: bool = False) -> Side | None:
     per_round = _positive(rounds if cleaned else [clean(r) for r in rounds])
     if not per_round:
         return None
+    if len(per_round) == 1:
+        return _side_of_round(per_round[0], _median_of(per_round[0]))
     logs = [math.log(_median_of(r)) for r in per_round]
-    if len(logs) >= 2:
-        # A round median varies at least as much as the median of its own calls: the floor keeps a
-        # few rounds that happen to agree (or are stored rounded) from claiming certainty.
-        floor = math.fsum(_median_variance(r) for r in per_round) / len(per_round)
-        own = _variance(logs)
-        return Side(len(logs), math.fsum(logs) / len(logs), max(own, floor), len(logs) - 1.0, False, own, floor)
-    if len(per_round[0]) < 2:
-        return Side(1, logs[0], None, 0.0, True)
-    return Side(1, logs[0], _median_variance(per_round[0]), len(per_round[0]) - 1.0, True)
+    # A round median varies at least as much as the median of its own calls: the floor keeps a
+    # few rounds that happen to agree (or are stored rounded) from claiming certainty.
+    floor = math.fsum(_median_variance(r) for r in per_round) / len(per_round)
+    own = _variance(logs)
+    return Side(len(logs), math.fsum(logs) / len(logs), max(own, floor), len(logs) - 1.0, False, own, floor)
+
+
+def _side_of_round(xs: list[float], median: float) -> Side:
+    """side() of one round of positive calls, given their median: its log, and the variance of that
+    median where there are two calls or more."""
+    return Side(1, math.log(median), _median_variance(xs) if len(xs) > 1 else None, len(xs) - 1.0, True)
+
+
+def _range_of_round(ordered: list[float]) -> Estimate:
+    """figure_interval() of one round (its calls sorted): their median and range, coverage 0."""
+    return Estimate(_median_of_sorted(ordered), ordered[0], ordered[-1], len(ordered), 0.0)
 
 
 def side_of_values(values) -> Side | None:
@@ -228,7 +237,10 @@ def _median_variance(values: list[float]) -> float:
 
 
 def _median_of(xs: list[float]) -> float:
-    s = sorted(xs)
+    return _median_of_sorted(sorted(xs))
+
+
+def _median_of_sorted(s: list[float]) -> float:
     n, mid = len(s), len(s) // 2
     return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2.0
 
@@ -281,10 +293,7 @@ def figure_interval(rounds, confidence: float = CONFIDENCE, of_rounds: Side | No
     as side()'s."""
     per_round = _positive(rounds if cleaned else [clean(x) for x in rounds])
     if len(per_round) == 1:  # one round (most cells): its calls' median and range
-        flat = sorted(per_round[0])
-        n, mid = len(flat), len(flat) // 2
-        value = flat[mid] if n % 2 else (flat[mid - 1] + flat[mid]) / 2.0
-        return Estimate(value, flat[0], flat[-1], n, 0.0)
+        return _range_of_round(sorted(per_round[0]))
     flat = [v for r in per_round for v in r]
     if not flat:
         raise ValueError("median of no values")
@@ -297,18 +306,11 @@ def figure_interval(rounds, confidence: float = CONFIDENCE, of_rounds: Side | No
 def figure_stats(rounds, confidence: float = CONFIDENCE) -> tuple[Side | None, Estimate, Noise]:
     """side(), figure_interval() and noise() of a figure's rounds (each clean()'s list), together: a
     report takes all three of every figure, and one round (most cells) is sorted once for them."""
-    if len(rounds) == 1:
-        xs = rounds[0]
-        if xs and min(xs) > 0:  # _positive's test
-            s = sorted(xs)
-            n, mid = len(s), len(s) // 2
-            value = s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2.0
-            one = Side(1, math.log(value), None, 0.0, True) if n < 2 else \
-                Side(1, math.log(value), _median_variance(xs), n - 1.0, True)
-            return one, Estimate(value, s[0], s[-1], n, 0.0), noise(xs, cleaned=True)
-        samples = xs
-    else:
-        samples = [x for r in rounds for x in r]
+    xs = rounds[0] if len(rounds) == 1 else None
+    if xs and min(xs) > 0:  # _positive's test of one round
+        estimate = _range_of_round(sorted(xs))
+        return _side_of_round(xs, estimate.value), estimate, noise(xs, cleaned=True)
+    samples = [x for r in rounds for x in r]
     of_rounds = side(rounds, cleaned=True)
     return of_rounds, figure_interval(rounds, confidence, of_rounds, cleaned=True), noise(samples, cleaned=True)
 

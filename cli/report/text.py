@@ -174,12 +174,15 @@ def summary_lines(report: Report) -> list[str]:
     return out
 
 
+# the verdict's categories verdict_details names, worst first -> rank
+_DETAILED = {category: i for i, category in enumerate(("failed", "broke", "regressed", "interrupted", "inconclusive",
+                                                        "fixed"))}
+
+
 def verdict_details(report: Report) -> list[str]:
     """One line per cell that broke, regressed, was interrupted, is inconclusive or was fixed, worst
     first (improved cells are only counted: a gate reads what went wrong)."""
-    rank = {category: i for i, category in enumerate(("failed", "broke", "regressed", "interrupted", "inconclusive",
-                                                        "fixed"))}
-    cells = sorted((c for c in report.verdict.cells if c.category in rank), key=lambda c: rank[c.category])
+    cells = sorted((c for c in report.verdict.cells if c.category in _DETAILED), key=lambda c: _DETAILED[c.category])
     return [f"{c.category}: {c.where}" + (f" ({', '.join(c.reasons)})" if c.reasons else "") for c in cells]
 
 

@@ -180,10 +180,11 @@ def _ratios(c: Comparison):
     for stage, r in c.speed:
         if r is not None:
             yield "speed", stage, r
-    for metric in ("compile", "first_call", "memory"):
-        r = getattr(c, metric)
-        if r is not None:
-            yield metric, None, r
+    for metric in _TESTED:
+        if metric != "speed":  # the others are one ratio each, in the field of their name
+            r = getattr(c, metric)
+            if r is not None:
+                yield metric, None, r
 
 
 def _levels(looks: tuple[int, int] | None):
