@@ -98,10 +98,11 @@ def recently_used(when: str | None, days: float, now: dt.datetime) -> bool:
 
 
 def prune(client, images) -> float:
-    """Remove these images and the dangling build layers; returns about how many bytes went."""
+    """Remove these images (their untagged parents go with them, as `docker rmi` does); returns about
+    how many bytes went. No engine-wide prune of dangling images: that took builds of ours that --keep
+    named but a newer build had untagged, and would take a user's own untagged images."""
     freed = 0
     for img in images:
         freed += img.attrs.get("Size", 0)
         client.images.remove(img.id, force=True)
-    client.images.prune(filters={"dangling": True})
     return freed

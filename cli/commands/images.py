@@ -59,8 +59,8 @@ def images_rm(names: List[str] = typer.Argument(..., help="Tags (vercompare/vari
         print(f"removed {name}")
 
 
-@images_app.command("prune", help="Remove vercompare images no run used in the last --keep-days (and their "
-                                  "dangling build layers).")
+@images_app.command("prune", help="Remove vercompare images no run used in the last --keep-days, untagged "
+                                  "older builds included (see `images ls`); nothing else of the engine.")
 def images_prune(keep: Optional[List[str]] = typer.Option(None, "--keep", help="Variant names or tags to keep (repeat the option)."),
                  keep_days: float = typer.Option(7, "--keep-days", help="Keep images a run used in this many days "
                                                  "(0: remove all but --keep)."),

@@ -190,17 +190,19 @@ def test_weights_are_a_function_of_config_and_seed(versions_run, newest_alone):
 # `vercompare images ls | rm | prune`, on the images the run above built plus throw-away ones
 # (labelled like ours, made in a second from the base image), so the cache survives the test.
 
-def _disposable(engine, variant: str, tag: str | None = None):
+def _disposable(engine, variant: str, tag: str | None = None, build: int = 0, ours: bool = True):
+    """build: another number, other content (a later build of the same tag leaves the earlier one
+    untagged); ours=False: an image of the user's, without our labels."""
     import io
 
     from vercompare.images.definition import LABEL_PREFIX
 
     plan = {"python": "3.11", "pins": [{"requirement": "x<1", "reason": "test"}]}
+    labels = {LABEL_PREFIX + "managed": "true", LABEL_PREFIX + "variant": variant,
+              LABEL_PREFIX + "plan": json.dumps(plan)} if ours else {}
     image, _ = engine.client.images.build(
-        fileobj=io.BytesIO(f"FROM {engine.base_image}\nLABEL vercompare.test.disposable={variant}\n".encode()),
-        tag=tag or f"vercompare/variant:test-{variant}", rm=True,
-        labels={LABEL_PREFIX + "managed": "true", LABEL_PREFIX + "variant": variant,
-                LABEL_PREFIX + "plan": json.dumps(plan)})
+        fileobj=io.BytesIO(f"FROM {engine.base_image}\nLABEL vercompare.test.disposable={variant}-{build}\n".encode()),
+        tag=tag or f"vercompare/variant:test-{variant}", rm=True, labels=labels)
     return image
 
 
@@ -250,22 +252,33 @@ def test_images_ls_rm_prune(engine, versions_run):
 
     # prune: what no run used in the last 7 days (the default) - recency is an image's, not its variant's:
     # an older build of a variant this run used (a stale one made here) goes - but what --keep names,
-    # by variant (disposable-d) or by tag (whatever else this engine holds: a cache that lives across CI
-    # runs keeps builds of earlier pins, unused for weeks). This run's images stay because they were
-    # used today, not because they are named.
+    # by variant (disposable-d), by tag or, for a build a later one untagged, by id (whatever else this
+    # engine holds: a cache that lives across CI runs keeps builds of earlier pins, unused for weeks,
+    # some untagged - CI failed once when prune took one of those that --keep named). This run's images
+    # stay because they were used today, not because they are named; an image not ours stays, tagged
+    # or not.
     stale = "vercompare/variant:test-stale-" + name_of("0.17.1")
     _disposable(engine, name_of("0.17.1"), tag=stale)
     _disposable(engine, "disposable-d")
+    superseded = _disposable(engine, "disposable-e").short_id
+    _disposable(engine, "disposable-e", build=1)
+    users = _disposable(engine, "users-own", tag="users/own:test", ours=False)
+    _disposable(engine, "users-own", tag="users/own:test", build=1, ours=False)  # users' untagged
     listed = _ls(engine)
+    assert listed[superseded]["variant"] == "disposable-e", listed[superseded]
     others = sorted(tag for tag, row in listed.items()
                     if tag not in built and tag != stale and not row["variant"].startswith("disposable-"))
-    keep = ["--keep", "disposable-d", *(a for tag in others for a in ("--keep", tag))]
+    keep = ["--keep", "disposable-d", "--keep", superseded, *(a for tag in others for a in ("--keep", tag))]
     proc = vercompare("images", "prune", *keep, "--yes", engine=engine, timeout=300)
-    assert proc.returncode == 0 and "removed 2 image(s)" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "removed 3 image(s)" in proc.stdout, proc.stdout + proc.stderr
     after = _ls(engine)
-    assert set(after) == set(listed) - {"vercompare/variant:test-disposable-c", stale}
+    assert set(after) == set(listed) - {"vercompare/variant:test-disposable-c", "vercompare/variant:test-disposable-e",
+                                        stale}
+    assert {users.id, engine.client.images.get("users/own:test").id} <= {i.id for i in engine.client.images.list(all=True)}
     # nothing left to prune under the same --keep
     proc = vercompare("images", "prune", *keep, "--yes", engine=engine, timeout=120)
     assert proc.returncode == 0 and "nothing to prune" in proc.stdout
-    proc = vercompare("images", "rm", "disposable-d", engine=engine, timeout=120)
+    proc = vercompare("images", "rm", "disposable-d", superseded, engine=engine, timeout=120)
     assert proc.returncode == 0, proc.stderr
+    engine.client.images.remove("users/own:test", force=True)
+    engine.client.images.remove(users.id, force=True)
