@@ -15,6 +15,10 @@ from vercompare_runner.vocabulary import OK
 from cli import REPO, vercompare
 from engines import build_args, records, unavailable
 
+# The engine tests' group for the whole module: `installed` (a wheel built and installed, 13 s) is made
+# once, on the worker that holds the engine its last test needs.
+pytestmark = pytest.mark.xdist_group("engines")
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> str:

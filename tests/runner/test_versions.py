@@ -13,7 +13,10 @@ from vercompare_runner.vocabulary import PIPELINES
 import envs
 from conftest import ALL_PIPELINES, explain, make_cases, run_runner
 
-pytestmark = [pytest.mark.slow, pytest.mark.runner_env, pytest.mark.multiversion]
+# One xdist group: by_version (a run of every workload on four diffusers versions, 52 s) is made once, not
+# on each worker whose test needs it (it was, 2026-12-07: 105 s of the suite's 43 min).
+pytestmark = [pytest.mark.slow, pytest.mark.runner_env, pytest.mark.multiversion,
+              pytest.mark.xdist_group("runner-versions")]
 
 VERSIONS = ("0.42.1", "0.30.3", "0.25.1", "0.17.1")  # newest first: it makes the weights
 # Pipelines a version does not have: the record must be a refusal that says so (Flux: 0.30, SD3: 0.29).

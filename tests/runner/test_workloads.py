@@ -10,7 +10,8 @@ from vercompare_runner.vocabulary import ABSENT, TELEMETRY_FIELDS
 import envs
 from conftest import ALL_PIPELINES, explain, make_cases, run_runner
 
-pytestmark = [pytest.mark.slow, pytest.mark.runner_env]
+# One xdist group: all_tiny (every workload once, 22 s) is made once, not on each worker.
+pytestmark = [pytest.mark.slow, pytest.mark.runner_env, pytest.mark.xdist_group("runner-workloads")]
 
 
 @pytest.fixture(scope="module")
