@@ -61,7 +61,7 @@ def images_rm(names: List[str] = typer.Argument(..., help="Tags (vercompare/vari
 
 @images_app.command("prune", help="Remove vercompare images no run used in the last --keep-days, untagged "
                                   "older builds included (see `images ls`); nothing else of the engine.")
-def images_prune(keep: Optional[List[str]] = typer.Option(None, "--keep", help="Variant names or tags to keep (repeat the option)."),
+def images_prune(keep: Optional[List[str]] = typer.Option(None, "--keep", help="Variant names, tags or image ids (as `images ls` lists untagged builds) to keep (repeat the option)."),
                  keep_days: float = typer.Option(7, "--keep-days", help="Keep images a run used in this many days "
                                                  "(0: remove all but --keep)."),
                  db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
