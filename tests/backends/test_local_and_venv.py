@@ -72,6 +72,16 @@ def test_layers_skip_torch_from_the_system_and_go_offline_with_a_wheelhouse(tmp_
     assert online[0].args == ("--index-url", "https://download.pytorch.org/whl/cpu", "torch==2.13.0+cpu")
 
 
+def test_exclude_newer_is_for_the_packages_not_the_torch_layer():
+    """uv on PATH installs the layers; the moment the user's packages are resolved as of (UV_EXCLUDE_NEWER)
+    must not filter the torch --torch names out of an index that lists no upload dates (it did, once uv
+    was on PATH: no nightly installed), and stays for the other layers."""
+    env = {"UV_EXCLUDE_NEWER": "2026-12-01T00:00:00Z", "PATH": "/usr/bin"}
+    torch_layer, rest = venv.Layer("torch", ("torch==2.16.0.dev20261120+cpu",)), venv.Layer("diffusers", ())
+    assert venv.layer_env(env, torch_layer) == {"PATH": "/usr/bin"}
+    assert venv.layer_env(env, rest) == env and env["UV_EXCLUDE_NEWER"]
+
+
 def test_installed_torch_is_never_installed_and_a_torch_index_wins_over_the_wheelhouse(tmp_path):
     from vercompare.planning.catalog import Catalog, Listing
     from vercompare.planning.plan import plan_variant

@@ -206,6 +206,15 @@ def _install_env(installer: Installer) -> dict:
     return env
 
 
+def layer_env(env: dict, layer: Layer) -> dict:
+    """The torch layer is the exact build --torch names, from its index (a nightly index lists no upload
+    dates): uv's exclude-newer (UV_EXCLUDE_NEWER, as --packages-as-of) is for the rest, whose versions the
+    lock already made exact. pip never read it, so uv on PATH filtered out every nightly pip installed."""
+    if layer.name != "torch":
+        return env
+    return {k: v for k, v in env.items() if k != "UV_EXCLUDE_NEWER"}
+
+
 def create_argv(installer: Installer, base: Base, venv: Path) -> list[str]:
     system = ["--system-site-packages"] if base.system_site else []
     if installer.kind == "uv":
@@ -447,7 +456,7 @@ class VenvBackend(Backend):
         write_layer_pth(purelib, base.layered_dirs)
         for layer in layers_:
             say(f"installing the {layer.name} layer")
-            if log.run(install_argv(installer, venv_python(venv), layer), env) != 0:
+            if log.run(install_argv(installer, venv_python(venv), layer), layer_env(env, layer)) != 0:
                 caps = pip_constraints("torch", env) if layer.name == "torch" else []
                 fail(f"installing the {layer.name} layer failed"
                      + (f"; this machine's pip configuration constrains torch ({'; '.join(caps)}): it is the "
